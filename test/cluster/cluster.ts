@@ -1,0 +1,150 @@
+// The local cluster: a real control plane plus optional controllers, scheduler and kwok
+// nodes, with kubectl/helm bound to it and a teardown that leaves nothing behind.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { AuthenticationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { startControllerManager, startScheduler } from './components.ts';
+import { startControlPlane, type ControlPlane } from './controlPlane.ts';
+import { writeKubeconfig } from './kubeconfig.ts';
+import { createKwokNodes, startKwok } from './kwok.ts';
+import { makeTempDir, onInterrupt, type ManagedProcess } from './process.ts';
+import { runCli, runCliOk, type CliResult } from './tools.ts';
+
+/** What to start besides etcd and kube-apiserver. */
+export interface LocalClusterOptions {
+  /** kube-controller-manager (GC, Deployment/ReplicaSet/EndpointSlice controllers, …). */
+  controllerManager?: boolean;
+  /** kube-scheduler. */
+  scheduler?: boolean;
+  /** Fake kwok nodes to create (0: no kwok). Pods on them turn Running without running. */
+  kwokNodes?: number;
+  /** Max pods per kwok node. */
+  kwokMaxPods?: number;
+}
+
+/** A running local cluster. */
+export interface LocalCluster {
+  /** https URL of the API server. */
+  readonly server: string;
+  /** The cluster's private working dir (logs, PKI, kubeconfigs); removed at stop(). */
+  readonly dir: string;
+  /** Admin (system:masters) kubeconfig file. */
+  readonly kubeconfigPath: string;
+  /** CA certificate (PEM) the API server's cert chains to. */
+  readonly caPem: string;
+  /** A fresh client-node KubeConfig for the admin user. */
+  kubeConfig(): KubeConfig;
+  /** Every process the cluster runs (for assertions on teardown). */
+  processes(): ManagedProcess[];
+  /** Names of the fake nodes. */
+  readonly nodeNames: string[];
+  /** Runs the real kubectl (admin unless a kubeconfig is given). */
+  kubectl(args: string[], opts?: { input?: string; kubeconfig?: string; env?: NodeJS.ProcessEnv }): Promise<CliResult>;
+  /** Like kubectl, throwing on failure and returning stdout. */
+  kubectlOk(args: string[], opts?: { input?: string; kubeconfig?: string; env?: NodeJS.ProcessEnv }): Promise<string>;
+  /** Runs the real helm with its own config/cache/data dirs. */
+  helm(args: string[], opts?: { kubeconfig?: string }): Promise<CliResult>;
+  /** Creates (if needed) a ServiceAccount, mints a token for it and writes a kubeconfig; returns its path. */
+  serviceAccountKubeconfig(namespace: string, name: string, opts?: { expirationSeconds?: number }): Promise<string>;
+  /** Stops everything and removes the working dir. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** Starts a local cluster; on any failure, everything started so far is stopped. */
+export async function startCluster(opts: LocalClusterOptions = {}): Promise<LocalCluster> {
+  const tmp = makeTempDir('cluster');
+  const dir = tmp.path;
+  const procs: ManagedProcess[] = [];
+  let cp: ControlPlane | undefined;
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    unregister();
+    // Reverse start order: clients before the API server, the API server before etcd.
+    for (const p of [...procs].reverse()) await p.stop();
+    await cp?.stop();
+    tmp.remove();
+  };
+  const unregister = onInterrupt(stop);
+  try {
+    cp = await startControlPlane({ dir });
+    const kubeconfigPath = writeKubeconfig(join(dir, 'admin.kubeconfig'), { server: cp.server, caPem: cp.pki.caPem, ...cp.users.admin });
+    const kubeConfig = (): KubeConfig => {
+      const kc = new KubeConfig();
+      kc.loadFromFile(kubeconfigPath);
+      return kc;
+    };
+    if (opts.controllerManager) procs.push(await startControllerManager(cp, dir));
+    if (opts.scheduler) procs.push(await startScheduler(cp, dir));
+    let nodeNames: string[] = [];
+    if (opts.kwokNodes && opts.kwokNodes > 0) {
+      procs.push(await startKwok(cp, dir));
+      nodeNames = await createKwokNodes(kubeConfig(), opts.kwokNodes, { maxPods: opts.kwokMaxPods });
+    }
+    const helmHome = join(dir, 'helm');
+    mkdirSync(helmHome, { recursive: true });
+    const env = (kubeconfig?: string, extra?: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({
+      KUBECONFIG: kubeconfig ?? kubeconfigPath,
+      ...extra,
+    });
+    const controlPlane = cp;
+    const cluster: LocalCluster = {
+      server: cp.server,
+      dir,
+      kubeconfigPath,
+      caPem: cp.pki.caPem,
+      kubeConfig,
+      nodeNames,
+      processes: () => [controlPlane.etcd, controlPlane.apiserver, ...procs],
+      kubectl: (args, o = {}) => runCli('kubectl', args, { input: o.input, env: env(o.kubeconfig, o.env) }),
+      kubectlOk: (args, o = {}) => runCliOk('kubectl', args, { input: o.input, env: env(o.kubeconfig, o.env) }),
+      helm: (args, o = {}) =>
+        runCli('helm', args, {
+          env: env(o.kubeconfig, {
+            HELM_CACHE_HOME: join(helmHome, 'cache'),
+            HELM_CONFIG_HOME: join(helmHome, 'config'),
+            HELM_DATA_HOME: join(helmHome, 'data'),
+          }),
+        }),
+      serviceAccountKubeconfig: async (namespace, name, o = {}) => {
+        const kc = kubeConfig();
+        const core = kc.makeApiClient(CoreV1Api);
+        await ignoreConflict(core.createNamespace({ body: { metadata: { name: namespace } } }));
+        await ignoreConflict(core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } }));
+        const tr = await core.createNamespacedServiceAccountToken({
+          name,
+          namespace,
+          body: { spec: { audiences: [], expirationSeconds: o.expirationSeconds ?? 3600 } },
+        });
+        const token = tr.status?.token;
+        if (!token) throw new Error(`TokenRequest for ${namespace}/${name} returned no token`);
+        // Prove the token authenticates as the ServiceAccount before handing it out.
+        const auth = kc.makeApiClient(AuthenticationV1Api);
+        const review = await auth.createTokenReview({ body: { spec: { token } } });
+        const user = review.status?.user?.username;
+        if (user !== `system:serviceaccount:${namespace}:${name}`) throw new Error(`minted token authenticates as ${user ?? 'nobody'}`);
+        return writeKubeconfig(join(dir, `sa-${namespace}-${name}.kubeconfig`), {
+          server: controlPlane.server,
+          caPem: controlPlane.pki.caPem,
+          user,
+          token,
+          namespace,
+        });
+      },
+      stop,
+    };
+    return cluster;
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+async function ignoreConflict(p: Promise<unknown>): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    if ((err as { code?: number }).code !== 409) throw err;
+  }
+}

@@ -1,0 +1,9 @@
+// The local cluster library's one entry point, for tests, benchmarks and the demo.
+export { findBinary, cacheRoot, componentData, buildScript, type BinaryName } from './binaries.ts';
+export { startCluster, type LocalCluster, type LocalClusterOptions } from './cluster.ts';
+export { SERVICE_CIDR, KUBERNETES_SERVICE_IP, NODE_IP } from './controlPlane.ts';
+export { startPrometheus, renderPrometheusConfig, type LocalPrometheus, type PromSample } from './prometheus.ts';
+export { pidAlive, makeTempDir, sweepStaleTempDirs, type ManagedProcess } from './process.ts';
+export { freePort, waitFor, httpGet } from './net.ts';
+export { runCli, runCliOk, type CliResult } from './tools.ts';
+export { loadVersions, type Versions } from './versions.ts';

@@ -1,0 +1,202 @@
+// Supervises the processes and temp dirs the cluster library creates, so they go away
+// with it: on stop(), on normal exit, on SIGINT/SIGTERM/SIGHUP, and (through the kernel's
+// parent-death signal) even when the test process itself is SIGKILLed.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const live = new Set<ChildProcess>();
+const tempDirs = new Set<string>();
+const asyncCleanups = new Set<() => Promise<void>>();
+let hooksInstalled = false;
+
+const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+
+function installHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  process.on('exit', killAllSync);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const onSignal = (): void => {
+      for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeAllListeners(s);
+      // Bounded: an interrupted run must still end promptly.
+      const deadline = new Promise<void>((r) => setTimeout(r, 20_000).unref());
+      void Promise.race([runAsyncCleanups(), deadline]).finally(() => {
+        killAllSync();
+        process.kill(process.pid, sig);
+      });
+    };
+    process.on(sig, onSignal);
+  }
+}
+
+async function runAsyncCleanups(): Promise<void> {
+  for (const fn of [...asyncCleanups].reverse()) {
+    try {
+      await fn();
+    } catch (err) {
+      console.error('siskin cluster cleanup failed:', err);
+    }
+  }
+}
+
+function killAllSync(): void {
+  for (const child of live) {
+    try {
+      if (child.pid) process.kill(child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  tempDirs.clear();
+}
+
+/** Registers async cleanup run on SIGINT/SIGTERM before processes are killed; returns an unregister function. */
+export function onInterrupt(fn: () => Promise<void>): () => void {
+  installHooks();
+  asyncCleanups.add(fn);
+  return () => asyncCleanups.delete(fn);
+}
+
+const OWNER_FILE = '.siskin-owner-pid';
+let swept = false;
+
+/**
+ * Removes temp dirs left by a run that was SIGKILLed (its processes died with it through
+ * the parent-death signal, but nothing could delete its dirs): those whose owner is gone.
+ */
+export function sweepStaleTempDirs(): string[] {
+  const removed: string[] = [];
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith('siskin-')) continue;
+    const dir = join(tmpdir(), name);
+    let owner: number;
+    try {
+      owner = Number(readFileSync(join(dir, OWNER_FILE), 'utf8'));
+    } catch {
+      continue;
+    }
+    if (Number.isInteger(owner) && owner > 0 && !pidAlive(owner)) {
+      rmSync(dir, { recursive: true, force: true });
+      removed.push(dir);
+    }
+  }
+  return removed;
+}
+
+/** Creates a temp dir that is removed at the latest when the process exits. */
+export function makeTempDir(prefix: string): { path: string; remove: () => void } {
+  installHooks();
+  if (!swept) {
+    swept = true;
+    sweepStaleTempDirs();
+  }
+  const path = mkdtempSync(join(tmpdir(), `siskin-${prefix}-`));
+  writeFileSync(join(path, OWNER_FILE), String(process.pid));
+  tempDirs.add(path);
+  return {
+    path,
+    remove: () => {
+      rmSync(path, { recursive: true, force: true });
+      tempDirs.delete(path);
+    },
+  };
+}
+
+/** A started child process whose output goes to a log file. */
+export interface ManagedProcess {
+  readonly name: string;
+  readonly pid: number;
+  readonly logFile: string;
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** True until the process has exited. */
+  running(): boolean;
+  /** The last lines of its log, for error messages. */
+  logTail(lines?: number): string;
+  /** SIGTERM, then SIGKILL after graceMs; resolves once it is gone. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Options for startProcess. */
+export interface StartOptions {
+  name: string;
+  command: string;
+  args: string[];
+  logFile: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+/** Spawns a supervised process (killed by the kernel if this process dies). */
+export function startProcess(opts: StartOptions): ManagedProcess {
+  installHooks();
+  const fd = openSync(opts.logFile, 'a');
+  const [cmd, args] = setpriv
+    ? [setpriv, ['--pdeathsig', 'KILL', '--', opts.command, ...opts.args]]
+    : [opts.command, opts.args];
+  let child: ChildProcess;
+  try {
+    child = spawn(cmd, args, {
+      stdio: ['ignore', fd, fd],
+      env: opts.env ?? process.env,
+      cwd: opts.cwd,
+    });
+  } finally {
+    closeSync(fd);
+  }
+  if (child.pid === undefined) throw new Error(`${opts.name}: could not start ${opts.command}`);
+  live.add(child);
+  let done = false;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => {
+      done = true;
+      live.delete(child);
+      resolve({ code, signal });
+    });
+    child.once('error', () => {
+      done = true;
+      live.delete(child);
+      resolve({ code: null, signal: null });
+    });
+  });
+  const logTail = (lines = 30): string => {
+    try {
+      return readFileSync(opts.logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    } catch {
+      return '';
+    }
+  };
+  return {
+    name: opts.name,
+    pid: child.pid,
+    logFile: opts.logFile,
+    exited,
+    running: () => !done,
+    logTail,
+    stop: async (graceMs = 10_000) => {
+      if (done) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** True while a pid names a live (non-zombie) process. */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
