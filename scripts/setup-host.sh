@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Makes this machine able to run Siskin's tests: host tools from Debian's packages (when
+# missing and we are root) and the local cluster's binaries built from the Go module proxy
+# into a cache outside the checkout. Idempotent and quick once done.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# command -> Debian package that provides it
+declare -A want=([openssl]=openssl [setpriv]=util-linux [flock]=util-linux [curl]=curl [git]=git)
+missing=()
+for cmd in "${!want[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${want[$cmd]}")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+    echo "setup-host: installing ${missing[*]} from Debian" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "setup-host: missing Debian packages: ${missing[*]} (apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+fi
+
+if ! command -v go >/dev/null; then
+  echo "setup-host: Go >= 1.24 is needed to build the local cluster's binaries (see README: 'How the local cluster gets its binaries')" >&2
+  exit 1
+fi
+
+bash "$here/test/cluster/build-binaries.sh"
