@@ -8,6 +8,9 @@ import { startControlPlane, type ControlPlane } from './controlPlane.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
 import { createKwokNodes, startKwok } from './kwok.ts';
 import { makeTempDir, onInterrupt, type ManagedProcess } from './process.ts';
+import { NODE_IP } from './controlPlane.ts';
+import { setUpHostNetwork } from './hostNetwork.ts';
+import { claimRealNode, realNodePreflight, REAL_NODE_NAME, startRealNode, unmountUnder, type RealNode } from './realNode.ts';
 import { runCli, runCliOk, type CliResult } from './tools.ts';
 
 /** What to start besides etcd and kube-apiserver. */
@@ -20,6 +23,12 @@ export interface LocalClusterOptions {
   kwokNodes?: number;
   /** Max pods per kwok node. */
   kwokMaxPods?: number;
+  /**
+   * A real node (kubelet + containerd + CNI + kube-proxy) named siskin-node: pods run as
+   * real containers. Needs root; implies controllerManager and scheduler. The API server
+   * then listens on the node IP 198.18.1.1 (added to lo) so pods reach it.
+   */
+  realNode?: boolean;
 }
 
 /** A running local cluster. */
@@ -36,8 +45,10 @@ export interface LocalCluster {
   kubeConfig(): KubeConfig;
   /** Every process the cluster runs (for assertions on teardown). */
   processes(): ManagedProcess[];
-  /** Names of the fake nodes. */
+  /** Names of the nodes (fake kwok nodes, or the real node). */
   readonly nodeNames: string[];
+  /** The real node, when started with realNode. */
+  readonly node: RealNode | undefined;
   /** Runs the real kubectl (admin unless a kubeconfig is given). */
   kubectl(args: string[], opts?: { input?: string; kubeconfig?: string; env?: NodeJS.ProcessEnv }): Promise<CliResult>;
   /** Like kubectl, throwing on failure and returning stdout. */
@@ -56,28 +67,48 @@ export async function startCluster(opts: LocalClusterOptions = {}): Promise<Loca
   const dir = tmp.path;
   const procs: ManagedProcess[] = [];
   let cp: ControlPlane | undefined;
+  let node: RealNode | undefined;
+  let undoNetwork: (() => void) | undefined;
+  let releaseNode: (() => void) | undefined;
+  let kubeConfigFn: (() => KubeConfig) | undefined;
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
     unregister();
-    // Reverse start order: clients before the API server, the API server before etcd.
+    // Reverse start order: controllers first (so nothing recreates pods), then the node's
+    // pods through the API, the node, the API server, etcd, and last the host network.
     for (const p of [...procs].reverse()) await p.stop();
+    if (node && kubeConfigFn) await node.drain(kubeConfigFn()).catch(() => undefined);
+    await node?.stop();
     await cp?.stop();
+    undoNetwork?.();
+    releaseNode?.();
+    if (opts.realNode) unmountUnder(dir);
     tmp.remove();
   };
   const unregister = onInterrupt(stop);
   try {
-    cp = await startControlPlane({ dir });
+    if (opts.realNode) {
+      realNodePreflight();
+      releaseNode = claimRealNode();
+      undoNetwork = setUpHostNetwork(NODE_IP);
+    }
+    cp = await startControlPlane(opts.realNode ? { dir, bindAddress: NODE_IP, nodeName: REAL_NODE_NAME } : { dir });
     const kubeconfigPath = writeKubeconfig(join(dir, 'admin.kubeconfig'), { server: cp.server, caPem: cp.pki.caPem, ...cp.users.admin });
     const kubeConfig = (): KubeConfig => {
       const kc = new KubeConfig();
       kc.loadFromFile(kubeconfigPath);
       return kc;
     };
-    if (opts.controllerManager) procs.push(await startControllerManager(cp, dir));
-    if (opts.scheduler) procs.push(await startScheduler(cp, dir));
+    kubeConfigFn = kubeConfig;
+    if (opts.controllerManager || opts.realNode) procs.push(await startControllerManager(cp, dir));
+    if (opts.scheduler || opts.realNode) procs.push(await startScheduler(cp, dir));
     let nodeNames: string[] = [];
+    if (opts.realNode) {
+      node = await startRealNode(cp, dir, { kubeConfig });
+      nodeNames = [node.name];
+    }
     if (opts.kwokNodes && opts.kwokNodes > 0) {
       procs.push(await startKwok(cp, dir));
       nodeNames = await createKwokNodes(kubeConfig(), opts.kwokNodes, { maxPods: opts.kwokMaxPods });
@@ -96,7 +127,8 @@ export async function startCluster(opts: LocalClusterOptions = {}): Promise<Loca
       caPem: cp.pki.caPem,
       kubeConfig,
       nodeNames,
-      processes: () => [controlPlane.etcd, controlPlane.apiserver, ...procs],
+      node,
+      processes: () => [controlPlane.etcd, controlPlane.apiserver, ...procs, ...(node?.processes() ?? [])],
       kubectl: (args, o = {}) => runCli('kubectl', args, { input: o.input, env: env(o.kubeconfig, o.env) }),
       kubectlOk: (args, o = {}) => runCliOk('kubectl', args, { input: o.input, env: env(o.kubeconfig, o.env) }),
       helm: (args, o = {}) =>

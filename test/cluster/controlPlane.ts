@@ -30,7 +30,7 @@ export interface ControlPlane {
   etcd: ManagedProcess;
   apiserver: ManagedProcess;
   /** Static-token users, by role: admin (system:masters), controllers, scheduler, node. */
-  users: Record<'admin' | 'controllers' | 'scheduler' | 'kwok' | 'node', TokenUser>;
+  users: Record<'admin' | 'controllers' | 'scheduler' | 'kwok' | 'node' | 'proxy', TokenUser>;
   stop(): Promise<void>;
 }
 
@@ -98,6 +98,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     scheduler: { user: 'system:kube-scheduler', token: token(), groups: [] },
     kwok: { user: 'siskin-kwok', token: token(), groups: ['system:masters'] },
     node: { user: `system:node:${nodeName}`, token: token(), groups: ['system:nodes'] },
+    // Bound to system:node-proxier by the API server's bootstrap RBAC.
+    proxy: { user: 'system:kube-proxy', token: token(), groups: [] },
   };
   const tokenFile = join(pkiDir, 'tokens.csv');
   writeFileSync(

@@ -7,3 +7,6 @@ export { pidAlive, makeTempDir, sweepStaleTempDirs, type ManagedProcess } from '
 export { freePort, waitFor, httpGet } from './net.ts';
 export { runCli, runCliOk, type CliResult } from './tools.ts';
 export { loadVersions, type Versions } from './versions.ts';
+export { REAL_NODE_NAME, podProcesses, type RealNode } from './realNode.ts';
+export { POD_CIDR, BRIDGE, bridgeExists, hasKubeChains, listNetns, nodeIpOnLo } from './hostNetwork.ts';
+export { buildScratchImage, buildBusyboxHttpdImage, buildPauseImage, PAUSE_IMAGE } from './images.ts';

@@ -47,6 +47,7 @@ export function renderPrometheusConfig(opts: PrometheusOptions): string {
 
 /** Starts Prometheus and waits until /-/ready. */
 export async function startPrometheus(opts: PrometheusOptions = {}): Promise<LocalPrometheus> {
+  const binary = findBinary('prometheus');
   const tmp = opts.dir ? undefined : makeTempDir('prometheus');
   const dir = opts.dir ?? tmp!.path;
   const configFile = join(dir, 'prometheus.yml');
@@ -55,7 +56,7 @@ export async function startPrometheus(opts: PrometheusOptions = {}): Promise<Loc
   const url = `http://127.0.0.1:${port}`;
   const proc = startProcess({
     name: 'prometheus',
-    command: findBinary('prometheus'),
+    command: binary,
     args: [
       `--config.file=${configFile}`,
       `--storage.tsdb.path=${join(dir, 'prometheus-data')}`,

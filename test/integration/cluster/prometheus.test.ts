@@ -1,7 +1,7 @@
 // The local Prometheus scrapes a target the test serves and answers queries over its HTTP API.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createServer, type Server } from 'node:http';
-import { findBinary, runCli, startPrometheus, waitFor, type LocalPrometheus } from '../../cluster/index.ts';
+import { runCli, startPrometheus, waitFor, type LocalPrometheus } from '../../cluster/index.ts';
 
 describe('local Prometheus', () => {
   let target: Server;
@@ -33,7 +33,7 @@ describe('local Prometheus', () => {
   });
 
   test('reports its pinned version', async () => {
-    const out = await runCli(findBinary('prometheus'), ['--version']);
+    const out = await runCli('prometheus', ['--version']);
     expect(out.stdout + out.stderr).toMatch(/prometheus, version 3\.\d+\.\d+/);
   });
 

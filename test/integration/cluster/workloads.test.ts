@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { AppsV1Api, CoreV1Api, type V1Deployment } from '@kubernetes/client-node';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { findBinary, runCliOk, startCluster, waitFor, type LocalCluster } from '../../cluster/index.ts';
+import { runCliOk, startCluster, waitFor, type LocalCluster } from '../../cluster/index.ts';
 
 function deployment(name: string, replicas: number): V1Deployment {
   const labels = { app: name };
@@ -94,7 +94,7 @@ describe('local cluster with controllers, scheduler and kwok nodes', () => {
   test('helm installs, lists and uninstalls a chart in the cluster', async () => {
     const chartDir = join(cluster.dir, 'charts');
     mkdirSync(chartDir);
-    await runCliOk(findBinary('helm'), ['create', join(chartDir, 'hello')], { env: { HELM_CONFIG_HOME: chartDir, HELM_CACHE_HOME: chartDir, HELM_DATA_HOME: chartDir } });
+    await runCliOk('helm', ['create', join(chartDir, 'hello')], { env: { HELM_CONFIG_HOME: chartDir, HELM_CACHE_HOME: chartDir, HELM_DATA_HOME: chartDir } });
     const lint = await cluster.helm(['lint', join(chartDir, 'hello')]);
     expect(lint.stdout).toContain('1 chart(s) linted, 0 chart(s) failed');
     const install = await cluster.helm(['install', 'hello', join(chartDir, 'hello'), '--namespace', 'helm-test', '--create-namespace', '--wait', '--timeout', '90s']);

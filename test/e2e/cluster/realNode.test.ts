@@ -1,0 +1,209 @@
+// The real-node mode: pods are real containers from an image made here, readiness probes
+// really probe, Services really route, kubectl logs/exec work, Prometheus discovers pods
+// through the API server — and teardown leaves the machine as it found it.
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AppsV1Api, CoreV1Api, type V1Deployment } from '@kubernetes/client-node';
+import {
+  bridgeExists,
+  buildBusyboxHttpdImage,
+  hasKubeChains,
+  listNetns,
+  NODE_IP,
+  nodeIpOnLo,
+  pidAlive,
+  podProcesses,
+  POD_CIDR,
+  startCluster,
+  startPrometheus,
+  waitFor,
+  type LocalCluster,
+  type LocalPrometheus,
+} from '../../cluster/index.ts';
+
+const IMAGE = 'siskin.local/httpd-test:1';
+const NS = 'default';
+
+function curl(args: string[], netnsPid?: number): string {
+  const cmd = ['curl', '-sS', '--max-time', '5', ...args];
+  const [bin, argv] = netnsPid ? ['nsenter', ['-t', String(netnsPid), '-n', ...cmd]] : [cmd[0]!, cmd.slice(1)];
+  return execFileSync(bin, argv, { encoding: 'utf8' });
+}
+
+const deployment: V1Deployment = {
+  metadata: { name: 'web' },
+  spec: {
+    replicas: 2,
+    selector: { matchLabels: { app: 'web' } },
+    template: {
+      metadata: {
+        labels: { app: 'web' },
+        annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '8080', 'prometheus.io/path': '/metrics' },
+      },
+      spec: {
+        terminationGracePeriodSeconds: 1,
+        containers: [
+          {
+            name: 'httpd',
+            image: IMAGE,
+            imagePullPolicy: 'IfNotPresent',
+            ports: [{ containerPort: 8080 }],
+            readinessProbe: { httpGet: { path: '/ready', port: 8080 }, periodSeconds: 1 },
+            securityContext: { runAsNonRoot: true, runAsUser: 65532, allowPrivilegeEscalation: false },
+          },
+        ],
+      },
+    },
+  },
+};
+
+describe('real node', () => {
+  let cluster: LocalCluster;
+  let prom: LocalPrometheus | undefined;
+  let netnsBefore: string[] = [];
+  let startedAt = 0;
+  const timings: Record<string, number> = {};
+
+  beforeAll(async () => {
+    netnsBefore = listNetns();
+    startedAt = Date.now();
+    cluster = await startCluster({ realNode: true });
+    timings.nodeReadyMs = Date.now() - startedAt;
+    const work = join(cluster.dir, 'image-httpd');
+    mkdirSync(work);
+    const archive = buildBusyboxHttpdImage(IMAGE, work, {
+      'index.html': 'hello from siskin\n',
+      ready: 'ok\n',
+      metrics: '# HELP siskin_test_info A constant the test reads back.\n# TYPE siskin_test_info gauge\nsiskin_test_info 1\n',
+      'cgi-bin/host': '#!/bin/sh\nprintf "Content-Type: text/plain\\r\\n\\r\\n"\nhostname\n',
+    });
+    cluster.node!.importImage(archive);
+  });
+
+  afterAll(async () => {
+    await prom?.stop();
+    await cluster?.stop();
+    console.log(`real-node timings: ${JSON.stringify(timings)}`);
+  });
+
+  test('runs a two-replica Deployment as real containers that pass HTTP readiness probes', async () => {
+    const kc = cluster.kubeConfig();
+    await kc.makeApiClient(AppsV1Api).createNamespacedDeployment({ namespace: NS, body: deployment });
+    const t0 = Date.now();
+    await cluster.kubectlOk(['wait', '--for=condition=Available', 'deployment/web', '--timeout=120s']);
+    timings.twoPodsReadyMs = Date.now() - t0;
+    const pods = await kc.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: NS, labelSelector: 'app=web' });
+    expect(pods.items).toHaveLength(2);
+    for (const p of pods.items) {
+      expect(p.status?.podIP).toMatch(/^198\.51\.100\./);
+      expect(p.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+      // The pod really serves: ask it directly over the bridge.
+      expect(curl([`http://${p.status!.podIP!}:8080/`])).toBe('hello from siskin\n');
+    }
+    const running = cluster.node!.containerPids().filter((c) => c.container === 'httpd');
+    expect(running.map((c) => c.pod).sort()).toEqual(pods.items.map((p) => p.metadata!.name!).sort());
+  });
+
+  test('a ClusterIP Service answers from the host and from inside a pod; pods reach each other and the node', async () => {
+    const core = cluster.kubeConfig().makeApiClient(CoreV1Api);
+    const svc = await core.createNamespacedService({
+      namespace: NS,
+      body: { metadata: { name: 'web' }, spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080 }] } },
+    });
+    const ip = svc.spec!.clusterIP!;
+    expect(ip).toMatch(/^198\.18\.0\./);
+    const hosts = new Set<string>();
+    await waitFor('the Service to route to both pods', () => {
+      hosts.add(curl([`http://${ip}/cgi-bin/host`]).trim());
+      return Promise.resolve(hosts.size === 2 ? true : undefined);
+    }, { timeoutMs: 60_000, intervalMs: 50 });
+    const pods = (await core.listNamespacedPod({ namespace: NS, labelSelector: 'app=web' })).items;
+    expect([...hosts].sort()).toEqual(pods.map((p) => p.metadata!.name!).sort());
+
+    const [a, b] = cluster.node!.containerPids().filter((c) => c.container === 'httpd');
+    const podB = pods.find((p) => p.metadata!.name === b!.pod)!;
+    expect(curl([`http://${ip}/index.html`], a!.pid)).toBe('hello from siskin\n');
+    expect(curl([`http://${podB.status!.podIP!}:8080/cgi-bin/host`], a!.pid).trim()).toBe(b!.pod);
+    // The API server, through the kubernetes Service, from inside a pod.
+    expect(curl(['-k', '-o', '/dev/null', '-w', '%{http_code}', 'https://198.18.0.1/api/v1/namespaces'], a!.pid)).toBe('403');
+    // Nothing outside the machine is routed from a pod.
+    expect(execFileSync('nsenter', ['-t', String(a!.pid), '-n', 'ip', '-4', 'route'], { encoding: 'utf8' })).not.toContain('default');
+  });
+
+  test('kubectl logs and kubectl exec reach the container through the kubelet', async () => {
+    const pod = cluster.node!.containerPids().find((c) => c.container === 'httpd')!.pod;
+    expect(await cluster.kubectlOk(['exec', pod, '--', 'cat', '/www/index.html'])).toBe('hello from siskin\n');
+    expect(await cluster.kubectlOk(['exec', pod, '--', 'hostname'])).toBe(`${pod}\n`);
+    const logs = await cluster.kubectlOk(['logs', pod]);
+    expect(logs).toMatch(/198\.51\.100\.1\]:\d+: response:200/);
+  });
+
+  test('Prometheus discovers the pods through the API server and scrapes each of them', async () => {
+    const tokenFile = join(cluster.dir, 'prometheus.token');
+    const kubeconfig = JSON.parse(execFileSync('cat', [cluster.kubeconfigPath], { encoding: 'utf8' })) as { users: { user: { token: string } }[] };
+    writeFileSync(tokenFile, kubeconfig.users[0]!.user.token, { mode: 0o600 });
+    writeFileSync(join(cluster.dir, 'ca.crt'), cluster.caPem);
+    prom = await startPrometheus({
+      scrapeConfigs: [
+        {
+          job_name: 'kubernetes-pods',
+          kubernetes_sd_configs: [
+            { role: 'pod', api_server: cluster.server, tls_config: { ca_file: join(cluster.dir, 'ca.crt') }, authorization: { credentials_file: tokenFile } },
+          ],
+          relabel_configs: [
+            { source_labels: ['__meta_kubernetes_pod_annotation_prometheus_io_scrape'], action: 'keep', regex: 'true' },
+            { source_labels: ['__meta_kubernetes_pod_annotation_prometheus_io_path'], action: 'replace', target_label: '__metrics_path__', regex: '(.+)' },
+            {
+              source_labels: ['__meta_kubernetes_pod_ip', '__meta_kubernetes_pod_annotation_prometheus_io_port'],
+              action: 'replace',
+              regex: '(.+);(.+)',
+              replacement: '$1:$2',
+              target_label: '__address__',
+            },
+            { source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace' },
+            { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
+          ],
+        },
+      ],
+    });
+    const pods = (await cluster.kubeConfig().makeApiClient(CoreV1Api).listNamespacedPod({ namespace: NS, labelSelector: 'app=web' })).items;
+    const series = await waitFor('one siskin_test_info series per pod', async () => {
+      const r = await prom!.query('siskin_test_info');
+      return r.length === pods.length ? r : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 500 });
+    expect(series.map((s) => s.metric.pod).sort()).toEqual(pods.map((p) => p.metadata!.name!).sort());
+    for (const s of series) expect(s.metric.instance).toMatch(new RegExp(`^${POD_CIDR.split('.').slice(0, 3).join('\\.')}\\.\\d+:8080$`));
+  });
+
+  test('a deleted pod is replaced; scaled to zero, its containers are gone from containerd', async () => {
+    const core = cluster.kubeConfig().makeApiClient(CoreV1Api);
+    const before = (await core.listNamespacedPod({ namespace: NS, labelSelector: 'app=web' })).items.map((p) => p.metadata!.name!);
+    await core.deleteNamespacedPod({ name: before[0]!, namespace: NS });
+    await waitFor('a replacement pod Ready', async () => {
+      const pods = (await core.listNamespacedPod({ namespace: NS, labelSelector: 'app=web' })).items;
+      const ready = pods.filter((p) => !before.includes(p.metadata!.name!) && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+      return ready.length === 1 && pods.length === 2 ? true : undefined;
+    }, { timeoutMs: 90_000, intervalMs: 250 });
+
+    await cluster.kubectlOk(['scale', 'deployment/web', '--replicas=0']);
+    await waitFor('no httpd container left in containerd', () =>
+      Promise.resolve(cluster.node!.containerPids().some((c) => c.container === 'httpd') ? undefined : true), { timeoutMs: 60_000, intervalMs: 250 });
+  });
+
+  test('teardown leaves no process, pod, netns, bridge, KUBE-* chain or node address behind', async () => {
+    await cluster.kubectlOk(['scale', 'deployment/web', '--replicas=2']);
+    await cluster.kubectlOk(['wait', '--for=condition=Available', 'deployment/web', '--timeout=120s']);
+    const pids = cluster.processes().map((p) => p.pid);
+    await prom?.stop();
+    prom = undefined;
+    await cluster.stop();
+    expect(pids.filter(pidAlive)).toEqual([]);
+    expect(podProcesses()).toEqual([]);
+    expect(listNetns().filter((n) => !netnsBefore.includes(n))).toEqual([]);
+    expect(bridgeExists()).toBe(false);
+    expect(hasKubeChains()).toBe(false);
+    expect(nodeIpOnLo(NODE_IP)).toBe(false);
+  });
+});
