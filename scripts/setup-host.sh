@@ -6,16 +6,21 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 # command -> Debian package that provides it
-declare -A want=([openssl]=openssl [setpriv]=util-linux [flock]=util-linux [curl]=curl [git]=git)
+declare -A want=([openssl]=openssl [setpriv]=util-linux [flock]=util-linux [nsenter]=util-linux [curl]=curl [git]=git
+  [gcc]=gcc [tar]=tar [ip]=iproute2
+  # the real node: a dedicated containerd with runc, CNI plugins, iptables for kube-proxy
+  [containerd]=containerd [runc]=runc [iptables]=iptables [conntrack]=conntrack
+  [/usr/lib/cni/bridge]=containernetworking-plugins [/bin/busybox]=busybox-static)
 missing=()
 for cmd in "${!want[@]}"; do
-  command -v "$cmd" >/dev/null 2>&1 || missing+=("${want[$cmd]}")
+  if [[ $cmd == /* ]]; then [[ -x $cmd ]] && continue; else command -v "$cmd" >/dev/null 2>&1 && continue; fi
+  missing+=("${want[$cmd]}")
 done
 if ((${#missing[@]})); then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
     echo "setup-host: installing ${missing[*]} from Debian" >&2
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${missing[@]}" | sort -u) >/dev/null
   else
     echo "setup-host: missing Debian packages: ${missing[*]} (apt-get install ${missing[*]})" >&2
     exit 1

@@ -2,13 +2,16 @@
 // really probe, Services really route, kubectl logs/exec work, Prometheus discovers pods
 // through the API server — and teardown leaves the machine as it found it.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, type V1Deployment } from '@kubernetes/client-node';
 import {
   bridgeExists,
   buildBusyboxHttpdImage,
+  createHostPathClaim,
   hasKubeChains,
   listNetns,
   NODE_IP,
@@ -17,12 +20,14 @@ import {
   podProcesses,
   POD_CIDR,
   startCluster,
+  startModelStore,
   startPrometheus,
   waitFor,
   type LocalCluster,
   type LocalPrometheus,
 } from '../../cluster/index.ts';
 
+const execFileAsync = promisify(execFile);
 const IMAGE = 'siskin.local/httpd-test:1';
 const NS = 'default';
 
@@ -52,8 +57,11 @@ const deployment: V1Deployment = {
             ports: [{ containerPort: 8080 }],
             readinessProbe: { httpGet: { path: '/ready', port: 8080 }, periodSeconds: 1 },
             securityContext: { runAsNonRoot: true, runAsUser: 65532, allowPrivilegeEscalation: false },
+            // Each pod serves its own name, so responses tell which pod answered.
+            volumeMounts: [{ name: 'podinfo', mountPath: '/www/podinfo', readOnly: true }],
           },
         ],
+        volumes: [{ name: 'podinfo', downwardAPI: { items: [{ path: 'name', fieldRef: { fieldPath: 'metadata.name' } }] } }],
       },
     },
   },
@@ -77,7 +85,6 @@ describe('real node', () => {
       'index.html': 'hello from siskin\n',
       ready: 'ok\n',
       metrics: '# HELP siskin_test_info A constant the test reads back.\n# TYPE siskin_test_info gauge\nsiskin_test_info 1\n',
-      'cgi-bin/host': '#!/bin/sh\nprintf "Content-Type: text/plain\\r\\n\\r\\n"\nhostname\n',
     });
     cluster.node!.importImage(archive);
   });
@@ -116,16 +123,16 @@ describe('real node', () => {
     expect(ip).toMatch(/^198\.18\.0\./);
     const hosts = new Set<string>();
     await waitFor('the Service to route to both pods', () => {
-      hosts.add(curl([`http://${ip}/cgi-bin/host`]).trim());
+      hosts.add(curl([`http://${ip}/podinfo/name`]).trim());
       return Promise.resolve(hosts.size === 2 ? true : undefined);
     }, { timeoutMs: 60_000, intervalMs: 50 });
     const pods = (await core.listNamespacedPod({ namespace: NS, labelSelector: 'app=web' })).items;
     expect([...hosts].sort()).toEqual(pods.map((p) => p.metadata!.name!).sort());
 
-    const [a, b] = cluster.node!.containerPids().filter((c) => c.container === 'httpd');
+    const [a, b] = cluster.node!.containerPids().filter((c) => c.pod.startsWith('web-'));
     const podB = pods.find((p) => p.metadata!.name === b!.pod)!;
     expect(curl([`http://${ip}/index.html`], a!.pid)).toBe('hello from siskin\n');
-    expect(curl([`http://${podB.status!.podIP!}:8080/cgi-bin/host`], a!.pid).trim()).toBe(b!.pod);
+    expect(curl([`http://${podB.status!.podIP!}:8080/podinfo/name`], a!.pid).trim()).toBe(b!.pod);
     // The API server, through the kubernetes Service, from inside a pod.
     expect(curl(['-k', '-o', '/dev/null', '-w', '%{http_code}', 'https://198.18.0.1/api/v1/namespaces'], a!.pid)).toBe('403');
     // Nothing outside the machine is routed from a pod.
@@ -149,6 +156,8 @@ describe('real node', () => {
       scrapeConfigs: [
         {
           job_name: 'kubernetes-pods',
+          // busybox httpd serves /metrics as application/octet-stream; Prometheus 3 needs to be told.
+          fallback_scrape_protocol: 'PrometheusText0.0.4',
           kubernetes_sd_configs: [
             { role: 'pod', api_server: cluster.server, tls_config: { ca_file: join(cluster.dir, 'ca.crt') }, authorization: { credentials_file: tokenFile } },
           ],
@@ -177,6 +186,40 @@ describe('real node', () => {
     for (const s of series) expect(s.metric.instance).toMatch(new RegExp(`^${POD_CIDR.split('.').slice(0, 3).join('\\.')}\\.\\d+:8080$`));
   });
 
+  test('pods download models from the node\'s model store and read them from a hostPath-backed claim', async () => {
+    const store = await startModelStore(NODE_IP);
+    try {
+      const model = store.add('iris/v1/model.onnx', Buffer.from('not really onnx, but bytes with a digest'));
+      expect(model.url).toBe(`http://${NODE_IP}:${new URL(store.url).port}/iris/v1/model.onnx`);
+      const pid = cluster.node!.containerPids().find((c) => c.container === 'httpd')!.pid;
+      // Asynchronously: the store serves from this very process.
+      const fetched = (await execFileAsync('nsenter', ['-t', String(pid), '-n', 'curl', '-sS', '--max-time', '5', model.url], { encoding: 'buffer' })).stdout;
+      expect(createHash('sha256').update(fetched).digest('hex')).toBe(model.sha256);
+      expect(store.hits.get('/iris/v1/model.onnx')).toBe(1);
+      const missing = await execFileAsync('nsenter', ['-t', String(pid), '-n', 'curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}', `${store.url}/missing.onnx`]);
+      expect(missing.stdout).toBe('404');
+    } finally {
+      await store.stop();
+    }
+
+    const hostDir = join(cluster.dir, 'volumes', 'models');
+    await createHostPathClaim(cluster.kubeConfig(), { namespace: NS, name: 'models', hostDir });
+    writeFileSync(join(hostDir, 'model.onnx'), 'weights\n', { mode: 0o644 });
+    await cluster.kubeConfig().makeApiClient(CoreV1Api).createNamespacedPod({
+      namespace: NS,
+      body: {
+        metadata: { name: 'reader' },
+        spec: {
+          terminationGracePeriodSeconds: 1,
+          containers: [{ name: 'httpd', image: IMAGE, imagePullPolicy: 'IfNotPresent', volumeMounts: [{ name: 'models', mountPath: '/models', readOnly: true }] }],
+          volumes: [{ name: 'models', persistentVolumeClaim: { claimName: 'models', readOnly: true } }],
+        },
+      },
+    });
+    await cluster.kubectlOk(['wait', '--for=condition=Ready', 'pod/reader', '--timeout=90s']);
+    expect(await cluster.kubectlOk(['exec', 'reader', '--', 'cat', '/models/model.onnx'])).toBe('weights\n');
+  });
+
   test('a deleted pod is replaced; scaled to zero, its containers are gone from containerd', async () => {
     const core = cluster.kubeConfig().makeApiClient(CoreV1Api);
     const before = (await core.listNamespacedPod({ namespace: NS, labelSelector: 'app=web' })).items.map((p) => p.metadata!.name!);
@@ -189,7 +232,7 @@ describe('real node', () => {
 
     await cluster.kubectlOk(['scale', 'deployment/web', '--replicas=0']);
     await waitFor('no httpd container left in containerd', () =>
-      Promise.resolve(cluster.node!.containerPids().some((c) => c.container === 'httpd') ? undefined : true), { timeoutMs: 60_000, intervalMs: 250 });
+      Promise.resolve(cluster.node!.containerPids().some((c) => c.pod.startsWith('web-')) ? undefined : true), { timeoutMs: 60_000, intervalMs: 250 });
   });
 
   test('teardown leaves no process, pod, netns, bridge, KUBE-* chain or node address behind', async () => {
