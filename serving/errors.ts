@@ -1,0 +1,83 @@
+// Every error the server answers with is one of these: a stable code, an HTTP status and a
+// message that names what was wrong, so clients and logs can tell problems apart.
+
+/** An error that maps to one HTTP answer. */
+export class ServingError extends Error {
+  /** Stable machine-readable code, e.g. SISKIN_INVALID_TENSOR. */
+  readonly code: string;
+  /** HTTP status the error is answered with. */
+  readonly statusCode: number;
+  /** Seconds a client should wait before retrying (503 answers only). */
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(code: string, statusCode: number, message: string, retryAfterSeconds?: number) {
+    super(message);
+    this.name = 'ServingError';
+    this.code = code;
+    this.statusCode = statusCode;
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** The request body is not a well-formed inference request (bad JSON, bad binary header). */
+export function malformedRequest(message: string): ServingError {
+  return new ServingError('SISKIN_MALFORMED_REQUEST', 400, message);
+}
+
+/** A tensor does not match the model's signature (name, datatype, shape, element count, values). */
+export function invalidTensor(message: string): ServingError {
+  return new ServingError('SISKIN_INVALID_TENSOR', 400, message);
+}
+
+/** The named model is not served here. */
+export function modelNotFound(name: string): ServingError {
+  return new ServingError('SISKIN_MODEL_NOT_FOUND', 404, `model "${name}" is not served here`);
+}
+
+/** The model is served, but not at this version. */
+export function versionNotFound(name: string, version: string): ServingError {
+  return new ServingError('SISKIN_MODEL_NOT_FOUND', 404, `model "${name}" has no version "${version}"`);
+}
+
+/** The request body exceeds the configured limit. */
+export function payloadTooLarge(limit: number): ServingError {
+  return new ServingError('SISKIN_PAYLOAD_TOO_LARGE', 413, `request body exceeds the limit of ${limit} bytes`);
+}
+
+/** The bounded queue is full: shed load instead of building an unbounded backlog. */
+export function overloaded(retryAfterSeconds: number): ServingError {
+  return new ServingError('SISKIN_OVERLOADED', 503, 'inference queue is full, retry later', retryAfterSeconds);
+}
+
+/** The model is not ready (loading, warming up or shutting down). */
+export function notReady(name: string): ServingError {
+  return new ServingError('SISKIN_MODEL_NOT_READY', 503, `model "${name}" is not ready`, 1);
+}
+
+/** The data-quality circuit breaker is open: inputs have been garbage for a while. */
+export function breakerOpen(badRatio: number): ServingError {
+  return new ServingError(
+    'SISKIN_DATA_QUALITY_BREAKER_OPEN',
+    503,
+    `data-quality breaker is open: ${(badRatio * 100).toFixed(1)}% of recent inputs were invalid`,
+    5,
+  );
+}
+
+/** Missing or wrong bearer token. */
+export function unauthorized(): ServingError {
+  return new ServingError('SISKIN_UNAUTHORIZED', 401, 'a valid bearer token is required');
+}
+
+/** onnxruntime failed on an input that passed validation, or a worker died. */
+export function inferenceFailed(message: string): ServingError {
+  return new ServingError('SISKIN_INFERENCE_FAILED', 500, `inference failed: ${message}`);
+}
+
+/** A model that could not be fetched, verified or loaded: the server never becomes ready. */
+export class ModelLoadError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModelLoadError';
+  }
+}

@@ -1,0 +1,84 @@
+import { describe, test, expect, beforeAll, afterAll } from '@jest/globals';
+import { tabularClassifier, corruptModel, unsupportedOpsetModel } from '../../test/fixtures/onnxModels.ts';
+import { ModelLoadError } from '../errors.ts';
+import { WorkerPool } from './pool.ts';
+import { Scheduler } from './scheduler.ts';
+import type { Tensor } from '../protocol/tensor.ts';
+
+function input(rows: number[][]): Tensor[] {
+  return [{ name: 'input', datatype: 'FP32', shape: [rows.length, 4], data: Float32Array.from(rows.flat()) }];
+}
+
+describe('worker pool', () => {
+  let pool: WorkerPool;
+  beforeAll(async () => {
+    pool = await WorkerPool.start({ model: tabularClassifier(), size: 2, intraOpThreads: 1, spinning: false });
+  });
+  afterAll(async () => {
+    await pool.close();
+  });
+
+  test('reads the signature from the ONNX graph', () => {
+    expect(pool.signature).toEqual({
+      inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 4] }],
+      outputs: [
+        { name: 'probabilities', datatype: 'FP32', shape: [-1, 3] },
+        { name: 'label', datatype: 'INT64', shape: [-1] },
+      ],
+    });
+    expect(pool.size()).toBe(2);
+    expect(pool.idle()).toBe(2);
+  });
+
+  test('runs a session inside a worker thread', async () => {
+    const r = await pool.run(input([[1, 2, 3, 4]]));
+    const probs = r.outputs.find((o) => o.name === 'probabilities')!;
+    expect(probs.shape).toEqual([1, 3]);
+    const sum = Array.from(probs.data as Float32Array).reduce((a, b) => a + b, 0);
+    expect(sum).toBeCloseTo(1, 5);
+    expect(Object.prototype.toString.call(r.outputs.find((o) => o.name === 'label')!.data)).toBe('[object BigInt64Array]');
+  });
+
+  test('batched results equal the results of single requests', async () => {
+    const rowsA = [[1, 2, 3, 4], [0, 0, 0, 1]];
+    const rowsB = [[-1, 0.5, 2, 0]];
+    const singleA = await pool.run(input(rowsA));
+    const singleB = await pool.run(input(rowsB));
+    const scheduler = new Scheduler(pool, { batching: true, maxBatchSize: 8, maxDelayMs: 20, queueBound: 10 });
+    const [a, b] = await Promise.all([scheduler.submit(input(rowsA), 2), scheduler.submit(input(rowsB), 1)]);
+    expect(a.batchRows).toBe(3);
+    expect(Array.from(a.outputs[0]!.data as Float32Array)).toEqual(Array.from(singleA.outputs[0]!.data as Float32Array));
+    expect(Array.from(b.outputs[0]!.data as Float32Array)).toEqual(Array.from(singleB.outputs[0]!.data as Float32Array));
+  });
+});
+
+describe('a worker that dies', () => {
+  test('fails only the job it held and is replaced', async () => {
+    const pool = await WorkerPool.start({ model: tabularClassifier({ slowLayers: 3 }), size: 1, intraOpThreads: 1, spinning: false });
+    try {
+      const job = pool.run(input([[1, 2, 3, 4]]));
+      // Reach into the pool as a crash would: the worker disappears mid-job.
+      const slots = (pool as unknown as { slots: { worker: { terminate(): Promise<number> } }[] }).slots;
+      await slots[0]!.worker.terminate();
+      await expect(job).rejects.toThrow(/worker exited/);
+      const replaced = new Promise<void>((resolve) => (pool.onIdle = resolve));
+      await replaced;
+      expect(pool.size()).toBe(1);
+      const r = await pool.run(input([[1, 2, 3, 4]]));
+      expect(r.outputs[0]!.shape).toEqual([1, 3]);
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
+describe('a model that cannot load', () => {
+  test.each([
+    ['corrupt bytes', corruptModel(), /protobuf parsing failed/i],
+    ['an unsupported opset', unsupportedOpsetModel(), /Opset 999/],
+  ])('%s is a ModelLoadError', async (_what, model, message) => {
+    const started = WorkerPool.start({ model, size: 1, intraOpThreads: 1, spinning: false });
+    await expect(started).rejects.toBeInstanceOf(ModelLoadError);
+    await expect(started).rejects.toThrow(message);
+  });
+});

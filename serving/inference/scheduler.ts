@@ -1,0 +1,174 @@
+// The bounded queue in front of the worker pool, with dynamic batching: whenever a worker
+// is free, queued requests with the same batch key are stacked up to maxBatchSize rows.
+// With maxDelayMs > 0 a partial batch waits that long for company. A full queue sheds
+// load at once (503) instead of growing a backlog whose latency nobody would accept.
+import { overloaded } from '../errors.ts';
+import type { Tensor } from '../protocol/tensor.ts';
+import { batchKey, mergeBatch, splitBatch } from './batching.ts';
+import type { Executor } from './pool.ts';
+
+/** Scheduler settings. */
+export interface SchedulerOptions {
+  /** Off for models without a batch dimension. */
+  batching: boolean;
+  maxBatchSize: number;
+  maxDelayMs: number;
+  /** Requests waiting (not yet on a worker) beyond which new ones are refused. */
+  queueBound: number;
+}
+
+/** Timings of one request, for metrics. */
+export interface InferOutcome {
+  outputs: Tensor[];
+  queueSeconds: number;
+  computeSeconds: number;
+  batchRows: number;
+}
+
+/** Receives one observation per batch that ran: its rows, requests and compute time. */
+export type BatchObserver = (rows: number, requests: number, computeSeconds: number) => void;
+
+interface Pending {
+  inputs: Tensor[];
+  rows: number;
+  key: string;
+  enqueued: number;
+  resolve: (o: InferOutcome) => void;
+  reject: (e: Error) => void;
+}
+
+/** Bounded, batching queue of inference requests. */
+export class Scheduler {
+  private readonly queue: Pending[] = [];
+  private readonly executor: Executor;
+  private readonly opts: SchedulerOptions;
+  private readonly observe: BatchObserver;
+  private inflight = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private drained: (() => void)[] = [];
+
+  constructor(executor: Executor, opts: SchedulerOptions, observe: BatchObserver = () => {}) {
+    this.executor = executor;
+    this.opts = opts;
+    this.observe = observe;
+    executor.onIdle = () => this.pump();
+  }
+
+  /** Requests waiting for a worker. */
+  depth(): number {
+    return this.queue.length;
+  }
+
+  /** Requests queued or running. */
+  pending(): number {
+    return this.queue.length + this.inflight;
+  }
+
+  /** Queues one request of `rows` rows; rejects at once with 503 when the queue is full. */
+  submit(inputs: Tensor[], rows: number): Promise<InferOutcome> {
+    if (this.queue.length >= this.opts.queueBound) {
+      return Promise.reject(overloaded(1));
+    }
+    return new Promise<InferOutcome>((resolve, reject) => {
+      const key = this.opts.batching ? batchKey(inputs) : '';
+      this.queue.push({ inputs, rows, key, enqueued: performance.now(), resolve, reject });
+      this.pump();
+    });
+  }
+
+  /** Resolves once nothing is queued or running (graceful shutdown). */
+  drain(): Promise<void> {
+    if (this.pending() === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drained.push(resolve));
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0 && this.executor.idle() > 0) {
+      const batch = this.take();
+      if (batch === undefined) return;
+      this.dispatch(batch);
+    }
+  }
+
+  /** Picks the next batch, or undefined when a partial batch should wait for its delay. */
+  private take(): Pending[] | undefined {
+    const head = this.queue[0]!;
+    if (!this.opts.batching) return this.queue.splice(0, 1);
+    const max = this.opts.maxBatchSize;
+    const picked: number[] = [0];
+    let rows = head.rows;
+    // Bounded scan: a long queue of incompatible shapes must not make every pump O(n).
+    const scan = Math.min(this.queue.length, 4 * max);
+    for (let i = 1; i < scan && rows < max; i++) {
+      const p = this.queue[i]!;
+      if (p.key === head.key && rows + p.rows <= max) {
+        picked.push(i);
+        rows += p.rows;
+      }
+    }
+    if (rows < max && this.opts.maxDelayMs > 0) {
+      const wait = head.enqueued + this.opts.maxDelayMs - performance.now();
+      if (wait > 0) {
+        if (this.timer === undefined) {
+          this.timer = setTimeout(() => {
+            this.timer = undefined;
+            this.pump();
+          }, Math.ceil(wait));
+        }
+        return undefined;
+      }
+    }
+    const batch: Pending[] = [];
+    for (let j = picked.length - 1; j >= 0; j--) batch.unshift(this.queue.splice(picked[j]!, 1)[0]!);
+    return batch;
+  }
+
+  private dispatch(batch: Pending[]): void {
+    const now = performance.now();
+    const rows = batch.map((p) => p.rows);
+    const totalRows = rows.reduce((a, b) => a + b, 0);
+    this.inflight += batch.length;
+    let merged: Tensor[];
+    try {
+      merged = mergeBatch(batch.map((p) => p.inputs));
+    } catch (err) {
+      this.finish(batch, err as Error);
+      return;
+    }
+    this.executor.run(merged).then(
+      (result) => {
+        this.observe(totalRows, batch.length, result.computeSeconds);
+        let parts: Tensor[][];
+        try {
+          parts = splitBatch(result.outputs, rows);
+        } catch (err) {
+          this.finish(batch, err as Error);
+          return;
+        }
+        batch.forEach((p, i) =>
+          p.resolve({
+            outputs: parts[i]!,
+            queueSeconds: (now - p.enqueued) / 1000,
+            computeSeconds: result.computeSeconds,
+            batchRows: totalRows,
+          }),
+        );
+        this.settle(batch.length);
+      },
+      (err: Error) => this.finish(batch, err),
+    );
+  }
+
+  private finish(batch: Pending[], err: Error): void {
+    for (const p of batch) p.reject(err);
+    this.settle(batch.length);
+  }
+
+  private settle(n: number): void {
+    this.inflight -= n;
+    if (this.pending() === 0) {
+      for (const d of this.drained.splice(0)) d();
+    }
+    this.pump();
+  }
+}

@@ -1,0 +1,124 @@
+// POST /v2/models/{name}/infer: decode → validate → data-quality gate → queue → encode.
+// The body is taken raw (JSON or binary extension alike) and decoded by the codec, which
+// checks every size before allocating; nothing in a body can crash the process.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ServingContext } from '../context.ts';
+import { ServingError, breakerOpen, notReady } from '../errors.ts';
+import { decodeInferRequest, encodeInferRequest, encodeInferResponse, parseHeaderLength } from '../protocol/codec.ts';
+import type { DecodeLimits, EncodedResponse, InferRequest } from '../protocol/codec.ts';
+import { validateRequest } from '../protocol/signature.ts';
+import { predictionsOf } from '../quality/prediction.ts';
+import { findModel, modelParamsSchema } from './models.ts';
+import type { ModelParams } from './models.ts';
+
+type InferReq = FastifyRequest<{ Params: ModelParams }>;
+
+/** Registers the inference route in its own scope (raw-body parser, auth hook). */
+export function inferRoutes(app: FastifyInstance, ctx: ServingContext): void {
+  const limits: DecodeLimits = {
+    // A JSON element takes at least two bytes and a binary one at least one, so the body
+    // limit already bounds what a request can make us allocate.
+    maxElements: ctx.config.bodyLimitBytes,
+    maxRank: 8,
+    maxInputs: 64,
+  };
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  if (ctx.tokens !== undefined) {
+    const tokens = ctx.tokens;
+    // onRequest: refuse before the body is even read.
+    app.addHook('onRequest', (req, _reply, done) => {
+      try {
+        tokens.verify(req.headers.authorization);
+        done();
+      } catch (err) {
+        done(err as Error);
+      }
+    });
+  }
+  const opts = {
+    schema: {
+      params: modelParamsSchema,
+      headers: { type: 'object', properties: { 'inference-header-content-length': { type: 'string', maxLength: 16 } } },
+    },
+  };
+  const handler = (req: InferReq, reply: FastifyReply) => infer(ctx, limits, req, reply);
+  app.post<{ Params: ModelParams }>('/v2/models/:name/infer', opts, handler);
+  app.post<{ Params: ModelParams }>('/v2/models/:name/versions/:version/infer', opts, handler);
+}
+
+async function infer(ctx: ServingContext, limits: DecodeLimits, req: InferReq, reply: FastifyReply): Promise<FastifyReply> {
+  const model = findModel(ctx, req.params);
+  if (!model.isReady()) throw notReady(model.name);
+  const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+  let request: InferRequest;
+  let rows: number;
+  try {
+    const headerLength = parseHeaderLength(req.headers['inference-header-content-length'], body.length);
+    request = decodeInferRequest(body, headerLength, limits);
+    rows = validateRequest(model.signature, request.inputs, request.outputs);
+    ctx.monitor?.check(request.inputs);
+  } catch (err) {
+    if (err instanceof ServingError && err.statusCode === 400) {
+      ctx.breaker?.record(true);
+      ctx.metrics.rejectedInputs.inc({ reason: err.code === 'SISKIN_MALFORMED_REQUEST' ? 'malformed' : 'invalid_tensor' });
+    }
+    throw err;
+  }
+  if (ctx.breaker !== undefined) {
+    ctx.breaker.record(false);
+    if (ctx.breaker.isOpen()) throw breakerOpen(ctx.breaker.badRatio());
+  }
+  // Everything that reads the input tensors runs now: their buffers move to a worker.
+  ctx.monitor?.observeInputs(request.inputs);
+  const mirror: EncodedResponse | undefined = ctx.shadow?.sample() === true ? encodeInferRequest(request.inputs, { binary: true }) : undefined;
+  if (ctx.config.payloadLogSampleRate > 0 && Math.random() < ctx.config.payloadLogSampleRate) {
+    req.log.info({ payload: summarize(request) }, 'sampled inference payload');
+  }
+
+  ctx.metrics.inflight.inc();
+  let outcome;
+  try {
+    outcome = await model.infer(request.inputs, rows);
+  } finally {
+    ctx.metrics.inflight.dec();
+  }
+  ctx.metrics.queueDuration.observe(outcome.queueSeconds);
+
+  const id = request.id ?? req.id;
+  if (ctx.prediction !== undefined) {
+    const predictions = predictionsOf(outcome.outputs, ctx.prediction);
+    ctx.metrics.observePredictions(ctx.prediction.task, predictions);
+    ctx.monitor?.observePredictions(predictions);
+    ctx.feedback.remember(id, predictions);
+    if (mirror !== undefined) ctx.shadow?.send(mirror, predictions);
+  }
+
+  const encoded = encodeInferResponse({
+    modelName: model.name,
+    modelVersion: model.revision,
+    id,
+    outputs: outcome.outputs,
+    requested: request.outputs,
+    binaryOutput: request.binaryOutput,
+  });
+  if (encoded.headerLength !== undefined) {
+    void reply.header('inference-header-content-length', encoded.headerLength).type('application/octet-stream');
+  } else {
+    void reply.type('application/json; charset=utf-8');
+  }
+  return reply.send(encoded.body);
+}
+
+/** Names, shapes and the first values of each input: enough to debug, bounded in size. */
+function summarize(request: InferRequest): unknown {
+  return {
+    id: request.id,
+    inputs: request.inputs.map((t) => ({
+      name: t.name,
+      datatype: t.datatype,
+      shape: t.shape,
+      head: Array.from(t.data.subarray(0, 16) as ArrayLike<number | bigint>, (v) => Number(v)),
+    })),
+  };
+}

@@ -1,0 +1,119 @@
+// Wiring: config → context → app, then the model load and a graceful shutdown. Shared by
+// main.ts and the tests that run the server over real HTTP.
+import type { FastifyInstance } from 'fastify';
+import { build } from './app.ts';
+import { TokenFile } from './auth.ts';
+import type { ServingConfig } from './config.ts';
+import type { ServingContext } from './context.ts';
+import { ServingMetrics } from './metrics.ts';
+import { ServedModel } from './model/served.ts';
+import { DataQualityBreaker } from './quality/breaker.ts';
+import { FeedbackStore } from './quality/feedback.ts';
+import { QualityMonitor } from './quality/monitor.ts';
+import { resolvePrediction } from './quality/prediction.ts';
+import { loadProfile } from './quality/profile.ts';
+import { ShadowMirror } from './shadow/mirror.ts';
+import { RoutingWatcher } from './shadow/watcher.ts';
+
+/** A built server whose model loads separately. */
+export interface Serving {
+  app: FastifyInstance;
+  ctx: ServingContext;
+  /** Fetches, verifies, loads and warms the model; throws ModelLoadError. */
+  load(): Promise<void>;
+  /** Stops accepting, finishes accepted requests, stops workers and watchers. */
+  shutdown(): Promise<void>;
+}
+
+/** Options for tests: faster polling of the routing file, captured logs. */
+export interface ServingOptions {
+  routingPollMs?: number;
+  logStream?: { write(line: string): void };
+}
+
+/** Builds the server; throws on a bad auth token file or reference profile. */
+export async function createServing(config: ServingConfig, opts: ServingOptions = {}): Promise<Serving> {
+  const metrics = new ServingMetrics(config.modelName, config.revision);
+  const profile = config.referenceProfile === undefined ? undefined : await loadProfile(config.referenceProfile);
+  const monitor = profile === undefined ? undefined : new QualityMonitor(profile, config.driftWindow);
+  const breaker = config.breakerEnabled
+    ? new DataQualityBreaker({ threshold: config.breakerThreshold, window: config.breakerMinRequests })
+    : undefined;
+  const ctx: ServingContext = {
+    config,
+    metrics,
+    model: undefined,
+    prediction: undefined,
+    monitor,
+    breaker,
+    feedback: new FeedbackStore(config.feedbackCapacity, config.feedbackTtlSeconds * 1000),
+    shadow: undefined,
+    tokens: config.authTokenFile === undefined ? undefined : new TokenFile(config.authTokenFile),
+    closing: false,
+  };
+  metrics.attach({
+    queueDepth: () => ctx.model?.queueDepth() ?? 0,
+    features: () => monitor?.featureStats() ?? [],
+    ...(monitor === undefined ? {} : { predictionPsi: () => monitor.predictionPsi() }),
+    breaker: () => ({ open: breaker?.isOpen() === true, badRatio: breaker?.badRatio() ?? 0 }),
+  });
+  const app = build(ctx, opts.logStream === undefined ? {} : { logStream: opts.logStream });
+  let watcher: RoutingWatcher | undefined;
+
+  return {
+    app,
+    ctx,
+    async load() {
+      const model = await ServedModel.load({
+        name: config.modelName,
+        revision: config.revision,
+        source: { uri: config.modelUri, sha256: config.modelSha256, maxBytes: config.modelMaxBytes },
+        workers: config.workers,
+        intraOpThreads: config.intraOpThreads,
+        spinning: config.spinning,
+        batchMaxSize: config.batchMaxSize,
+        batchMaxDelayMs: config.batchMaxDelayMs,
+        queueBound: config.queueBound,
+        warmup: config.warmup,
+        onBatch: (rows, _requests, computeSeconds) => {
+          metrics.batchSize.observe(rows);
+          metrics.computeDuration.observe(computeSeconds);
+        },
+      });
+      const rule = resolvePrediction(model.signature.outputs, config.task);
+      ctx.prediction = rule;
+      if (rule !== undefined && config.routingFile !== undefined) {
+        const shadow = new ShadowMirror(config.modelName, rule, (result, shadowRevision, rows) =>
+          metrics.shadowComparisons.inc({ result, shadow_revision: shadowRevision }, rows),
+        );
+        ctx.shadow = shadow;
+        watcher = new RoutingWatcher(
+          config.routingFile,
+          (target) => {
+            shadow.setTarget(target);
+            app.log.info({ shadow: target ?? null }, 'routing file read');
+          },
+          (err) => app.log.warn({ err }, 'routing file ignored'),
+          opts.routingPollMs,
+        );
+        await watcher.start();
+      }
+      metrics.modelLoad.set(model.loadSeconds);
+      ctx.model = model;
+      metrics.ready.set(1);
+      app.log.info(
+        { model: model.name, revision: model.revision, loadSeconds: model.loadSeconds, batching: model.batching, signature: model.signature },
+        'model ready',
+      );
+    },
+    async shutdown() {
+      metrics.ready.set(0);
+      ctx.closing = true;
+      watcher?.stop();
+      const drained = ctx.model?.shutdown();
+      await app.close();
+      await drained;
+      await ctx.shadow?.idle();
+    },
+  };
+}

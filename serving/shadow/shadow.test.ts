@@ -1,0 +1,131 @@
+// Shadow mirroring between two real servers on loopback, driven by a routing file that
+// changes while the stable server runs.
+import { describe, test, expect, beforeAll, afterAll } from '@jest/globals';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import { startServing, tempDir } from '../../test/fixtures/serving.ts';
+import type { TestServer } from '../../test/fixtures/serving.ts';
+import { parseRouting } from './routing.ts';
+
+function rows(n: number, seed: number): number[][] {
+  let s = seed;
+  const next = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 4 - 2;
+  return Array.from({ length: n }, () => [next(), next(), next(), next()]);
+}
+
+function shadowCount(text: string, result: string): number {
+  const line = text.split('\n').find((l) => l.startsWith('siskin_shadow_comparisons_total{') && l.includes(`result="${result}"`));
+  if (line === undefined) return 0;
+  expect(line).toContain('shadow_revision="r2"');
+  expect(line).toContain('revision="r1"');
+  return Number(line.split(' ').pop());
+}
+
+async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('parseRouting', () => {
+  test.each([
+    ['an empty file', '', undefined],
+    ['no shadow', 'shadow: null\n', undefined],
+    ['a shadow target', 'shadow:\n  url: http://canary:8080\n  sampleRate: 0.25\n  revision: "7"\n', { url: 'http://canary:8080', sampleRate: 0.25, revision: '7', timeoutMs: 2000, maxConcurrency: 32 }],
+  ])('%s', (_what, text, expected) => {
+    expect(parseRouting(text)).toEqual(expected);
+  });
+
+  test.each([
+    ['a rate above 1', 'shadow: {url: "http://x:1", sampleRate: 2, revision: "a"}'],
+    ['a URL that is not http', 'shadow: {url: "ftp://x", sampleRate: 1, revision: "a"}'],
+  ])('rejects %s', (_what, text) => {
+    expect(() => parseRouting(text)).toThrow(/invalid routing file/);
+  });
+});
+
+describe('shadow mirroring', () => {
+  let stable: TestServer;
+  let shadow: TestServer;
+  let shadowUrl = '';
+  const tmp = tempDir();
+  const routing = join(tmp.dir, 'routing.yaml');
+
+  beforeAll(async () => {
+    shadow = await startServing('classifier-other.onnx', { SISKIN_MODEL_REVISION: 'r2' });
+    await shadow.serving.app.listen({ host: '127.0.0.1', port: 0 });
+    shadowUrl = `http://127.0.0.1:${(shadow.serving.app.server.address() as AddressInfo).port}`;
+    writeFileSync(routing, `shadow:\n  url: ${shadowUrl}\n  sampleRate: 1\n  revision: r2\n`);
+    stable = await startServing('classifier.onnx', { SISKIN_ROUTING_FILE: routing }, { routingPollMs: 25 });
+  });
+  afterAll(async () => {
+    await stable?.close();
+    await shadow?.close();
+    tmp.remove();
+  });
+
+  const labelsOf = async (server: TestServer, data: number[][]): Promise<number[]> => {
+    const res = await server.serving.app.inject({
+      method: 'POST',
+      url: '/v2/models/tabular/infer',
+      payload: { inputs: [{ name: 'input', datatype: 'FP32', shape: [data.length, 4], data }], outputs: [{ name: 'label' }] },
+    });
+    expect(res.statusCode).toBe(200);
+    return res.json<{ outputs: { data: number[] }[] }>().outputs[0]!.data;
+  };
+  const metrics = async () => (await stable.serving.app.inject({ method: 'GET', url: '/metrics' })).body;
+
+  test('every sampled row is compared and agreement matches the two models', async () => {
+    let expectedAgree = 0;
+    let total = 0;
+    for (let i = 0; i < 10; i++) {
+      const data = rows(3, i + 1);
+      const mine = await labelsOf(stable, data);
+      const theirs = await labelsOf(shadow, data);
+      mine.forEach((l, j) => (expectedAgree += l === theirs[j] ? 1 : 0));
+      total += data.length;
+    }
+    await stable.serving.ctx.shadow!.idle();
+    const text = await metrics();
+    expect(shadowCount(text, 'agree')).toBe(expectedAgree);
+    expect(shadowCount(text, 'disagree')).toBe(total - expectedAgree);
+    expect(shadowCount(text, 'error')).toBe(0);
+    // The two fixtures have different weights: the test would not notice a comparison that always agrees.
+    expect(total - expectedAgree).toBeGreaterThan(0);
+  });
+
+  test('the routing file is re-read on change: rate 0 stops mirroring, a shadow that hangs counts errors without delaying callers', async () => {
+    writeFileSync(routing, `shadow:\n  url: ${shadowUrl}\n  sampleRate: 0\n  revision: r2\n`);
+    await until(() => stable.serving.ctx.shadow!.target()?.sampleRate === 0);
+    const before = await metrics();
+    await labelsOf(stable, rows(2, 99));
+    await stable.serving.ctx.shadow!.idle();
+    const after = await metrics();
+    expect(shadowCount(after, 'agree') + shadowCount(after, 'disagree')).toBe(shadowCount(before, 'agree') + shadowCount(before, 'disagree'));
+
+    // A shadow that accepts connections and never answers: the caller must not wait for it.
+    const sockets = new Set<Socket>();
+    const blackHole = createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(blackHole.address() as AddressInfo).port}`;
+      writeFileSync(routing, `shadow:\n  url: ${url}\n  sampleRate: 1\n  revision: r2\n  timeoutMs: 1500\n`);
+      await until(() => stable.serving.ctx.shadow!.target()?.url === url);
+      const t0 = performance.now();
+      await labelsOf(stable, rows(2, 7));
+      const callerMs = performance.now() - t0;
+      await stable.serving.ctx.shadow!.idle();
+      const mirrorMs = performance.now() - t0;
+      expect(mirrorMs).toBeGreaterThanOrEqual(1400);
+      expect(callerMs).toBeLessThan(mirrorMs / 2);
+      expect(shadowCount(await metrics(), 'error')).toBe(2);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => blackHole.close(resolve));
+    }
+  });
+});
