@@ -181,15 +181,18 @@ describe('OIP v2 REST API', () => {
 
 describe('bearer-token auth', () => {
   let server: TestServer;
+  let removeTokens: (() => void) | undefined;
   beforeAll(async () => {
     const { tempDir } = await import('../test/fixtures/serving.ts');
     const t = tempDir();
+    removeTokens = t.remove;
     const tokens = join(t.dir, 'tokens');
     writeFileSync(tokens, '# mounted from a Secret\ns3cret-token\n');
     server = await startServing('classifier.onnx', { SISKIN_AUTH_TOKEN_FILE: tokens });
   });
   afterAll(async () => {
     await server?.close();
+    removeTokens?.();
   });
 
   test.each([

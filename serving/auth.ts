@@ -1,6 +1,7 @@
 // Optional bearer-token auth for inference routes. Tokens come from a file (one per line)
 // so a Kubernetes Secret can be mounted; the file is re-read when it changes, so a
 // rotated Secret takes effect without a restart.
+import type { FastifyInstance } from 'fastify';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { unauthorized } from './errors.ts';
@@ -57,4 +58,20 @@ export class TokenFile {
     // Compare digests in constant time so the token cannot be guessed byte by byte.
     if (!this.digests.some((d) => timingSafeEqual(d, given))) throw unauthorized();
   }
+}
+
+/**
+ * Refuses requests to the routes of this (encapsulated) plugin without a valid bearer
+ * token, in onRequest so a refused body is never read. No tokens: no check.
+ */
+export function requireBearerToken(app: FastifyInstance, tokens: TokenFile | undefined): void {
+  if (tokens === undefined) return;
+  app.addHook('onRequest', (req, _reply, done) => {
+    try {
+      tokens.verify(req.headers.authorization);
+      done();
+    } catch (err) {
+      done(err as Error);
+    }
+  });
 }

@@ -3,6 +3,7 @@
 // array, one per row of the original request. Unknown or expired ids are counted and
 // listed in the answer; they never fail the rest of the batch.
 import type { FastifyInstance } from 'fastify';
+import { requireBearerToken } from '../auth.ts';
 import type { ServingContext } from '../context.ts';
 import { invalidTensor } from '../errors.ts';
 import type { FeedbackItem } from '../quality/feedback.ts';
@@ -13,17 +14,7 @@ const MAX_LISTED = 100;
 
 /** Registers the feedback route (auth like inference). */
 export function feedbackRoutes(app: FastifyInstance, ctx: ServingContext): void {
-  if (ctx.tokens !== undefined) {
-    const tokens = ctx.tokens;
-    app.addHook('onRequest', (req, _reply, done) => {
-      try {
-        tokens.verify(req.headers.authorization);
-        done();
-      } catch (err) {
-        done(err as Error);
-      }
-    });
-  }
+  requireBearerToken(app, ctx.tokens);
   app.post<{ Params: { name: string }; Body: { labels: FeedbackItem[] } }>(
     '/v2/models/:name/feedback',
     {

@@ -2,6 +2,7 @@
 // The body is taken raw (JSON or binary extension alike) and decoded by the codec, which
 // checks every size before allocating; nothing in a body can crash the process.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { requireBearerToken } from '../auth.ts';
 import type { ServingContext } from '../context.ts';
 import { ServingError, breakerOpen, notReady } from '../errors.ts';
 import { decodeInferRequest, encodeInferRequest, encodeInferResponse, parseHeaderLength } from '../protocol/codec.ts';
@@ -24,18 +25,7 @@ export function inferRoutes(app: FastifyInstance, ctx: ServingContext): void {
   };
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-  if (ctx.tokens !== undefined) {
-    const tokens = ctx.tokens;
-    // onRequest: refuse before the body is even read.
-    app.addHook('onRequest', (req, _reply, done) => {
-      try {
-        tokens.verify(req.headers.authorization);
-        done();
-      } catch (err) {
-        done(err as Error);
-      }
-    });
-  }
+  requireBearerToken(app, ctx.tokens);
   const opts = {
     schema: {
       params: modelParamsSchema,

@@ -2,10 +2,10 @@
 // docker.io, started here when none runs, with host networking only: no bridge, no
 // iptables), on a base image made locally, then loaded into the real node's containerd.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, openSync, closeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cacheRoot } from './binaries.ts';
 import { waitFor } from './net.ts';
 import { pidAlive } from './process.ts';
 import { runCli, runCliOk } from './tools.ts';
@@ -34,7 +34,8 @@ export async function ensureDockerEngine(): Promise<DockerEngine> {
   if (!existsSync('/usr/sbin/dockerd') && !existsSync('/usr/bin/dockerd')) {
     throw new Error('no Docker engine answers and dockerd is not installed (apt-get install docker.io)');
   }
-  const log = join(tmpdir(), 'siskin-dockerd.log');
+  mkdirSync(cacheRoot(), { recursive: true });
+  const log = join(cacheRoot(), 'dockerd.log');
   const fd = openSync(log, 'a');
   // Host networking only: Docker must never create a bridge in a private range.
   const child = spawn('dockerd', ['--bridge=none', '--iptables=false', '--ip6tables=false', '--ip-masq=false'], {

@@ -34,7 +34,7 @@ const NS = 'default';
 function curl(args: string[], netnsPid?: number): string {
   const cmd = ['curl', '-sS', '--max-time', '5', ...args];
   const [bin, argv] = netnsPid ? ['nsenter', ['-t', String(netnsPid), '-n', ...cmd]] : [cmd[0]!, cmd.slice(1)];
-  return execFileSync(bin, argv, { encoding: 'utf8' });
+  return execFileSync(bin, argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 const deployment: V1Deployment = {
