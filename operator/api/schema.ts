@@ -1,0 +1,441 @@
+// The ModelDeployment API (siskin.dev/v1alpha1): the single source of truth. The CRD in
+// crds/ is generated from these zod schemas (crd.ts); the operator parses objects it reads
+// with the same schemas. Descriptions become `kubectl explain` text, defaults are applied
+// by the API server, and cross-field rules are CEL (x-kubernetes-validations) so the API
+// server itself rejects a bad spec with the field's path.
+import { z } from 'zod';
+
+/** The API group. */
+export const GROUP = 'siskin.dev';
+/** The served and stored version. */
+export const VERSION = 'v1alpha1';
+/** The kind. */
+export const KIND = 'ModelDeployment';
+/** The plural resource name. */
+export const PLURAL = 'modeldeployments';
+
+/** A CEL rule the API server enforces, with the field it names on failure. */
+interface CelRule {
+  rule: string;
+  message: string;
+  fieldPath?: string;
+  reason?: 'FieldValueInvalid' | 'FieldValueForbidden' | 'FieldValueRequired' | 'FieldValueDuplicate';
+}
+
+const cel = (...rules: CelRule[]): { 'x-kubernetes-validations': CelRule[] } => ({ 'x-kubernetes-validations': rules });
+
+/** A Kubernetes resource quantity ("500m", "1Gi", 2). */
+const quantity = z
+  .union([z.string().regex(/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[numkMGTPE]|[KMGTPE]i)?$/), z.number()])
+  .meta({ 'x-kubernetes-int-or-string': true, description: 'A resource quantity, e.g. 500m, 512Mi, 2.' });
+
+const resourceList = z.record(z.string(), quantity);
+
+const sha256 = z
+  .string()
+  .regex(/^[a-f0-9]{64}$/)
+  .describe('Hex SHA-256 digest of the file; verified before the model loads. Required for http(s) URIs.');
+
+const uriPattern = /^(https?:\/\/[^\s]+|file:\/\/\/[^\s]+|pvc:\/\/[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[^\s]+)$/;
+
+/** spec.model */
+export const modelSpec = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/)
+      .optional()
+      .describe('Name the model is served under (the {name} in /v2/models/{name}); defaults to the object name.'),
+    uri: z
+      .string()
+      .max(2048)
+      .regex(uriPattern)
+      .describe(
+        'Where the ONNX file is: https://… or http://… (with sha256), file:///path inside the image or a mounted volume, or pvc://claim/path on a PersistentVolumeClaim.',
+      ),
+    sha256: sha256.optional(),
+    version: z.string().min(1).max(63).regex(/^[a-zA-Z0-9][a-zA-Z0-9_.+-]*$/).describe('Version label of this model, shown in status and history.'),
+    referenceProfile: z
+      .object({
+        uri: z.string().max(2048).regex(uriPattern).describe('Where the training-data feature profile (JSON) is.'),
+        sha256: sha256.optional(),
+      })
+      .optional()
+      .describe('Per-feature reference distribution from training data; enables drift (PSI) measurements.')
+      .meta(
+        cel({
+          rule: "!(self.uri.startsWith('http://') || self.uri.startsWith('https://')) || has(self.sha256)",
+          message: 'sha256 is required when the reference profile is fetched over http(s)',
+          fieldPath: '.sha256',
+          reason: 'FieldValueRequired',
+        }),
+      ),
+  })
+  .describe('The model to serve.')
+  .meta(
+    cel({
+      rule: "!(self.uri.startsWith('http://') || self.uri.startsWith('https://')) || has(self.sha256)",
+      message: 'sha256 is required when the model is fetched over http(s)',
+      fieldPath: '.sha256',
+      reason: 'FieldValueRequired',
+    }),
+  );
+
+/** spec.modelCard */
+export const modelCardSpec = z
+  .object({
+    owner: z.string().min(1).max(256).describe('Team or person accountable for the model.'),
+    intendedUse: z.string().max(4096).optional().describe('What the model is for, and for whom.'),
+    limitations: z.string().max(4096).optional().describe('Known limitations and out-of-scope uses.'),
+    evaluationMetrics: z.record(z.string(), z.number()).optional().describe('Offline evaluation results, e.g. {"auc": 0.91}.'),
+    trainingData: z.string().max(2048).optional().describe('Reference to the training data set (URI or catalogue id).'),
+    riskTier: z
+      .enum(['low', 'medium', 'high'])
+      .default('medium')
+      .describe('Risk tier for governance; a high-risk model never reaches full weight without a manual promote.'),
+  })
+  .describe('Model card: ownership and intended use, carried into status history and Events for the audit trail.');
+
+/** spec.serving */
+export const servingSpec = z
+  .object({
+    image: z.string().max(512).optional().describe("Serving image; defaults to the operator's configured image."),
+    resources: z
+      .object({
+        requests: resourceList.optional().describe('Minimum resources, e.g. {"cpu": "500m", "memory": "512Mi"}.'),
+        limits: resourceList.optional().describe('Maximum resources.'),
+      })
+      .optional()
+      .describe('Compute resources of each serving container.'),
+    workers: z.number().int().min(1).max(64).default(1).describe('Inference worker threads per pod.'),
+    intraOpThreads: z.number().int().min(1).max(64).default(1).describe('onnxruntime intra-op threads per worker.'),
+    batching: z
+      .object({
+        enabled: z.boolean().default(false).describe('Merge concurrent requests along the batch dimension.'),
+        maxBatchSize: z.number().int().min(1).max(1024).default(32).describe('Most rows in one merged batch.'),
+        maxDelayMs: z.number().int().min(0).max(1000).default(2).describe('Longest a request waits for a batch to fill.'),
+      })
+      .optional()
+      .describe('Dynamic batching.'),
+    warmup: z
+      .object({ requests: z.number().int().min(0).max(10000).default(5).describe('Inferences with generated inputs before the pod turns ready.') })
+      .optional()
+      .describe('Warm-up before readiness.'),
+    auth: z
+      .object({ secretName: z.string().min(1).max(253).describe('Secret whose key "tokens" holds accepted bearer tokens, one per line.') })
+      .optional()
+      .describe('Bearer-token authentication of inference requests.'),
+    payloadLogSampleRate: z.number().min(0).max(1).default(0).describe('Fraction of inference payloads logged (never auth headers).'),
+  })
+  .describe('How the model is served.');
+
+/** spec.autoscaling */
+export const autoscalingSpec = z
+  .object({
+    minReplicas: z.number().int().min(1).max(1000).default(1).describe('Fewest replicas.'),
+    maxReplicas: z.number().int().min(1).max(1000).describe('Most replicas.'),
+    targetRequestsPerSecond: z.number().gt(0).optional().describe('Requests per second one replica should carry.'),
+    targetP99LatencySeconds: z.number().gt(0).optional().describe('p99 request latency to stay under.'),
+    scaleUpStabilizationSeconds: z.number().int().min(0).max(3600).default(0).describe('How long a higher recommendation must hold before scaling up.'),
+    scaleDownStabilizationSeconds: z.number().int().min(0).max(3600).default(300).describe('How long a lower recommendation must hold before scaling down.'),
+  })
+  .describe('Metric-driven autoscaling from Prometheus; when set, spec.replicas is ignored.')
+  .meta(
+    cel(
+      { rule: 'self.minReplicas <= self.maxReplicas', message: 'minReplicas must not exceed maxReplicas', fieldPath: '.minReplicas' },
+      {
+        rule: 'has(self.targetRequestsPerSecond) || has(self.targetP99LatencySeconds)',
+        message: 'set targetRequestsPerSecond and/or targetP99LatencySeconds',
+        reason: 'FieldValueRequired',
+      },
+    ),
+  );
+
+/** The metric kinds the analysis knows. */
+export const METRIC_KINDS = ['LatencyQuantile', 'ErrorRate', 'FeatureDrift', 'PredictionAgreement', 'Accuracy', 'Custom'] as const;
+
+/** One analysis metric with its bounds. */
+export const metricSpec = z
+  .object({
+    name: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/).describe('Name of the measurement, unique in the list.'),
+    kind: z.enum(METRIC_KINDS).describe('Built-in metric, or Custom with a PromQL query.'),
+    quantile: z.number().gt(0).lt(1).optional().describe('For LatencyQuantile: which quantile (default 0.99).'),
+    query: z
+      .string()
+      .max(4096)
+      .optional()
+      .describe('For Custom: a PromQL template; {{namespace}}, {{name}} and {{revision}} are replaced.'),
+    max: z.number().optional().describe('Fail when the canary value is above this.'),
+    min: z.number().optional().describe('Fail when the canary value is below this.'),
+    maxRelativeToStable: z.number().gt(0).optional().describe('Fail when canary > this × stable over the same window (e.g. 1.2).'),
+    minRelativeToStable: z.number().gt(0).optional().describe('Fail when canary < this × stable over the same window.'),
+  })
+  .describe('An analysis metric: a measurement and its absolute and/or stable-relative bounds.')
+  .meta(
+    cel(
+      { rule: "self.kind != 'Custom' || has(self.query)", message: 'a Custom metric needs a query', fieldPath: '.query', reason: 'FieldValueRequired' },
+      { rule: "self.kind == 'Custom' || !has(self.query)", message: 'query is only for Custom metrics', fieldPath: '.query', reason: 'FieldValueForbidden' },
+      { rule: "self.kind == 'LatencyQuantile' || !has(self.quantile)", message: 'quantile is only for LatencyQuantile metrics', fieldPath: '.quantile', reason: 'FieldValueForbidden' },
+      {
+        rule: 'has(self.max) || has(self.min) || has(self.maxRelativeToStable) || has(self.minRelativeToStable)',
+        message: 'a metric needs at least one bound: max, min, maxRelativeToStable or minRelativeToStable',
+        reason: 'FieldValueRequired',
+      },
+    ),
+  );
+
+/** spec.rollout.analysis */
+export const analysisSpec = z
+  .object({
+    intervalSeconds: z.number().int().min(1).max(3600).default(10).describe('How often the analysis measures.'),
+    minSamples: z.number().int().min(1).max(1000000).default(50).describe('Fewest canary requests in a window for a verdict; fewer is Inconclusive.'),
+    failureLimit: z.number().int().min(0).max(100).default(2).describe('Failed measurements tolerated before an automatic rollback.'),
+    inconclusiveLimit: z.number().int().min(0).max(100).default(3).describe('Inconclusive measurements tolerated before the rollout pauses.'),
+    metrics: z
+      .array(metricSpec)
+      .max(32)
+      .default([])
+      .describe('The metrics judged every interval.')
+      .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] }),
+  })
+  .describe('Canary analysis on live Prometheus metrics.');
+
+/** One canary step: exactly one of setWeight, pause, analysis. */
+export const stepSpec = z
+  .object({
+    setWeight: z.number().int().min(0).max(100).optional().describe('Send this percentage of traffic to the canary.'),
+    pause: z
+      .object({ durationSeconds: z.number().int().min(0).max(604800).optional().describe('How long to wait; absent: until promoted.') })
+      .optional()
+      .describe('Wait, for a duration or until a manual promote.'),
+    analysis: z
+      .object({ durationSeconds: z.number().int().min(1).max(604800).describe('How long the analysis must pass at the current weight.') })
+      .optional()
+      .describe('Hold at the current weight while the analysis runs.'),
+  })
+  .describe('A canary step.')
+  .meta(
+    cel({
+      rule: '[has(self.setWeight), has(self.pause), has(self.analysis)].filter(x, x).size() == 1',
+      message: 'a step sets exactly one of setWeight, pause or analysis',
+    }),
+  );
+
+/** One freeze window: absolute (start/end) or weekly (days + times). */
+export const freezeWindowSpec = z
+  .object({
+    name: z.string().min(1).max(63).describe('Name of the window, shown in conditions.'),
+    start: z.string().datetime({ offset: true }).optional().describe('Absolute window start (RFC 3339).'),
+    end: z.string().datetime({ offset: true }).optional().describe('Absolute window end (RFC 3339).'),
+    days: z
+      .array(z.enum(['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun']))
+      .max(7)
+      .optional()
+      .describe('Weekly window: the days it applies.'),
+    from: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/).optional().describe('Weekly window: start time, HH:MM.'),
+    to: z.string().regex(/^([01]\d|2[0-4]):[0-5]\d$/).optional().describe('Weekly window: end time, HH:MM.'),
+    timeZone: z.string().max(64).default('UTC').describe('IANA time zone of a weekly window.'),
+  })
+  .describe('A window in which no rollout step advances (rollbacks still happen).')
+  .meta(
+    cel(
+      {
+        rule: '(has(self.start) && has(self.end) && !has(self.days)) || (!has(self.start) && !has(self.end) && has(self.days) && has(self.from) && has(self.to))',
+        message: 'a freeze window is either absolute (start and end) or weekly (days, from and to)',
+      },
+      { rule: '!has(self.start) || !has(self.end) || timestamp(self.end) > timestamp(self.start)', message: 'end must be after start', fieldPath: '.end' },
+    ),
+  );
+
+/** spec.rollout */
+export const rolloutSpec = z
+  .object({
+    steps: z
+      .array(stepSpec)
+      .max(32)
+      .default([{ setWeight: 20 }, { pause: { durationSeconds: 60 } }, { setWeight: 50 }, { pause: { durationSeconds: 60 } }])
+      .describe('Canary steps, in order; after the last one the canary is promoted.')
+      .meta(
+        cel({
+          rule: 'self.filter(s, has(s.setWeight)).map(s, s.setWeight).isSorted() && self.filter(s, has(s.setWeight)).map(s, s.setWeight).all(w, self.filter(s, has(s.setWeight) && s.setWeight == w).size() == 1)',
+          message: 'setWeight values must increase from step to step',
+        }),
+      ),
+    trafficRouting: z
+      .object({
+        type: z.enum(['ReplicaRatio', 'GatewayAPI']).default('ReplicaRatio').describe('ReplicaRatio (weights become replica counts; needs nothing) or GatewayAPI (HTTPRoute backend weights).'),
+        httpRoute: z.string().max(253).optional().describe('GatewayAPI: name of the HTTPRoute (same namespace) whose stable/canary backend weights the operator owns.'),
+      })
+      .default({ type: 'ReplicaRatio' })
+      .describe('How canary weight becomes traffic.')
+      .meta(cel({ rule: "self.type != 'GatewayAPI' || has(self.httpRoute)", message: 'GatewayAPI routing needs httpRoute', fieldPath: '.httpRoute', reason: 'FieldValueRequired' })),
+    analysis: analysisSpec.optional(),
+    schemaCheck: z
+      .enum(['Strict', 'AllowAdditive', 'Off'])
+      .default('Strict')
+      .describe("Schema gate between versions: Strict (same inputs and outputs), AllowAdditive (new optional outputs only), Off."),
+    freezeWindows: z.array(freezeWindowSpec).max(32).optional().describe('Windows in which rollouts do not advance.'),
+    progressDeadlineSeconds: z.number().int().min(30).max(86400).default(600).describe('Longest a canary may take to become ready before the rollout fails.'),
+  })
+  .describe('How a new model version rolls out.');
+
+/** spec.monitoring */
+export const monitoringSpec = z
+  .object({
+    prometheusURL: z.string().regex(/^https?:\/\/[^\s]+$/).optional().describe("Prometheus address; defaults to the operator's configured one."),
+    drift: z
+      .object({
+        threshold: z.number().gt(0).max(10).default(0.2).describe('Feature PSI above which the stable revision counts as drifted.'),
+        windowSeconds: z.number().int().min(60).max(604800).default(3600).describe('Window the drift is measured over.'),
+        action: z.enum(['Alert', 'Rollback', 'Retrain']).default('Alert').describe('What drift on the stable revision triggers.'),
+      })
+      .optional()
+      .describe('Drift policy for the stable revision.'),
+    retraining: z
+      .object({
+        jobTemplate: z.record(z.string(), z.unknown()).meta({ 'x-kubernetes-preserve-unknown-fields': true }).describe('A batch/v1 JobSpec started to retrain.'),
+        cooldownSeconds: z.number().int().min(60).max(2592000).default(86400).describe('Least time between two retraining Jobs.'),
+      })
+      .optional()
+      .describe('Retraining triggered by drift or accuracy decay.'),
+  })
+  .describe('Monitoring of the stable revision.')
+  .meta(
+    cel({
+      rule: "!has(self.drift) || self.drift.action != 'Retrain' || has(self.retraining)",
+      message: 'drift action Retrain needs retraining.jobTemplate',
+      fieldPath: '.retraining',
+      reason: 'FieldValueRequired',
+    }),
+  );
+
+/** spec */
+export const modelDeploymentSpec = z
+  .object({
+    model: modelSpec,
+    modelCard: modelCardSpec.optional(),
+    serving: servingSpec.default({ workers: 1, intraOpThreads: 1, payloadLogSampleRate: 0 }),
+    replicas: z.number().int().min(0).max(1000).default(1).describe('Replicas of the stable revision when autoscaling is off (the scale subresource).'),
+    autoscaling: autoscalingSpec.optional(),
+    rollout: rolloutSpec.default({
+      steps: [{ setWeight: 20 }, { pause: { durationSeconds: 60 } }, { setWeight: 50 }, { pause: { durationSeconds: 60 } }],
+      trafficRouting: { type: 'ReplicaRatio' },
+      schemaCheck: 'Strict',
+      progressDeadlineSeconds: 600,
+    }),
+    monitoring: monitoringSpec.optional(),
+  })
+  .describe('Desired state of a served model and how its new versions roll out.');
+
+/** A condition, kstatus-compatible. */
+export const conditionSchema = z.object({
+  type: z.string().min(1).max(316).describe('Condition type: Ready, Reconciling, Stalled, Progressing, Degraded, DriftDetected, …'),
+  status: z.enum(['True', 'False', 'Unknown']).describe('True, False or Unknown.'),
+  reason: z.string().max(1024).describe('CamelCase machine-readable reason.'),
+  message: z.string().max(32768).describe('Human-readable detail.'),
+  lastTransitionTime: z.string().datetime({ offset: true }).describe('When the status last changed.'),
+  observedGeneration: z.number().int().min(0).optional().describe('The generation this condition was computed for.'),
+});
+
+/** One tensor of a model signature. */
+const tensorSpec = z.object({
+  name: z.string().describe('Tensor name.'),
+  datatype: z.string().describe('Open Inference Protocol datatype, e.g. FP32.'),
+  shape: z.array(z.number().int()).describe('Dimensions; -1 where dynamic.'),
+});
+
+/** A revision as recorded in status. */
+export const revisionStatus = z.object({
+  name: z.string().describe('Revision id: a hash of the model and serving configuration.'),
+  version: z.string().describe('The model version label.'),
+  uri: z.string().describe('The model URI.'),
+  sha256: z.string().optional().describe('The verified digest.'),
+  signature: z
+    .object({
+      inputs: z.array(tensorSpec).optional().describe('Input tensors.'),
+      outputs: z.array(tensorSpec).optional().describe('Output tensors.'),
+    })
+    .optional()
+    .describe("The model's input/output signature, read from its serving pod."),
+});
+
+/** One analysis measurement as recorded in status. */
+export const measurementStatus = z.object({
+  metric: z.string().describe('The metric name.'),
+  value: z.number().optional().describe('The canary value (absent when inconclusive).'),
+  stableValue: z.number().optional().describe('The stable value over the same window, for relative bounds.'),
+  bound: z.string().describe('The bound it was judged against, e.g. "<= 1.2 x stable".'),
+  verdict: z.enum(['Pass', 'Fail', 'Inconclusive']).describe('The verdict.'),
+  reason: z.string().optional().describe('Why, when not a plain pass.'),
+  time: z.string().datetime({ offset: true }).describe('When it was measured.'),
+});
+
+/** status */
+export const modelDeploymentStatus = z.object({
+  observedGeneration: z.number().int().min(0).optional().describe('The spec generation this status describes.'),
+  phase: z
+    .enum(['Pending', 'Progressing', 'Paused', 'Healthy', 'Degraded', 'RolledBack', 'Failed'])
+    .optional()
+    .describe('A summary derived from the conditions; never a lock.'),
+  conditions: z
+    .array(conditionSchema)
+    .max(32)
+    .optional()
+    .describe('Current conditions.')
+    .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] }),
+  stable: revisionStatus.optional().describe('The revision serving production traffic.'),
+  canary: revisionStatus.optional().describe('The revision being rolled out.'),
+  canaryWeight: z.number().int().min(0).max(100).optional().describe('Percentage of traffic on the canary.'),
+  currentStepIndex: z.number().int().min(0).optional().describe('Index of the rollout step in progress.'),
+  stepStartedAt: z.string().datetime({ offset: true }).optional().describe('When the current step started.'),
+  analysis: z
+    .object({
+      failures: z.number().int().min(0).describe('Failed measurements in this rollout.'),
+      inconclusive: z.number().int().min(0).describe('Inconclusive measurements in this rollout.'),
+      measurements: z.array(measurementStatus).max(64).describe('The latest measurement of each metric.'),
+    })
+    .optional()
+    .describe('The canary analysis so far.'),
+  replicas: z.number().int().min(0).optional().describe('Total serving pods (scale subresource).'),
+  readyReplicas: z.number().int().min(0).optional().describe('Ready serving pods.'),
+  selector: z.string().optional().describe('Label selector of the serving pods (scale subresource).'),
+  history: z
+    .array(
+      z.object({
+        revision: z.string().describe('Revision id.'),
+        version: z.string().describe('Model version.'),
+        sha256: z.string().optional().describe('Model digest.'),
+        outcome: z.enum(['Promoted', 'RolledBack', 'Aborted']).describe('How the rollout ended.'),
+        reason: z.string().describe('Why.'),
+        startedAt: z.string().datetime({ offset: true }).optional().describe('When the rollout began.'),
+        finishedAt: z.string().datetime({ offset: true }).describe('When it ended.'),
+        modelCard: z
+          .object({
+            owner: z.string().optional().describe('Model owner then.'),
+            riskTier: z.string().optional().describe('Risk tier then.'),
+            intendedUse: z.string().optional().describe('Intended use then.'),
+          })
+          .optional()
+          .describe('Model-card snapshot at the time.'),
+      }),
+    )
+    .max(20)
+    .optional()
+    .describe('The last rollouts, newest last.'),
+});
+
+/** The whole object. */
+export const modelDeploymentSchema = z.object({
+  apiVersion: z.literal(`${GROUP}/${VERSION}`),
+  kind: z.literal(KIND),
+  metadata: z.object({ name: z.string(), namespace: z.string().optional() }).loose(),
+  spec: modelDeploymentSpec,
+  status: modelDeploymentStatus.optional(),
+});
+
+/** A parsed ModelDeployment spec, defaults applied. */
+export type ModelDeploymentSpec = z.output<typeof modelDeploymentSpec>;
+/** A ModelDeployment status. */
+export type ModelDeploymentStatus = z.output<typeof modelDeploymentStatus>;
+/** A parsed ModelDeployment. */
+export type ModelDeployment = z.output<typeof modelDeploymentSchema>;
