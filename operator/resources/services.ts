@@ -1,0 +1,25 @@
+// Pure builder of a ModelDeployment's Services: one over all revisions, one each for the
+// stable and the canary revision (what Gateway API backendRefs and analysis queries target).
+import type { V1Service } from '@kubernetes/client-node';
+import { ownerReference, type Owner } from './deployment.ts';
+import { LABEL_MODEL_DEPLOYMENT, LABEL_REVISION, commonLabels, serviceNames } from './labels.ts';
+
+/** The Services of a ModelDeployment: all revisions, the stable one, the canary one. */
+export function servingServices(owner: Owner, revisions: { stable?: string; canary?: string }): V1Service[] {
+  const names = serviceNames(owner.name);
+  const svc = (name: string, revision: string | undefined, role: string): V1Service => ({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace: owner.namespace, labels: { ...commonLabels(owner.name), 'siskin.dev/role': role }, ownerReferences: [ownerReference(owner)] },
+    spec: {
+      type: 'ClusterIP',
+      selector: { [LABEL_MODEL_DEPLOYMENT]: owner.name, ...(revision ? { [LABEL_REVISION]: revision } : {}) },
+      ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }],
+    },
+  });
+  return [
+    svc(names.all, undefined, 'all'),
+    svc(names.stable, revisions.stable ?? 'none', 'stable'),
+    svc(names.canary, revisions.canary ?? 'none', 'canary'),
+  ];
+}

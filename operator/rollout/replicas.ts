@@ -1,0 +1,26 @@
+// Replica-ratio traffic splitting: a canary weight becomes replica counts of the canary
+// and stable Deployments behind the shared Service. Pure.
+
+/** Replica counts for a weight, and the weight they really give. */
+export interface ReplicaSplit {
+  stable: number;
+  canary: number;
+  /** The share of pods that are canary, in percent: what replica ratio can actually deliver. */
+  effectiveWeight: number;
+}
+
+/**
+ * Splits total replicas by a canary weight (0–100). The canary gets at least one pod at any
+ * weight above 0, and the stable revision keeps at least one pod until the weight reaches
+ * 100 — with few replicas, the effective weight is coarser than asked, never zero-stable.
+ */
+export function splitReplicas(total: number, weight: number): ReplicaSplit {
+  if (!Number.isInteger(total) || total < 0) throw new RangeError(`total replicas must be a non-negative integer, got ${total}`);
+  if (!(weight >= 0 && weight <= 100)) throw new RangeError(`weight must be within 0–100, got ${weight}`);
+  if (total === 0) return { stable: 0, canary: 0, effectiveWeight: 0 };
+  if (weight === 0) return { stable: total, canary: 0, effectiveWeight: 0 };
+  if (weight === 100) return { stable: 0, canary: total, effectiveWeight: 100 };
+  const canary = Math.max(1, Math.round((total * weight) / 100));
+  const stable = Math.max(1, total - canary);
+  return { stable, canary, effectiveWeight: Math.round((100 * canary) / (canary + stable)) };
+}

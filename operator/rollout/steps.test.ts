@@ -1,0 +1,69 @@
+// The canary step machine as a specification: for each situation, the decision.
+import { describe, expect, test } from '@jest/globals';
+import { nextStep, StepReason, weightAt, type Step, type StepInput } from './steps.ts';
+
+const STEPS: Step[] = [{ setWeight: 20 }, { pause: { durationSeconds: 60 } }, { setWeight: 50 }, { analysis: { durationSeconds: 30 } }, { pause: {} }];
+const T0 = Date.parse('2026-11-23T12:00:00Z');
+
+function input(over: Partial<StepInput> & { stepIndex?: number; startedAgoS?: number; weight?: number }): StepInput {
+  const { stepIndex = 0, startedAgoS = 0, weight = 0, ...rest } = over;
+  return {
+    steps: STEPS,
+    riskTier: 'medium',
+    state: { stepIndex, stepStartedAt: T0 - startedAgoS * 1000, weight },
+    canaryReady: true,
+    paused: false,
+    frozen: false,
+    now: T0,
+    ...rest,
+  };
+}
+
+describe('nextStep', () => {
+  test.each<[string, Partial<StepInput> & { stepIndex?: number; startedAgoS?: number; weight?: number }, { kind: string; reason: string; stepIndex?: number; weight?: number; requeueAfterMs?: number }]>([
+    ['setWeight waits for a ready canary', { canaryReady: false, weight: 20 }, { kind: 'Hold', reason: StepReason.WaitingForCanary, requeueAfterMs: 2000 }],
+    ['setWeight advances once the canary is ready', { weight: 20 }, { kind: 'Advance', reason: StepReason.StepAdvanced, stepIndex: 1, weight: 20 }],
+    ['a timed pause holds for the time left', { stepIndex: 1, startedAgoS: 45, weight: 20 }, { kind: 'Hold', reason: StepReason.PausedTimed, requeueAfterMs: 15000 }],
+    ['a timed pause ends on time and the next weight is set', { stepIndex: 1, startedAgoS: 60, weight: 20 }, { kind: 'Advance', reason: StepReason.StepAdvanced, stepIndex: 2, weight: 50 }],
+    ['an analysis step holds while it runs', { stepIndex: 3, startedAgoS: 10, weight: 50 }, { kind: 'Hold', reason: StepReason.Analyzing, requeueAfterMs: 20000 }],
+    ['an analysis step passes after its duration', { stepIndex: 3, startedAgoS: 30, weight: 50 }, { kind: 'Advance', reason: StepReason.StepAdvanced, stepIndex: 4, weight: 50 }],
+    ['an indefinite pause waits for a promote', { stepIndex: 4, startedAgoS: 99999, weight: 50 }, { kind: 'Hold', reason: StepReason.PausedIndefinitely }],
+    ['promote completes an indefinite pause', { stepIndex: 4, weight: 50, command: 'promote' }, { kind: 'Advance', reason: StepReason.PromotedManually, stepIndex: 5, weight: 50 }],
+    ['promote cuts a timed pause short', { stepIndex: 1, startedAgoS: 1, weight: 20, command: 'promote' }, { kind: 'Advance', reason: StepReason.PromotedManually, stepIndex: 2, weight: 50 }],
+    ['after the last step the canary is promoted', { stepIndex: 5, weight: 50 }, { kind: 'Promote', reason: StepReason.Completed }],
+    ['a high-risk model waits for a person before full weight', { stepIndex: 5, weight: 50, riskTier: 'high' }, { kind: 'Hold', reason: StepReason.AwaitingManualPromotion }],
+    ['a manual promote releases a high-risk model', { stepIndex: 5, weight: 50, riskTier: 'high', command: 'promote' }, { kind: 'Promote', reason: StepReason.PromotedManually }],
+    ['promote-full skips every remaining step', { stepIndex: 1, weight: 20, command: 'promote-full' }, { kind: 'Promote', reason: StepReason.PromotedFully }],
+    ['abort wins at any step', { stepIndex: 2, weight: 50, command: 'abort' }, { kind: 'Abort', reason: StepReason.Aborted }],
+    ['abort wins even in a freeze window', { stepIndex: 2, weight: 50, command: 'abort', frozen: true }, { kind: 'Abort', reason: StepReason.Aborted }],
+    ['a freeze window holds a step that could advance', { stepIndex: 1, startedAgoS: 600, weight: 20, frozen: true }, { kind: 'Hold', reason: StepReason.Frozen, requeueAfterMs: 30000 }],
+    ['a freeze window also holds promote-less completion', { stepIndex: 5, weight: 50, frozen: true }, { kind: 'Hold', reason: StepReason.Frozen }],
+    ['a user pause holds a step that could advance', { stepIndex: 1, startedAgoS: 600, weight: 20, paused: true }, { kind: 'Hold', reason: StepReason.Paused }],
+    ['no steps at all: promote once the canary is ready', { steps: [], canaryReady: true }, { kind: 'Promote', reason: StepReason.Completed }],
+    ['no steps at all: wait for the canary first', { steps: [], canaryReady: false }, { kind: 'Hold', reason: StepReason.WaitingForCanary }],
+  ])('%s', (_what, over, want) => {
+    const d = nextStep(input(over));
+    expect(d.kind).toBe(want.kind);
+    expect(d.reason).toBe(want.reason);
+    if (want.stepIndex !== undefined && (d.kind === 'Advance' || d.kind === 'Hold')) expect(d.state.stepIndex).toBe(want.stepIndex);
+    if (want.weight !== undefined && d.kind === 'Advance') expect(d.state.weight).toBe(want.weight);
+    if (d.kind === 'Advance') expect(d.state.stepStartedAt).toBe(T0);
+    if (want.requeueAfterMs !== undefined && d.kind === 'Hold') expect(d.requeueAfterMs).toBe(want.requeueAfterMs);
+    expect(d.message.length).toBeGreaterThan(0);
+  });
+
+  test('is deterministic: a restart that re-reads the same status decides the same', () => {
+    const i = input({ stepIndex: 1, startedAgoS: 30, weight: 20 });
+    expect(nextStep(i)).toEqual(nextStep(structuredClone(i)));
+  });
+
+  test.each([
+    [0, 20],
+    [1, 20],
+    [2, 50],
+    [4, 50],
+    [9, 50],
+  ])('weightAt(step %i) = %i', (index, weight) => {
+    expect(weightAt(STEPS, index)).toBe(weight);
+  });
+});

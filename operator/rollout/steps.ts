@@ -1,0 +1,131 @@
+// The canary step machine: a pure function of the spec's steps, the rollout state kept in
+// status, what was observed and the clock. The reconciler applies its decision; because the
+// whole state is in status, an operator restart resumes at exactly the same step.
+import type { ModelDeploymentSpec } from '../api/schema.ts';
+
+/** One step of spec.rollout.steps. */
+export type Step = ModelDeploymentSpec['rollout']['steps'][number];
+
+/** Rollout state as kept in status. */
+export interface RolloutState {
+  stepIndex: number;
+  /** When the current step started (ms since epoch). */
+  stepStartedAt: number;
+  /** The weight last set by a setWeight step. */
+  weight: number;
+}
+
+/** A one-shot manual command (from an annotation or the kubectl plugin). */
+export type Command = 'promote' | 'promote-full' | 'abort';
+
+/** Everything the step machine looks at. */
+export interface StepInput {
+  steps: readonly Step[];
+  riskTier: 'low' | 'medium' | 'high';
+  state: RolloutState;
+  /** The canary's pods are ready at the current weight (and its gates passed). */
+  canaryReady: boolean;
+  /** A user pause (annotation) is in effect. */
+  paused: boolean;
+  /** A freeze window is active: no step may advance. */
+  frozen: boolean;
+  command?: Command;
+  now: number;
+}
+
+/** Reasons the machine gives; constants so conditions and Events use the same words. */
+export const StepReason = {
+  WaitingForCanary: 'WaitingForCanaryReady',
+  Paused: 'PausedByUser',
+  PausedIndefinitely: 'PausedUntilPromoted',
+  PausedTimed: 'PausedForDuration',
+  Analyzing: 'AnalysisRunning',
+  Frozen: 'FreezeWindow',
+  AwaitingManualPromotion: 'HighRiskAwaitingPromotion',
+  StepAdvanced: 'StepAdvanced',
+  Completed: 'AllStepsCompleted',
+  PromotedManually: 'PromotedManually',
+  PromotedFully: 'PromotedFullyByUser',
+  Aborted: 'AbortedByUser',
+} as const;
+
+/** What to do now. */
+export type StepDecision =
+  | { kind: 'Hold'; state: RolloutState; reason: string; message: string; requeueAfterMs?: number }
+  | { kind: 'Advance'; state: RolloutState; reason: string; message: string }
+  | { kind: 'Promote'; reason: string; message: string }
+  | { kind: 'Abort'; reason: string; message: string };
+
+const READY_POLL_MS = 2_000;
+const FROZEN_POLL_MS = 30_000;
+
+function describeStep(step: Step | undefined, i: number): string {
+  if (!step) return `step ${i}`;
+  if (step.setWeight !== undefined) return `step ${i} (setWeight ${step.setWeight})`;
+  if (step.pause) return `step ${i} (pause${step.pause.durationSeconds !== undefined ? ` ${step.pause.durationSeconds}s` : ''})`;
+  return `step ${i} (analysis ${step.analysis?.durationSeconds ?? 0}s)`;
+}
+
+/** The weight in effect at a step index: the last setWeight at or before it. */
+export function weightAt(steps: readonly Step[], index: number): number {
+  let w = 0;
+  for (let i = 0; i <= Math.min(index, steps.length - 1); i++) {
+    const s = steps[i];
+    if (s?.setWeight !== undefined) w = s.setWeight;
+  }
+  return w;
+}
+
+/** Decides the next move of a rollout. Pure: same input, same decision. */
+export function nextStep(input: StepInput): StepDecision {
+  const { steps, state, now } = input;
+  const i = state.stepIndex;
+  const step = steps[i];
+  const hold = (reason: string, message: string, requeueAfterMs?: number): StepDecision => ({
+    kind: 'Hold',
+    state,
+    reason,
+    message,
+    ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}),
+  });
+  const advance = (reason: string, message: string): StepDecision => {
+    const next = i + 1;
+    const nextStepDef = steps[next];
+    return {
+      kind: 'Advance',
+      state: { stepIndex: next, stepStartedAt: now, weight: nextStepDef?.setWeight ?? state.weight },
+      reason,
+      message,
+    };
+  };
+
+  // Commands come first: an abort must win over everything, including a freeze window.
+  if (input.command === 'abort') return { kind: 'Abort', reason: StepReason.Aborted, message: `rollout aborted by user at ${describeStep(step, i)}` };
+  if (input.command === 'promote-full') return { kind: 'Promote', reason: StepReason.PromotedFully, message: 'promoted to full weight by user, skipping the remaining steps' };
+  if (input.frozen) return hold(StepReason.Frozen, `a freeze window is active; holding at ${describeStep(step, i)}`, FROZEN_POLL_MS);
+  if (input.paused && input.command !== 'promote') return hold(StepReason.Paused, `paused by user at ${describeStep(step, i)}`);
+
+  if (i >= steps.length) {
+    // A high-risk model reaches full weight only by a person's decision.
+    if (input.riskTier === 'high' && input.command !== 'promote') {
+      return hold(StepReason.AwaitingManualPromotion, `all steps passed at weight ${state.weight}; riskTier high needs a manual promote to reach full weight`);
+    }
+    if (!input.canaryReady) return hold(StepReason.WaitingForCanary, `waiting for the canary to be ready at weight ${state.weight}`, READY_POLL_MS);
+    return { kind: 'Promote', reason: input.command === 'promote' ? StepReason.PromotedManually : StepReason.Completed, message: 'all steps completed' };
+  }
+  const s = step!;
+  if (s.setWeight !== undefined) {
+    if (!input.canaryReady) return hold(StepReason.WaitingForCanary, `waiting for the canary to be ready at weight ${s.setWeight}`, READY_POLL_MS);
+    return advance(StepReason.StepAdvanced, `weight ${s.setWeight} reached; ${describeStep(s, i)} done`);
+  }
+  if (input.command === 'promote') return advance(StepReason.PromotedManually, `${describeStep(s, i)} completed by a manual promote`);
+  if (s.pause) {
+    if (s.pause.durationSeconds === undefined) return hold(StepReason.PausedIndefinitely, `${describeStep(s, i)}: paused until promoted`);
+    const left = state.stepStartedAt + s.pause.durationSeconds * 1000 - now;
+    if (left > 0) return hold(StepReason.PausedTimed, `${describeStep(s, i)}: ${Math.ceil(left / 1000)}s left`, left);
+    return advance(StepReason.StepAdvanced, `${describeStep(s, i)} done`);
+  }
+  const left = state.stepStartedAt + (s.analysis?.durationSeconds ?? 0) * 1000 - now;
+  if (left > 0) return hold(StepReason.Analyzing, `${describeStep(s, i)}: analysis runs for ${Math.ceil(left / 1000)}s more`, left);
+  return advance(StepReason.StepAdvanced, `${describeStep(s, i)} passed`);
+}
