@@ -388,6 +388,12 @@ export const modelDeploymentStatus = z.object({
   canaryWeight: z.number().int().min(0).max(100).optional().describe('Percentage of traffic on the canary.'),
   currentStepIndex: z.number().int().min(0).optional().describe('Index of the rollout step in progress.'),
   stepStartedAt: z.string().datetime({ offset: true }).optional().describe('When the current step started.'),
+  rolloutStartedAt: z.string().datetime({ offset: true }).optional().describe('When the rollout of the canary began.'),
+  lastCommand: z
+    .string()
+    .max(256)
+    .optional()
+    .describe('The last siskin.dev/command annotation value acted on; a command runs once per distinct value.'),
   analysis: z
     .object({
       failures: z.number().int().min(0).describe('Failed measurements in this rollout.'),
