@@ -4,7 +4,8 @@
 // the same step; deletion garbage-collects everything.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { fileURLToPath } from 'node:url';
-import { AppsV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { OPERATOR_RULES } from '../../../operator/api/rbac.ts';
 import { CRD_FILE } from '../../../operator/api/crd.ts';
 import { GROUP, PLURAL, VERSION, type ModelDeploymentStatus } from '../../../operator/api/schema.ts';
 import { makeReconciler, type ReconcileResult } from '../../../operator/controller/reconcile.ts';
@@ -19,6 +20,7 @@ describe('ModelDeployment reconciler', () => {
   let apps: AppsV1Api;
   let clock = Date.parse('2026-11-23T12:00:00Z');
   let reconcile: (key: string) => Promise<ReconcileResult>;
+  let operatorKc: KubeConfig;
 
   const get = async (name: string): Promise<{ metadata: { generation: number }; spec: Record<string, unknown>; status?: ModelDeploymentStatus }> =>
     (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: PLURAL, name })) as never;
@@ -43,7 +45,20 @@ describe('ModelDeployment reconciler', () => {
     const kc = cluster.kubeConfig();
     custom = kc.makeApiClient(CustomObjectsApi);
     apps = kc.makeApiClient(AppsV1Api);
-    reconcile = makeReconciler({ kubeConfig: kc, defaultImage: IMAGE, now: () => clock });
+    // The reconciler runs as a ServiceAccount bound to exactly the rules the operator declares.
+    const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
+    await rbac.createClusterRole({ body: { metadata: { name: 'siskin-operator' }, rules: OPERATOR_RULES } });
+    const saConfig = await cluster.serviceAccountKubeconfig('siskin-system', 'siskin-operator');
+    await rbac.createClusterRoleBinding({
+      body: {
+        metadata: { name: 'siskin-operator' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'siskin-operator' },
+        subjects: [{ kind: 'ServiceAccount', name: 'siskin-operator', namespace: 'siskin-system' }],
+      },
+    });
+    operatorKc = new KubeConfig();
+    operatorKc.loadFromFile(saConfig);
+    reconcile = makeReconciler({ kubeConfig: operatorKc, defaultImage: IMAGE, now: () => clock });
   });
   afterAll(async () => {
     await cluster?.stop();
@@ -120,7 +135,7 @@ describe('ModelDeployment reconciler', () => {
 
   test('a restarted reconciler resumes at the same step without duplicating anything', async () => {
     const before = await get('iris');
-    reconcile = makeReconciler({ kubeConfig: cluster.kubeConfig(), defaultImage: IMAGE, now: () => clock });
+    reconcile = makeReconciler({ kubeConfig: operatorKc, defaultImage: IMAGE, now: () => clock });
     await reconcile(`${NS}/iris`);
     const after = await get('iris');
     expect(after.status?.currentStepIndex).toBe(before.status?.currentStepIndex);
