@@ -1,0 +1,78 @@
+// Wires the ModelDeployment reconciler into the manager: informers over ModelDeployments and
+// the Deployments and Services they own (mapped to their owner by owner reference), one controller.
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  type V1Deployment,
+  type V1Service,
+} from '@kubernetes/client-node';
+import { GROUP, KIND, PLURAL, VERSION } from '../api/schema.ts';
+import { LABEL_MODEL_DEPLOYMENT } from '../resources/labels.ts';
+import type { OperatorConfig } from '../runtime/config.ts';
+import { Controller } from '../runtime/controller.ts';
+import { Informer, resourcePath } from '../runtime/informer.ts';
+import type { Logger } from '../runtime/logger.ts';
+import type { Manager } from '../runtime/manager.ts';
+import { enqueueControllerOwner } from '../runtime/ownerRefs.ts';
+import { makeReconciler } from './reconcile.ts';
+
+/** The controller's name in logs and metrics. */
+export const CONTROLLER_NAME = 'modeldeployment';
+
+/** Adds the ModelDeployment controller and its informers to the manager. */
+export function addModelDeploymentController(manager: Manager, opts: { kubeConfig: KubeConfig; config: OperatorConfig; logger: Logger }): Controller {
+  const { kubeConfig: kc, config, logger } = opts;
+  const ns = config.watchNamespace;
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const apps = kc.makeApiClient(AppsV1Api);
+  const core = kc.makeApiClient(CoreV1Api);
+  // Only objects the operator labels are watched: a cluster's other Deployments cost nothing.
+  const owned = LABEL_MODEL_DEPLOYMENT;
+
+  const mds = new Informer<KubernetesObject>({
+    kubeConfig: kc,
+    logger,
+    path: resourcePath({ apiVersion: `${GROUP}/${VERSION}`, plural: PLURAL, ...(ns ? { namespace: ns } : {}) }),
+    list: async () =>
+      (ns
+        ? await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL })
+        : await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })) as KubernetesListObject<KubernetesObject>,
+  });
+  const deployments = new Informer<V1Deployment>({
+    kubeConfig: kc,
+    logger,
+    labelSelector: owned,
+    path: resourcePath({ apiVersion: 'apps/v1', plural: 'deployments', ...(ns ? { namespace: ns } : {}) }),
+    list: () => (ns ? apps.listNamespacedDeployment({ namespace: ns, labelSelector: owned }) : apps.listDeploymentForAllNamespaces({ labelSelector: owned })),
+  });
+  const services = new Informer<V1Service>({
+    kubeConfig: kc,
+    logger,
+    labelSelector: owned,
+    path: resourcePath({ apiVersion: 'v1', plural: 'services', ...(ns ? { namespace: ns } : {}) }),
+    list: () => (ns ? core.listNamespacedService({ namespace: ns, labelSelector: owned }) : core.listServiceForAllNamespaces({ labelSelector: owned })),
+  });
+
+  const reconcile = makeReconciler({ kubeConfig: kc, defaultImage: config.defaultServingImage });
+  const toOwner = enqueueControllerOwner({ apiVersion: `${GROUP}/${VERSION}`, kind: KIND });
+  const controller = new Controller({
+    name: CONTROLLER_NAME,
+    maxConcurrentReconciles: config.maxConcurrentReconciles,
+    logger,
+    metrics: manager.metrics,
+    reconcile: async (key) => {
+      const r = await reconcile(key);
+      // "Again right away" (a step just advanced) is a 1 ms wait: the queue's follow-up, not a loop here.
+      return r.requeueAfterMs === undefined ? {} : { requeueAfter: Math.max(1, r.requeueAfterMs) };
+    },
+  })
+    .watch(mds)
+    .watch(deployments, toOwner)
+    .watch(services, toOwner);
+  manager.addInformer(mds).addInformer(deployments).addInformer(services).addController(controller);
+  return controller;
+}
