@@ -11,7 +11,7 @@ export interface ModelStore {
   /** Base URL, e.g. http://198.18.1.1:PORT */
   readonly url: string;
   /** Adds a file; returns its URL and sha256 (hex). */
-  add(name: string, content: Buffer | string): { url: string; sha256: string };
+  add(name: string, content: Uint8Array | string): { url: string; sha256: string };
   /** Requests served, by path (for assertions that a download really happened). */
   readonly hits: Map<string, number>;
   stop(): Promise<void>;
