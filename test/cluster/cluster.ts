@@ -23,6 +23,8 @@ export interface LocalClusterOptions {
   kwokNodes?: number;
   /** Max pods per kwok node. */
   kwokMaxPods?: number;
+  /** Extra kube-apiserver flags (e.g. audit logging for a benchmark, watch-cache settings). */
+  extraApiserverArgs?: string[];
   /**
    * A real node (kubelet + containerd + CNI + kube-proxy) named siskin-node: pods run as
    * real containers. Needs root; implies controllerManager and scheduler. The API server
@@ -94,7 +96,8 @@ export async function startCluster(opts: LocalClusterOptions = {}): Promise<Loca
       releaseNode = claimRealNode();
       undoNetwork = setUpHostNetwork(NODE_IP);
     }
-    cp = await startControlPlane(opts.realNode ? { dir, bindAddress: NODE_IP, nodeName: REAL_NODE_NAME } : { dir });
+    const extra = opts.extraApiserverArgs ? { extraApiserverArgs: opts.extraApiserverArgs } : {};
+    cp = await startControlPlane(opts.realNode ? { dir, bindAddress: NODE_IP, nodeName: REAL_NODE_NAME, ...extra } : { dir, ...extra });
     const kubeconfigPath = writeKubeconfig(join(dir, 'admin.kubeconfig'), { server: cp.server, caPem: cp.pki.caPem, ...cp.users.admin });
     const kubeConfig = (): KubeConfig => {
       const kc = new KubeConfig();
