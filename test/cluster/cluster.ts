@@ -23,6 +23,11 @@ export interface LocalClusterOptions {
   kwokNodes?: number;
   /** Max pods per kwok node. */
   kwokMaxPods?: number;
+  /**
+   * CRD files applied (and Established) before the controller-manager starts: its garbage
+   * collector then knows their kinds at once instead of at its next 30 s discovery resync.
+   */
+  crdFiles?: string[];
   /** Extra kube-apiserver flags (e.g. audit logging for a benchmark, watch-cache settings). */
   extraApiserverArgs?: string[];
   /**
@@ -105,6 +110,11 @@ export async function startCluster(opts: LocalClusterOptions = {}): Promise<Loca
       return kc;
     };
     kubeConfigFn = kubeConfig;
+    for (const file of opts.crdFiles ?? []) {
+      const env = { KUBECONFIG: kubeconfigPath };
+      const names = (await runCliOk('kubectl', ['apply', '--server-side', '-f', file, '-o', 'name'], { env })).trim().split('\n');
+      await runCliOk('kubectl', ['wait', '--for=condition=Established', '--timeout=60s', ...names], { env });
+    }
     if (opts.controllerManager || opts.realNode) procs.push(await startControllerManager(cp, dir));
     if (opts.scheduler || opts.realNode) procs.push(await startScheduler(cp, dir));
     let nodeNames: string[] = [];

@@ -57,11 +57,9 @@ describe('operator end to end on the real node', () => {
   beforeAll(async () => {
     docker = await ensureDockerEngine();
     await buildRepoImage(IMAGE, await ensureBaseImage());
-    cluster = await startCluster({ realNode: true });
+    cluster = await startCluster({ realNode: true, crdFiles: [fileURLToPath(new URL(`../../../${CRD_FILE}`, import.meta.url))] });
     cluster.node!.importImage(saveImage(IMAGE, join(cluster.dir, 'image.tar')));
     store = await startModelStore(NODE_IP);
-    await cluster.kubectlOk(['apply', '--server-side', '-f', fileURLToPath(new URL(`../../../${CRD_FILE}`, import.meta.url))]);
-    await cluster.kubectlOk(['wait', '--for=condition=Established', 'crd/modeldeployments.siskin.dev', '--timeout=60s']);
     const rbac = cluster.kubeConfig().makeApiClient(RbacAuthorizationV1Api);
     await rbac.createClusterRole({ body: { metadata: { name: 'siskin-operator' }, rules: OPERATOR_RULES } });
     const saConfig = await cluster.serviceAccountKubeconfig('siskin-system', 'siskin-operator');

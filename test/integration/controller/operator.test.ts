@@ -47,9 +47,7 @@ describe('the operator process', () => {
   };
 
   beforeAll(async () => {
-    cluster = await startCluster({ controllerManager: true, scheduler: true, kwokNodes: 1 });
-    await cluster.kubectlOk(['apply', '--server-side', '-f', fileURLToPath(new URL(`../../../${CRD_FILE}`, import.meta.url))]);
-    await cluster.kubectlOk(['wait', '--for=condition=Established', 'crd/modeldeployments.siskin.dev', '--timeout=60s']);
+    cluster = await startCluster({ controllerManager: true, scheduler: true, kwokNodes: 1, crdFiles: [fileURLToPath(new URL(`../../../${CRD_FILE}`, import.meta.url))] });
     const rbac = cluster.kubeConfig().makeApiClient(RbacAuthorizationV1Api);
     await rbac.createClusterRole({ body: { metadata: { name: 'siskin-operator' }, rules: OPERATOR_RULES } });
     saConfig = await cluster.serviceAccountKubeconfig('siskin-system', 'siskin-operator');

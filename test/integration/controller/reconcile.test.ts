@@ -39,9 +39,7 @@ describe('ModelDeployment reconciler', () => {
     }, { timeoutMs: 60_000, intervalMs: 300 });
 
   beforeAll(async () => {
-    cluster = await startCluster({ controllerManager: true, scheduler: true, kwokNodes: 1 });
-    await cluster.kubectlOk(['apply', '--server-side', '-f', fileURLToPath(new URL(`../../../${CRD_FILE}`, import.meta.url))]);
-    await cluster.kubectlOk(['wait', '--for=condition=Established', `crd/${PLURAL}.${GROUP}`, '--timeout=60s']);
+    cluster = await startCluster({ controllerManager: true, scheduler: true, kwokNodes: 1, crdFiles: [fileURLToPath(new URL(`../../../${CRD_FILE}`, import.meta.url))] });
     const kc = cluster.kubeConfig();
     custom = kc.makeApiClient(CustomObjectsApi);
     apps = kc.makeApiClient(AppsV1Api);
