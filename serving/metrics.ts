@@ -8,6 +8,11 @@ export const LATENCY_BUCKETS = [
   0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ];
 
+// Label objects of the class counter, made once: a string and an object per predicted row
+// would be garbage on the hot path.
+const CLASS_LABELS = Array.from({ length: 100 }, (_, i) => ({ class: String(i) }));
+const OTHER_CLASS = { class: 'other' };
+
 /** Batch size buckets, in rows. */
 export const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
 
@@ -27,8 +32,9 @@ export class ServingMetrics {
   readonly requestDuration: Histogram<'route'>;
   /** Requests by route and status code. */
   readonly requests: Counter<'route' | 'code'>;
-  /** Requests currently being handled on inference routes. */
-  readonly inflight: Gauge;
+  /** Requests currently being handled on inference routes (read at scrape time: a gauge
+   * inc/dec per request costs two label hashes on the hot path). */
+  inflightRequests = 0;
   /** Time from enqueue to dispatch on a worker. */
   readonly queueDuration: Histogram;
   /** Time onnxruntime spent in session.run, per batch. */
@@ -75,7 +81,15 @@ export class ServingMetrics {
       labelNames: ['route', 'code'],
       registers,
     });
-    this.inflight = new Gauge({ name: 'siskin_inflight_requests', help: 'Inference requests being handled.', registers });
+    const inflight = (): number => this.inflightRequests;
+    new Gauge({
+      name: 'siskin_inflight_requests',
+      help: 'Inference requests being handled.',
+      registers,
+      collect() {
+        this.set(inflight());
+      },
+    });
     this.queueDuration = new Histogram({
       name: 'siskin_queue_duration_seconds',
       help: 'Time a request waited for a worker.',
@@ -204,7 +218,7 @@ export class ServingMetrics {
   /** Counts predictions into the class counter or the value histogram. */
   observePredictions(task: 'classifier' | 'regressor', predictions: readonly number[]): void {
     for (const p of predictions) {
-      if (task === 'classifier') this.predictedClasses.inc({ class: Number.isInteger(p) && p >= 0 && p < 100 ? String(p) : 'other' });
+      if (task === 'classifier') this.predictedClasses.inc(Number.isInteger(p) && p >= 0 && p < 100 ? CLASS_LABELS[p]! : OTHER_CLASS);
       else this.predictedValues.observe(p);
     }
   }

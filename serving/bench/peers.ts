@@ -4,7 +4,7 @@
 // Each gets its own virtualenv (their pins conflict), created on first use.
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,5 +67,8 @@ export function startPeer(kind: PeerKind, modelPath: string, port: number, pin: 
     JSON.stringify({ name: 'bench', implementation: 'mlserver_peer.OnnxRuntime', parameters: { uri: modelPath } }),
   );
   const [cmd, args] = pin(join(bin, 'mlserver'), ['start', dir]);
-  return spawn(cmd, args, { cwd: dir, stdio: ['ignore', 'ignore', 'ignore'] });
+  const child = spawn(cmd, args, { cwd: dir, stdio: ['ignore', 'ignore', 'ignore'] });
+  // The settings dir lives as long as the server does.
+  child.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return child;
 }

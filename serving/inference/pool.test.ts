@@ -39,6 +39,23 @@ describe('worker pool', () => {
     expect(Object.prototype.toString.call(r.outputs.find((o) => o.name === 'label')!.data)).toBe('[object BigInt64Array]');
   });
 
+  test('a group runs each job on its own and answers each, errors included', async () => {
+    const wrongShape: Tensor[] = [{ name: 'input', datatype: 'FP32', shape: [1, 5], data: new Float32Array(5) }];
+    const [a, bad, b] = pool.runGroup([input([[1, 2, 3, 4]]), wrongShape, input([[0, 0, 0, 1], [1, 1, 1, 1]])]);
+    expect((await a!).outputs[0]!.shape).toEqual([1, 3]);
+    await expect(bad).rejects.toThrow(/inference failed/);
+    expect((await b!).outputs[0]!.shape).toEqual([2, 3]);
+    expect(pool.idle()).toBe(2);
+  });
+
+  test('a group too large for the shared arena travels by message and gives the same answer', async () => {
+    const rows = Array.from({ length: 70_000 }, (_, i) => [i % 7, 1, 2, 3]);
+    const big = await pool.run(input(rows));
+    const small = await pool.run(input(rows.slice(0, 7)));
+    expect(big.outputs[0]!.shape).toEqual([70_000, 3]);
+    expect(Array.from(big.outputs[0]!.data.subarray(0, 21) as Float32Array)).toEqual(Array.from(small.outputs[0]!.data as Float32Array));
+  });
+
   test('batched results equal the results of single requests', async () => {
     const rowsA = [[1, 2, 3, 4], [0, 0, 0, 1]];
     const rowsB = [[-1, 0.5, 2, 0]];

@@ -1,12 +1,14 @@
-// A fixed pool of worker threads, one session and one job each. The scheduler decides
-// what runs; the pool only knows which workers are free and keeps their number constant
-// (a worker that dies is replaced, and the job it held fails alone).
+// A fixed pool of worker threads, one session and one job group each. The scheduler
+// decides what runs; the pool only knows which workers are free and keeps their number
+// constant (a worker that dies is replaced, and the jobs it held fail alone). Groups go
+// through each worker's shared-memory channel; only groups too large for it are posted.
 import { Worker } from 'node:worker_threads';
 import { ModelLoadError, inferenceFailed } from '../errors.ts';
 import type { Tensor } from '../protocol/tensor.ts';
 import type { Signature } from '../protocol/signature.ts';
+import { Arena, JOB, JOB_VIA_MESSAGE, RESULT, VIA_MESSAGE, createChannel } from './channel.ts';
+import type { JobResult } from './channel.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './messages.ts';
-
 
 /** Output of one run on a worker. */
 export interface RunResult {
@@ -17,7 +19,8 @@ export interface RunResult {
 /** What the scheduler needs from whatever executes batches. */
 export interface Executor {
   idle(): number;
-  run(inputs: Tensor[]): Promise<RunResult>;
+  /** Runs independent jobs one after another on one free worker; one promise per job. */
+  runGroup(jobs: Tensor[][]): Promise<RunResult>[];
   /** Called whenever a worker becomes free. */
   onIdle: () => void;
 }
@@ -31,24 +34,37 @@ export interface PoolOptions {
 }
 
 interface Job {
-  seq: number;
   resolve: (r: RunResult) => void;
   reject: (e: Error) => void;
 }
 
+interface Group {
+  seq: number;
+  jobs: Job[];
+}
+
 interface Slot {
   worker: Worker;
-  job: Job | undefined;
+  control: Int32Array;
+  input: Arena;
+  output: Arena;
+  /** Groups sent to this worker so far: the doorbell values. */
+  seq: number;
+  group: Group | undefined;
 }
+
+type Settings = Omit<WorkerInit, 'channel'>;
 
 const WORKER_URL = new URL('./worker.ts', import.meta.url);
 
-function spawn(init: WorkerInit): Promise<{ worker: Worker; signature: Signature }> {
+function spawn(settings: Settings): Promise<{ worker: Worker; init: WorkerInit; signature: Signature }> {
   return new Promise((resolve, reject) => {
+    // A fresh channel per worker: a replacement must not inherit a dead worker's doorbells.
+    const init: WorkerInit = { ...settings, channel: createChannel() };
     const worker = new Worker(WORKER_URL, { workerData: init });
     const onMessage = (msg: FromWorker): void => {
       cleanup();
-      if (msg.kind === 'ready') resolve({ worker, signature: msg.signature });
+      if (msg.kind === 'ready') resolve({ worker, init, signature: msg.signature });
       else if (msg.kind === 'load-error') reject(new ModelLoadError(`onnxruntime could not load the model: ${msg.message}`));
       else reject(new ModelLoadError(`worker sent ${msg.kind} before ready`));
     };
@@ -77,27 +93,26 @@ export class WorkerPool implements Executor {
   readonly signature: Signature;
   onIdle: () => void = () => {};
   private readonly slots: Slot[] = [];
-  private readonly init: WorkerInit;
-  private seq = 0;
+  private readonly settings: Settings;
   private closing = false;
 
-  private constructor(init: WorkerInit, signature: Signature) {
-    this.init = init;
+  private constructor(settings: Settings, signature: Signature) {
+    this.settings = settings;
     this.signature = signature;
   }
 
   /** Starts `size` workers; rejects with ModelLoadError if the model does not load. */
   static async start(opts: PoolOptions): Promise<WorkerPool> {
-    const init: WorkerInit = { model: opts.model, intraOpThreads: opts.intraOpThreads, spinning: opts.spinning };
-    const results = await Promise.allSettled(Array.from({ length: Math.max(1, opts.size) }, () => spawn(init)));
+    const settings: Settings = { model: opts.model, intraOpThreads: opts.intraOpThreads, spinning: opts.spinning };
+    const results = await Promise.allSettled(Array.from({ length: Math.max(1, opts.size) }, () => spawn(settings)));
     const failed = results.find((r) => r.status === 'rejected');
     const started = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     if (failed !== undefined || started.length === 0) {
       await Promise.all(started.map((s) => s.worker.terminate()));
       throw failed?.reason instanceof Error ? failed.reason : new ModelLoadError('no worker started');
     }
-    const pool = new WorkerPool(init, started[0]!.signature);
-    for (const s of started) pool.attach(s.worker);
+    const pool = new WorkerPool(settings, started[0]!.signature);
+    for (const s of started) pool.attach(s.worker, s.init);
     return pool;
   }
 
@@ -109,49 +124,99 @@ export class WorkerPool implements Executor {
   /** Number of workers without a job. */
   idle(): number {
     let n = 0;
-    for (const s of this.slots) if (s.job === undefined) n++;
+    for (const s of this.slots) if (s.group === undefined) n++;
     return n;
   }
 
   /** Runs inputs on a free worker; the caller must have checked idle() > 0. */
   run(inputs: Tensor[]): Promise<RunResult> {
-    const slot = this.slots.find((s) => s.job === undefined);
-    if (slot === undefined) return Promise.reject(new Error('no idle worker'));
-    return new Promise<RunResult>((resolve, reject) => {
-      const seq = ++this.seq;
-      slot.job = { seq, resolve, reject };
-      const msg: ToWorker = { kind: 'run', seq, inputs };
-      // Input buffers belong to this job alone (codec or batcher allocations, or a request
-      // body the codec viewed into); several inputs may share one, so each moves once.
-      slot.worker.postMessage(msg, [...new Set(inputs.map((t) => t.data.buffer as ArrayBuffer))]);
-    });
+    return this.runGroup([inputs])[0]!;
+  }
+
+  /** Runs a group of jobs on one free worker; the caller must have checked idle() > 0. */
+  runGroup(jobs: Tensor[][]): Promise<RunResult>[] {
+    const slot = this.slots.find((s) => s.group === undefined);
+    if (slot === undefined) return jobs.map(() => Promise.reject(new Error('no idle worker')));
+    const seq = ++slot.seq;
+    const group: Group = { seq, jobs: [] };
+    const promises = jobs.map(() => new Promise<RunResult>((resolve, reject) => group.jobs.push({ resolve, reject })));
+    slot.group = group;
+    if (slot.input.writeJobs(jobs)) {
+      Atomics.store(slot.control, JOB_VIA_MESSAGE, 0);
+    } else {
+      // Input buffers belong to these jobs alone (codec or batcher allocations, or a
+      // request body the codec viewed into); several inputs may share one, so each moves once.
+      const transfer = new Set<ArrayBuffer>();
+      for (const inputs of jobs) for (const t of inputs) transfer.add(t.data.buffer as ArrayBuffer);
+      const msg: ToWorker = { kind: 'run', seq, jobs };
+      // Queued on the port before the doorbell rings; the worker reads it synchronously.
+      slot.worker.postMessage(msg, [...transfer]);
+      Atomics.store(slot.control, JOB_VIA_MESSAGE, 1);
+    }
+    Atomics.store(slot.control, JOB, seq);
+    Atomics.notify(slot.control, JOB);
+    this.listen(slot, seq);
+    return promises;
   }
 
   /** Terminates every worker; jobs still held fail. */
   async close(): Promise<void> {
     this.closing = true;
     const slots = this.slots.splice(0);
-    for (const s of slots) s.job?.reject(inferenceFailed('server is shutting down'));
+    for (const s of slots) for (const j of s.group?.jobs ?? []) j.reject(inferenceFailed('server is shutting down'));
     await Promise.all(slots.map((s) => s.worker.terminate()));
   }
 
-  private attach(worker: Worker): void {
-    const slot: Slot = { worker, job: undefined };
+  /**
+   * Waits (without blocking the event loop) until the worker's RESULT word reaches `seq`,
+   * then takes the results from the output arena, or leaves them to the message on its way.
+   * Re-arms on any other value, so no ordering of messages and doorbells can lose a group.
+   */
+  private listen(slot: Slot, seq: number): void {
+    if (slot.group?.seq !== seq) return;
+    const current = Atomics.load(slot.control, RESULT);
+    if (current !== seq) {
+      const wait = Atomics.waitAsync(slot.control, RESULT, current);
+      if (wait.async) void wait.value.then(() => this.listen(slot, seq));
+      else this.listen(slot, seq);
+      return;
+    }
+    if (Atomics.load(slot.control, VIA_MESSAGE) === 1) return;
+    this.complete(slot, slot.output.readResults());
+  }
+
+  private complete(slot: Slot, results: JobResult[]): void {
+    const group = slot.group!;
+    slot.group = undefined;
+    group.jobs.forEach((job, i) => {
+      const r = results[i];
+      if (r === undefined) job.reject(inferenceFailed('worker returned no result'));
+      else if ('error' in r) job.reject(inferenceFailed(r.error));
+      else job.resolve(r);
+    });
+    this.onIdle();
+  }
+
+  private attach(worker: Worker, init: WorkerInit): void {
+    const slot: Slot = {
+      worker,
+      control: new Int32Array(init.channel.control),
+      input: new Arena(init.channel.input),
+      output: new Arena(init.channel.output),
+      seq: 0,
+      group: undefined,
+    };
     this.slots.push(slot);
     worker.on('message', (msg: FromWorker) => {
-      const job = slot.job;
-      if (job === undefined || (msg.kind !== 'result' && msg.kind !== 'error') || msg.seq !== job.seq) return;
-      slot.job = undefined;
-      if (msg.kind === 'result') job.resolve({ outputs: msg.outputs, computeSeconds: msg.computeSeconds });
-      else job.reject(inferenceFailed(msg.message));
-      this.onIdle();
+      if (msg.kind !== 'result' || slot.group?.seq !== msg.seq) return;
+      this.complete(slot, msg.results);
     });
     const lost = (reason: string): void => {
       const i = this.slots.indexOf(slot);
       if (i < 0) return;
       this.slots.splice(i, 1);
-      slot.job?.reject(inferenceFailed(`worker ${reason}`));
-      slot.job = undefined;
+      for (const j of slot.group?.jobs ?? []) j.reject(inferenceFailed(`worker ${reason}`));
+      slot.group = undefined;
       if (!this.closing) void this.replace();
     };
     worker.on('error', (err: Error) => lost(`crashed: ${err.message}`));
@@ -160,12 +225,12 @@ export class WorkerPool implements Executor {
 
   private async replace(): Promise<void> {
     try {
-      const { worker } = await spawn(this.init);
+      const { worker, init } = await spawn(this.settings);
       if (this.closing) {
         await worker.terminate();
         return;
       }
-      this.attach(worker);
+      this.attach(worker, init);
       this.onIdle();
     } catch {
       // The model loaded before, so a failing respawn means the process is in trouble;

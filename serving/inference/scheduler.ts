@@ -2,10 +2,17 @@
 // is free, queued requests with the same batch key are stacked up to maxBatchSize rows.
 // With maxDelayMs > 0 a partial batch waits that long for company. A full queue sheds
 // load at once (503) instead of growing a backlog whose latency nobody would accept.
+// Under load a free worker gets several batches at once (a group, still one session.run
+// each): one wake-up of the worker per group instead of per request, sized so a group
+// holds about GROUP_BUDGET_S of compute and never delays the first answer by much.
+// Dispatch waits for the end of the current event-loop turn (setImmediate), so every
+// request read in that turn joins the group or batch; dispatching per request instead
+// lets a worker on the same core preempt the event loop after each one, and groups and
+// batches then hold one or two requests.
 import { overloaded } from '../errors.ts';
 import type { Tensor } from '../protocol/tensor.ts';
 import { batchKey, mergeBatch, splitBatch } from './batching.ts';
-import type { Executor } from './pool.ts';
+import type { Executor, RunResult } from './pool.ts';
 
 /** Scheduler settings. */
 export interface SchedulerOptions {
@@ -28,6 +35,11 @@ export interface InferOutcome {
 /** Receives one observation per batch that ran: its rows, requests and compute time. */
 export type BatchObserver = (rows: number, requests: number, computeSeconds: number) => void;
 
+/** Compute time a group of batches may hold: beyond ~1 ms the hand-off cost is noise. */
+const GROUP_BUDGET_S = 0.001;
+/** Most batches in one group. */
+const MAX_GROUP = 64;
+
 interface Pending {
   inputs: Tensor[];
   rows: number;
@@ -44,14 +56,17 @@ export class Scheduler {
   private readonly opts: SchedulerOptions;
   private readonly observe: BatchObserver;
   private inflight = 0;
+  private pumpScheduled = false;
   private timer: NodeJS.Timeout | undefined;
   private drained: (() => void)[] = [];
+  /** Moving average of compute seconds per batch, for the group size. */
+  private computeAverage = GROUP_BUDGET_S;
 
   constructor(executor: Executor, opts: SchedulerOptions, observe: BatchObserver = () => {}) {
     this.executor = executor;
     this.opts = opts;
     this.observe = observe;
-    executor.onIdle = () => this.pump();
+    executor.onIdle = () => this.schedulePump();
   }
 
   /** Requests waiting for a worker. */
@@ -72,7 +87,7 @@ export class Scheduler {
     return new Promise<InferOutcome>((resolve, reject) => {
       const key = this.opts.batching ? batchKey(inputs) : '';
       this.queue.push({ inputs, rows, key, enqueued: performance.now(), resolve, reject });
-      this.pump();
+      this.schedulePump();
     });
   }
 
@@ -82,11 +97,28 @@ export class Scheduler {
     return new Promise((resolve) => this.drained.push(resolve));
   }
 
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
   private pump(): void {
     while (this.queue.length > 0 && this.executor.idle() > 0) {
-      const batch = this.take();
-      if (batch === undefined) return;
-      this.dispatch(batch);
+      // Share the queue between the free workers rather than handing it all to the first.
+      const share = Math.ceil(this.queue.length / this.executor.idle());
+      const limit = Math.min(share, MAX_GROUP, Math.max(1, Math.floor(GROUP_BUDGET_S / this.computeAverage)));
+      const group: Pending[][] = [];
+      while (group.length < limit && this.queue.length > 0) {
+        const batch = this.take();
+        if (batch === undefined) break;
+        group.push(batch);
+      }
+      if (group.length === 0) return;
+      this.dispatch(group);
     }
   }
 
@@ -123,40 +155,53 @@ export class Scheduler {
     return batch;
   }
 
-  private dispatch(batch: Pending[]): void {
+  private dispatch(group: Pending[][]): void {
     const now = performance.now();
+    const runnable: Pending[][] = [];
+    const merged: Tensor[][] = [];
+    const failed: [Pending[], Error][] = [];
+    for (const batch of group) {
+      this.inflight += batch.length;
+      try {
+        merged.push(mergeBatch(batch.map((p) => p.inputs)));
+        runnable.push(batch);
+      } catch (err) {
+        failed.push([batch, err as Error]);
+      }
+    }
+    // Failures are settled after the group is on its way, so the worker is claimed once.
+    const results = runnable.length === 0 ? [] : this.executor.runGroup(merged);
+    runnable.forEach((batch, i) => {
+      results[i]!.then(
+        (result) => this.complete(batch, now, result),
+        (err: Error) => this.finish(batch, err),
+      );
+    });
+    for (const [batch, err] of failed) this.finish(batch, err);
+  }
+
+  private complete(batch: Pending[], dispatched: number, result: RunResult): void {
     const rows = batch.map((p) => p.rows);
-    const totalRows = rows.reduce((a, b) => a + b, 0);
-    this.inflight += batch.length;
-    let merged: Tensor[];
+    let totalRows = 0;
+    for (const r of rows) totalRows += r;
+    this.computeAverage += 0.1 * (result.computeSeconds - this.computeAverage);
+    this.observe(totalRows, batch.length, result.computeSeconds);
+    let parts: Tensor[][];
     try {
-      merged = mergeBatch(batch.map((p) => p.inputs));
+      parts = splitBatch(result.outputs, rows);
     } catch (err) {
       this.finish(batch, err as Error);
       return;
     }
-    this.executor.run(merged).then(
-      (result) => {
-        this.observe(totalRows, batch.length, result.computeSeconds);
-        let parts: Tensor[][];
-        try {
-          parts = splitBatch(result.outputs, rows);
-        } catch (err) {
-          this.finish(batch, err as Error);
-          return;
-        }
-        batch.forEach((p, i) =>
-          p.resolve({
-            outputs: parts[i]!,
-            queueSeconds: (now - p.enqueued) / 1000,
-            computeSeconds: result.computeSeconds,
-            batchRows: totalRows,
-          }),
-        );
-        this.settle(batch.length);
-      },
-      (err: Error) => this.finish(batch, err),
+    batch.forEach((p, i) =>
+      p.resolve({
+        outputs: parts[i]!,
+        queueSeconds: (dispatched - p.enqueued) / 1000,
+        computeSeconds: result.computeSeconds,
+        batchRows: totalRows,
+      }),
     );
+    this.settle(batch.length);
   }
 
   private finish(batch: Pending[], err: Error): void {
@@ -169,6 +214,6 @@ export class Scheduler {
     if (this.pending() === 0) {
       for (const d of this.drained.splice(0)) d();
     }
-    this.pump();
+    this.schedulePump();
   }
 }

@@ -3,7 +3,7 @@
 // each tensor's slice sized by parameters.binary_data_size). Pure: bytes in, tensors out.
 // Input is hostile until proven otherwise: every size is checked before anything is allocated.
 import { invalidTensor, malformedRequest } from '../errors.ts';
-import { DATATYPES, allocate, elementCount, isBigIntData, isSupportedDatatype } from './tensor.ts';
+import { DATATYPES, allocate, elementCount, isBigIntData, isSupportedDatatype, viewOf } from './tensor.ts';
 import type { Datatype, Tensor, TensorData } from './tensor.ts';
 
 /** An output the client asked for, and whether it wants it as binary. */
@@ -158,36 +158,10 @@ function binaryTensor(datatype: Datatype, count: number, body: Buffer, offset: n
   // By tag, not instanceof: the body may come from another realm (tests run in a VM).
   const plain = Object.prototype.toString.call(body.buffer) === '[object ArrayBuffer]';
   const owned = plain && body.byteOffset === 0 && body.buffer.byteLength === body.length;
-  if (owned && size > 0 && start % DATATYPES[datatype].bytes === 0) return view(datatype, body.buffer as ArrayBuffer, start, count);
+  if (owned && size > 0 && start % DATATYPES[datatype].bytes === 0) return viewOf(datatype, body.buffer, start, count);
   const data = allocate(datatype, count);
   new Uint8Array(data.buffer).set(body.subarray(offset, offset + size));
   return data;
-}
-
-function view(dt: Datatype, buffer: ArrayBuffer, offset: number, count: number): TensorData {
-  switch (dt) {
-    case 'BOOL':
-    case 'UINT8':
-      return new Uint8Array(buffer, offset, count);
-    case 'UINT16':
-      return new Uint16Array(buffer, offset, count);
-    case 'UINT32':
-      return new Uint32Array(buffer, offset, count);
-    case 'UINT64':
-      return new BigUint64Array(buffer, offset, count);
-    case 'INT8':
-      return new Int8Array(buffer, offset, count);
-    case 'INT16':
-      return new Int16Array(buffer, offset, count);
-    case 'INT32':
-      return new Int32Array(buffer, offset, count);
-    case 'INT64':
-      return new BigInt64Array(buffer, offset, count);
-    case 'FP32':
-      return new Float32Array(buffer, offset, count);
-    case 'FP64':
-      return new Float64Array(buffer, offset, count);
-  }
 }
 
 function decodeShape(name: string, shape: unknown, limits: DecodeLimits): number[] {
@@ -305,19 +279,23 @@ export interface ResponseParts {
   binaryOutput: boolean;
 }
 
+// A plain loop: Array.from goes through the iterator protocol, several times slower on
+// the few elements of a typical response.
 function toJsonArray(data: TensorData): number[] {
-  if (isBigIntData(data)) return Array.from(data, Number);
-  return Array.from(data);
+  const out = new Array<number>(data.length);
+  if (isBigIntData(data)) for (let i = 0; i < data.length; i++) out[i] = Number(data[i]);
+  else for (let i = 0; i < data.length; i++) out[i] = data[i] as number;
+  return out;
 }
 
 /** Encodes outputs as OIP JSON, or as a JSON header plus binary tensors where requested. */
 export function encodeInferResponse(parts: ResponseParts): EncodedResponse {
-  const byName = new Map(parts.outputs.map((t) => [t.name, t]));
   const selection = parts.requested ?? parts.outputs.map((t) => ({ name: t.name, binary: parts.binaryOutput }));
   const jsonOutputs: unknown[] = [];
   const chunks: Buffer[] = [];
   for (const sel of selection) {
-    const t = byName.get(sel.name);
+    // Models have a handful of outputs: a scan beats building a Map per response.
+    const t = parts.outputs.find((o) => o.name === sel.name);
     if (t === undefined) continue;
     if (sel.binary || parts.binaryOutput) {
       const bytes = Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);

@@ -90,6 +90,34 @@ export function allocate(dt: Datatype, count: number): TensorData {
   }
 }
 
+/** A typed array of `count` elements of `dt` over existing memory (no copy); the offset
+ * must be a multiple of the element size. */
+export function viewOf(dt: Datatype, buffer: ArrayBufferLike, byteOffset: number, count: number): TensorData {
+  switch (dt) {
+    case 'BOOL':
+    case 'UINT8':
+      return new Uint8Array(buffer, byteOffset, count);
+    case 'UINT16':
+      return new Uint16Array(buffer, byteOffset, count);
+    case 'UINT32':
+      return new Uint32Array(buffer, byteOffset, count);
+    case 'UINT64':
+      return new BigUint64Array(buffer, byteOffset, count);
+    case 'INT8':
+      return new Int8Array(buffer, byteOffset, count);
+    case 'INT16':
+      return new Int16Array(buffer, byteOffset, count);
+    case 'INT32':
+      return new Int32Array(buffer, byteOffset, count);
+    case 'INT64':
+      return new BigInt64Array(buffer, byteOffset, count);
+    case 'FP32':
+      return new Float32Array(buffer, byteOffset, count);
+    case 'FP64':
+      return new Float64Array(buffer, byteOffset, count);
+  }
+}
+
 /** Number of elements of a shape (1 for a scalar). */
 export function elementCount(shape: readonly number[]): number {
   let n = 1;
@@ -104,6 +132,8 @@ export function numberAt(data: TensorData, i: number): number {
 
 /** True for 64-bit integer data; by tag, since arrays from a worker may come from another realm. */
 export function isBigIntData(data: TensorData): data is BigInt64Array | BigUint64Array {
+  // The element type answers without the (slow) tag lookup whenever there is an element.
+  if (data.length > 0) return typeof data[0] === 'bigint';
   const tag = Object.prototype.toString.call(data);
   return tag === '[object BigInt64Array]' || tag === '[object BigUint64Array]';
 }

@@ -38,6 +38,26 @@ describe('FeedbackStore', () => {
     expect(s.score([{ id: 'id9999', label: 0 }], 'classifier').unknown).toEqual(['id9999']);
   });
 
+  test('expired entries leave when new ones arrive, under capacity too, oldest first', () => {
+    let now = 0;
+    const s = new FeedbackStore(100, 1000, () => now);
+    s.remember('a', [0]);
+    now = 500;
+    s.remember('b', [0]);
+    s.score([{ id: 'b', label: 0 }], 'classifier');
+    now = 1200;
+    s.remember('c', [0]);
+    expect(s.size()).toBe(1);
+    expect(s.heldRows()).toBe(1);
+    now = 2100;
+    s.remember('d', [0]);
+    expect(s.size()).toBe(2);
+    now = 2300;
+    s.remember('e', [0]);
+    expect(s.size()).toBe(2);
+    expect(s.score([{ id: 'd', label: 0 }, { id: 'e', label: 0 }], 'classifier').scored).toBe(2);
+  });
+
   test('capacity counts rows: big requests evict several small ones, and one larger than capacity is not kept', () => {
     const s = new FeedbackStore(10, 60_000);
     for (let i = 0; i < 10; i++) s.remember(`small${i}`, [0]);

@@ -36,6 +36,8 @@ export class FeedbackStore {
   /** Most prediction rows held at once. */
   private readonly capacity: number;
   private rows = 0;
+  /** Expiry of the oldest entry (a lower bound once it is forgotten early). */
+  private oldestExpires = Infinity;
   private readonly ttlMs: number;
   private readonly now: () => number;
 
@@ -60,12 +62,22 @@ export class FeedbackStore {
     this.forget(id);
     if (predictions.length === 0 || predictions.length > this.capacity) return;
     const now = this.now();
-    // Map iteration is insertion order, so the first entries are the oldest.
-    for (const [key, e] of this.entries) {
-      if (this.rows + predictions.length <= this.capacity && e.expires > now) break;
-      this.forget(key);
+    // Every entry lives ttlMs, so the oldest expires first: until then (and while rows fit)
+    // there is nothing to evict, and the common path allocates no iterator.
+    if (this.rows + predictions.length > this.capacity || now >= this.oldestExpires) {
+      this.oldestExpires = Infinity;
+      // Map iteration is insertion order, so the first entries are the oldest.
+      for (const [key, e] of this.entries) {
+        if (this.rows + predictions.length <= this.capacity && e.expires > now) {
+          this.oldestExpires = e.expires;
+          break;
+        }
+        this.forget(key);
+      }
     }
-    this.entries.set(id, { predictions, expires: now + this.ttlMs });
+    const expires = now + this.ttlMs;
+    if (this.entries.size === 0) this.oldestExpires = expires;
+    this.entries.set(id, { predictions, expires });
     this.rows += predictions.length;
   }
 

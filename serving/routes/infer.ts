@@ -66,12 +66,12 @@ async function infer(ctx: ServingContext, limits: DecodeLimits, req: InferReq, r
     req.log.info({ payload: summarize(request) }, 'sampled inference payload');
   }
 
-  ctx.metrics.inflight.inc();
+  ctx.metrics.inflightRequests++;
   let outcome;
   try {
     outcome = await model.infer(request.inputs, rows);
   } finally {
-    ctx.metrics.inflight.dec();
+    ctx.metrics.inflightRequests--;
   }
   ctx.metrics.queueDuration.observe(outcome.queueSeconds);
 
