@@ -91,6 +91,8 @@ const cluster = await startCluster({
   scheduler: true,
   kwokNodes: nodes,
   kwokMaxPods: 500,
+  // One ClusterIP per ModelDeployment: 1,000 of them need more than a /24 (kwok mode routes nothing).
+  serviceCidr: N > 200 ? '198.18.0.0/20' : undefined,
   extraApiserverArgs: [`--audit-policy-file=${auditPolicy}`, `--audit-log-path=${auditLog}`, '--audit-log-format=json', '--audit-log-mode=batch', '--audit-log-batch-max-wait=1s'],
 });
 let operatorPid = 0;

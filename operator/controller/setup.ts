@@ -57,7 +57,16 @@ export function addModelDeploymentController(manager: Manager, opts: { kubeConfi
     list: () => (ns ? core.listNamespacedService({ namespace: ns, labelSelector: owned }) : core.listServiceForAllNamespaces({ labelSelector: owned })),
   });
 
-  const reconcile = makeReconciler({ kubeConfig: kc, defaultImage: config.defaultServingImage });
+  const reconcile = makeReconciler({
+    kubeConfig: kc,
+    defaultImage: config.defaultServingImage,
+    // Reconciles read the informers' caches: no GET or LIST per reconcile.
+    cache: {
+      getModelDeployment: (namespace, name) => mds.get(name, namespace),
+      listDeployments: (namespace, name) => deployments.list(namespace).filter((d) => d.metadata?.labels?.[LABEL_MODEL_DEPLOYMENT] === name),
+      getService: (namespace, name) => services.get(name, namespace),
+    },
+  });
   const toOwner = enqueueControllerOwner({ apiVersion: `${GROUP}/${VERSION}`, kind: KIND });
   const controller = new Controller({
     name: CONTROLLER_NAME,

@@ -113,6 +113,9 @@ describe('servingServices', () => {
     expect(canary!.metadata!.name).toBe('iris-canary');
     expect(canary!.spec!.selector).toEqual({ [LABEL_MODEL_DEPLOYMENT]: 'iris', [LABEL_REVISION]: 'bbb' });
   });
+  test('only the Service over all revisions spends a ClusterIP', () => {
+    expect(servingServices(owner, { stable: 'aaa' }).map((s) => s.spec!.clusterIP ?? 'allocated')).toEqual(['allocated', 'None', 'None']);
+  });
   test('a Service with no revision selects nothing rather than everything', () => {
     const [, , canary] = servingServices(owner, { stable: 'aaa' });
     expect(canary!.spec!.selector![LABEL_REVISION]).toBe('none');

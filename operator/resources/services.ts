@@ -7,12 +7,16 @@ import { LABEL_MODEL_DEPLOYMENT, LABEL_REVISION, commonLabels, serviceNames } fr
 /** The Services of a ModelDeployment: all revisions, the stable one, the canary one. */
 export function servingServices(owner: Owner, revisions: { stable?: string; canary?: string }): V1Service[] {
   const names = serviceNames(owner.name);
+  // Only the Service over all revisions takes a ClusterIP: stable and canary are headless —
+  // Gateway API implementations, Prometheus and shadow traffic reach their endpoints directly,
+  // and a cluster's Service range is a budget (three IPs per model would exhaust a /24 at 85).
   const svc = (name: string, revision: string | undefined, role: string): V1Service => ({
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name, namespace: owner.namespace, labels: { ...commonLabels(owner.name), 'siskin.dev/role': role }, ownerReferences: [ownerReference(owner)] },
     spec: {
       type: 'ClusterIP',
+      ...(role === 'all' ? {} : { clusterIP: 'None' }),
       selector: { [LABEL_MODEL_DEPLOYMENT]: owner.name, ...(revision ? { [LABEL_REVISION]: revision } : {}) },
       ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }],
     },

@@ -28,6 +28,13 @@ export interface LocalClusterOptions {
    * collector then knows their kinds at once instead of at its next 30 s discovery resync.
    */
   crdFiles?: string[];
+  /**
+   * A larger Service CIDR inside 198.18.0.0/15 (the benchmarking range), for kwok-mode scale
+   * benchmarks that need more ClusterIPs than 198.18.0.0/24 holds. kwok mode runs no
+   * kube-proxy: these addresses are only numbers in etcd, never routed or sent traffic.
+   * Refused with realNode, whose Service range stays 198.18.0.0/24.
+   */
+  serviceCidr?: string;
   /** Extra kube-apiserver flags (e.g. audit logging for a benchmark, watch-cache settings). */
   extraApiserverArgs?: string[];
   /**
@@ -101,7 +108,14 @@ export async function startCluster(opts: LocalClusterOptions = {}): Promise<Loca
       releaseNode = claimRealNode();
       undoNetwork = setUpHostNetwork(NODE_IP);
     }
-    const extra = opts.extraApiserverArgs ? { extraApiserverArgs: opts.extraApiserverArgs } : {};
+    if (opts.serviceCidr !== undefined) {
+      if (opts.realNode) throw new Error('serviceCidr is for kwok mode only: the real node keeps Services in 198.18.0.0/24');
+      if (!/^198\.1[89]\.\d{1,3}\.\d{1,3}\/(1[5-9]|2[0-4])$/.test(opts.serviceCidr)) throw new Error(`serviceCidr ${opts.serviceCidr} must lie in 198.18.0.0/15`);
+    }
+    const extra = {
+      ...(opts.extraApiserverArgs ? { extraApiserverArgs: opts.extraApiserverArgs } : {}),
+      ...(opts.serviceCidr ? { serviceCidr: opts.serviceCidr } : {}),
+    };
     cp = await startControlPlane(opts.realNode ? { dir, bindAddress: NODE_IP, nodeName: REAL_NODE_NAME, ...extra } : { dir, ...extra });
     const kubeconfigPath = writeKubeconfig(join(dir, 'admin.kubeconfig'), { server: cp.server, caPem: cp.pki.caPem, ...cp.users.admin });
     const kubeConfig = (): KubeConfig => {

@@ -41,6 +41,8 @@ export interface ControlPlaneOptions {
   bindAddress?: string;
   advertiseAddress?: string;
   nodeName?: string;
+  /** Service CIDR; SERVICE_CIDR unless a kwok-mode benchmark needs more ClusterIPs (see cluster.ts). */
+  serviceCidr?: string;
   extraApiserverArgs?: string[];
   timeoutMs?: number;
 }
@@ -129,7 +131,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       `--service-account-issuer=https://kubernetes.default.svc.cluster.local`,
       `--service-account-key-file=${pki.serviceAccountPub}`,
       `--service-account-signing-key-file=${pki.serviceAccountKey}`,
-      `--service-cluster-ip-range=${SERVICE_CIDR}`,
+      `--service-cluster-ip-range=${opts.serviceCidr ?? SERVICE_CIDR}`,
       `--kubelet-client-certificate=${pki.kubeletClientCert}`,
       `--kubelet-client-key=${pki.kubeletClientKey}`,
       '--kubelet-preferred-address-types=InternalIP,Hostname',

@@ -8,6 +8,10 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 export const POD_CIDR = '198.51.100.0/24';
 /** The CNI bridge's name. */
 export const BRIDGE = 'siskin0';
+/** The ranges the local cluster uses; nothing addressed to them may be routed off the machine. */
+export const LOCAL_RANGES = ['198.18.0.0/15', POD_CIDR] as const;
+/** The iptables chain that rejects local-range packets headed anywhere but lo or the bridge. */
+export const GUARD_CHAIN = 'SISKIN-GUARD';
 /** Marks the iptables rules Siskin adds, so they can be found and removed. */
 const RULE_COMMENT = 'siskin-local-cluster';
 
@@ -57,6 +61,24 @@ export function setUpHostNetwork(nodeIp: string): () => void {
       if (!existsSync(path)) throw new Error(`${path} is missing: the kernel lacks ${path.includes('bridge') ? 'br_netfilter' : 'IPv4 forwarding'}`);
       const c = setSysctl(path, value);
       if (c) changes.push(c);
+    }
+    // Nothing for the Service range or the pod subnet may ever leave the machine: a ClusterIP
+    // that kube-proxy has not programmed yet (or a pod IP before the bridge exists) would
+    // otherwise follow the default route out. The guard chain rejects such packets unless they
+    // leave through lo or the bridge, or kube-proxy rewrote them (conntrack state DNAT).
+    run('iptables', ['-w', '-N', GUARD_CHAIN]);
+    changes.push({ undo: () => void (tryRun('iptables', ['-w', '-F', GUARD_CHAIN]) && tryRun('iptables', ['-w', '-X', GUARD_CHAIN])) });
+    // Connections kube-proxy rewrote (Service → pod or node) are routed inside the machine.
+    run('iptables', ['-w', '-A', GUARD_CHAIN, '-m', 'conntrack', '--ctstate', 'DNAT', '-j', 'RETURN']);
+    run('iptables', ['-w', '-A', GUARD_CHAIN, '-o', 'lo', '-j', 'RETURN']);
+    run('iptables', ['-w', '-A', GUARD_CHAIN, '-o', BRIDGE, '-j', 'RETURN']);
+    run('iptables', ['-w', '-A', GUARD_CHAIN, '-j', 'REJECT', '--reject-with', 'icmp-net-unreachable']);
+    for (const chain of ['OUTPUT', 'FORWARD']) {
+      for (const dst of LOCAL_RANGES) {
+        const rule = ['-d', dst, '-m', 'comment', '--comment', RULE_COMMENT, '-j', GUARD_CHAIN];
+        run('iptables', ['-w', '-I', chain, '1', ...rule]);
+        changes.push({ undo: () => void tryRun('iptables', ['-w', '-D', chain, ...rule]) });
+      }
     }
     // Docker may have set the FORWARD policy to DROP: accept traffic within the pod subnet.
     for (const match of forwardRules) {
@@ -117,10 +139,10 @@ export function flushKubeChains(): void {
     } catch {
       continue;
     }
-    if (!dump.includes('KUBE-') && !dump.includes(RULE_COMMENT)) continue;
+    if (!dump.includes('KUBE-') && !dump.includes(RULE_COMMENT) && !dump.includes(GUARD_CHAIN)) continue;
     const kept = dump
       .split('\n')
-      .filter((l) => !l.includes('KUBE-') && !l.includes(RULE_COMMENT))
+      .filter((l) => !l.includes('KUBE-') && !l.includes(RULE_COMMENT) && !l.includes(GUARD_CHAIN))
       .join('\n');
     execFileSync(restore, ['-w'], { input: kept + '\n', stdio: ['pipe', 'ignore', 'pipe'] });
   }
@@ -133,6 +155,11 @@ export function hasKubeChains(): boolean {
   } catch {
     return false;
   }
+}
+
+/** True while the guard chain exists. */
+export function hasGuardChain(): boolean {
+  return tryRun('iptables', ['-w', '-S', GUARD_CHAIN]);
 }
 
 /** True when the node IP is on `lo`. */

@@ -8,7 +8,7 @@ export { freePort, waitFor, httpGet } from './net.ts';
 export { runCli, runCliOk, type CliResult } from './tools.ts';
 export { loadVersions, type Versions } from './versions.ts';
 export { REAL_NODE_NAME, podProcesses, type RealNode } from './realNode.ts';
-export { POD_CIDR, BRIDGE, bridgeExists, hasKubeChains, listNetns, nodeIpOnLo } from './hostNetwork.ts';
+export { POD_CIDR, BRIDGE, bridgeExists, hasKubeChains, hasGuardChain, listNetns, nodeIpOnLo } from './hostNetwork.ts';
 export { buildScratchImage, buildBusyboxHttpdImage, buildPauseImage, PAUSE_IMAGE } from './images.ts';
 export { startModelStore, type ModelStore } from './modelStore.ts';
 export { createHostPathClaim, LOCAL_STORAGE_CLASS } from './volumes.ts';

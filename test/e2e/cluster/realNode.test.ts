@@ -13,6 +13,7 @@ import {
   buildBusyboxHttpdImage,
   createHostPathClaim,
   hasKubeChains,
+  hasGuardChain,
   listNetns,
   NODE_IP,
   nodeIpOnLo,
@@ -135,6 +136,8 @@ describe('real node', () => {
     expect(curl([`http://${podB.status!.podIP!}:8080/podinfo/name`], a!.pid).trim()).toBe(b!.pod);
     // The API server, through the kubernetes Service, from inside a pod.
     expect(curl(['-k', '-o', '/dev/null', '-w', '%{http_code}', 'https://198.18.0.1/api/v1/namespaces'], a!.pid)).toBe('403');
+    // An unprogrammed Service IP fails on the machine instead of following the default route out.
+    expect(() => curl(['http://198.18.0.250/'])).toThrow(/Couldn't connect|No route to host|unreachable/i);
     // Nothing outside the machine is routed from a pod.
     expect(execFileSync('nsenter', ['-t', String(a!.pid), '-n', 'ip', '-4', 'route'], { encoding: 'utf8' })).not.toContain('default');
   });
@@ -248,5 +251,6 @@ describe('real node', () => {
     expect(bridgeExists()).toBe(false);
     expect(hasKubeChains()).toBe(false);
     expect(nodeIpOnLo(NODE_IP)).toBe(false);
+    expect(hasGuardChain()).toBe(false);
   });
 });

@@ -49,7 +49,7 @@ describe('operator end to end on the real node', () => {
       body: JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [2, 4], data: [5.1, 3.5, 1.4, 0.2, 6.7, 3.0, 5.2, 2.3] }] }),
       signal: AbortSignal.timeout(5000),
     });
-    expect(res.status).toBe(200);
+    if (res.status !== 200) throw new Error(`inference through the Service answered ${res.status}: ${await res.text()}`);
     return (await res.json()) as InferResponse;
   };
   const status = async (path: string): Promise<string> => cluster.kubectlOk(['get', 'md', 'iris', '-o', `jsonpath={${path}}`]);
@@ -114,7 +114,8 @@ describe('operator end to end on the real node', () => {
     expect(store!.hits.get('/iris/1/model.onnx')).toBeGreaterThanOrEqual(2);
     const stableRev = await status('.status.stable.name');
     versions.push(stableRev);
-    const r = await infer();
+    // Ready means serving; the Service's rules reach kube-proxy a moment later.
+    const r = await waitFor('the Service to route', () => infer().catch(() => undefined), { timeoutMs: 30_000, intervalMs: 250 });
     expect(r.model_name).toBe('iris');
     expect(r.model_version).toBe(stableRev);
     expect(r.outputs.find((o) => o.name === 'label')?.shape).toEqual([2]);
