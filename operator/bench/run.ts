@@ -10,11 +10,11 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CustomObjectsApi, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { CustomObjectsApi } from '@kubernetes/client-node';
 import { CRD_FILE } from '../api/crd.ts';
 import { OPERATOR_RULES } from '../api/rbac.ts';
 import { GROUP, PLURAL, VERSION } from '../api/schema.ts';
-import { freePort, httpGet, makeTempDir, startCluster, waitFor } from '../../test/cluster/index.ts';
+import { freePort, httpGet, makeTempDir, serviceAccountWithRules, startCluster, waitFor } from '../../test/cluster/index.ts';
 
 const N = Number(process.env.BENCH_MDS ?? 1000);
 const BUMPS = Math.min(N, Number(process.env.BENCH_BUMPS ?? 100));
@@ -101,16 +101,7 @@ try {
   await cluster.kubectlOk(['wait', '--for=condition=Established', `crd/${PLURAL}.${GROUP}`, '--timeout=60s']);
   await cluster.kubectlOk(['create', 'namespace', NS]);
   const kc = cluster.kubeConfig();
-  const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
-  await rbac.createClusterRole({ body: { metadata: { name: 'siskin-operator' }, rules: OPERATOR_RULES } });
-  const saConfig = await cluster.serviceAccountKubeconfig('siskin-system', 'siskin-operator', { expirationSeconds: 7200 });
-  await rbac.createClusterRoleBinding({
-    body: {
-      metadata: { name: 'siskin-operator' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'siskin-operator' },
-      subjects: [{ kind: 'ServiceAccount', name: 'siskin-operator', namespace: 'siskin-system' }],
-    },
-  });
+  const saConfig = await serviceAccountWithRules(cluster, { namespace: 'siskin-system', name: 'siskin-operator', rules: OPERATOR_RULES, expirationSeconds: 7200 });
   const port = await freePort();
   const op = spawn(process.execPath, [join(root, 'operator/main.ts')], {
     env: {

@@ -14,3 +14,4 @@ export { startModelStore, type ModelStore } from './modelStore.ts';
 export { createHostPathClaim, LOCAL_STORAGE_CLASS } from './volumes.ts';
 export { installGatewayApiCrds, startTraefik, TRAEFIK_CONTROLLER, type LocalTraefik } from './gateway.ts';
 export { ensureDockerEngine, ensureBaseImage, buildRepoImage, saveImage, type DockerEngine } from './docker.ts';
+export { serviceAccountWithRules } from './rbac.ts';

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { CRD_FILE } from '../../../operator/api/crd.ts';
 import { OPERATOR_RULES } from '../../../operator/api/rbac.ts';
 import { tabularClassifier } from '../../fixtures/onnxModels.ts';
@@ -17,6 +17,7 @@ import {
   freePort,
   NODE_IP,
   saveImage,
+  serviceAccountWithRules,
   startCluster,
   startModelStore,
   waitFor,
@@ -60,16 +61,7 @@ describe('operator end to end on the real node', () => {
     cluster = await startCluster({ realNode: true, crdFiles: [fileURLToPath(new URL(`../../../${CRD_FILE}`, import.meta.url))] });
     cluster.node!.importImage(saveImage(IMAGE, join(cluster.dir, 'image.tar')));
     store = await startModelStore(NODE_IP);
-    const rbac = cluster.kubeConfig().makeApiClient(RbacAuthorizationV1Api);
-    await rbac.createClusterRole({ body: { metadata: { name: 'siskin-operator' }, rules: OPERATOR_RULES } });
-    const saConfig = await cluster.serviceAccountKubeconfig('siskin-system', 'siskin-operator');
-    await rbac.createClusterRoleBinding({
-      body: {
-        metadata: { name: 'siskin-operator' },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'siskin-operator' },
-        subjects: [{ kind: 'ServiceAccount', name: 'siskin-operator', namespace: 'siskin-system' }],
-      },
-    });
+    const saConfig = await serviceAccountWithRules(cluster, { namespace: 'siskin-system', name: 'siskin-operator', rules: OPERATOR_RULES });
     const port = await freePort();
     operator = spawn(process.execPath, [main], {
       env: {

@@ -4,10 +4,10 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { CoordinationV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { CoordinationV1Api } from '@kubernetes/client-node';
 import { CRD_FILE } from '../../../operator/api/crd.ts';
 import { OPERATOR_RULES } from '../../../operator/api/rbac.ts';
-import { freePort, httpGet, startCluster, waitFor, type LocalCluster } from '../../cluster/index.ts';
+import { freePort, httpGet, serviceAccountWithRules, startCluster, waitFor, type LocalCluster } from '../../cluster/index.ts';
 
 const main = fileURLToPath(new URL('../../../operator/main.ts', import.meta.url));
 
@@ -48,16 +48,7 @@ describe('the operator process', () => {
 
   beforeAll(async () => {
     cluster = await startCluster({ controllerManager: true, scheduler: true, kwokNodes: 1, crdFiles: [fileURLToPath(new URL(`../../../${CRD_FILE}`, import.meta.url))] });
-    const rbac = cluster.kubeConfig().makeApiClient(RbacAuthorizationV1Api);
-    await rbac.createClusterRole({ body: { metadata: { name: 'siskin-operator' }, rules: OPERATOR_RULES } });
-    saConfig = await cluster.serviceAccountKubeconfig('siskin-system', 'siskin-operator');
-    await rbac.createClusterRoleBinding({
-      body: {
-        metadata: { name: 'siskin-operator' },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'siskin-operator' },
-        subjects: [{ kind: 'ServiceAccount', name: 'siskin-operator', namespace: 'siskin-system' }],
-      },
-    });
+    saConfig = await serviceAccountWithRules(cluster, { namespace: 'siskin-system', name: 'siskin-operator', rules: OPERATOR_RULES });
   });
   afterAll(async () => {
     operator?.kill('SIGKILL');

@@ -4,12 +4,12 @@
 // the same step; deletion garbage-collects everything.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { fileURLToPath } from 'node:url';
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { OPERATOR_RULES } from '../../../operator/api/rbac.ts';
 import { CRD_FILE } from '../../../operator/api/crd.ts';
 import { GROUP, PLURAL, VERSION, type ModelDeploymentStatus } from '../../../operator/api/schema.ts';
 import { makeReconciler, type ReconcileResult } from '../../../operator/controller/reconcile.ts';
-import { startCluster, waitFor, type LocalCluster } from '../../cluster/index.ts';
+import { serviceAccountWithRules, startCluster, waitFor, type LocalCluster } from '../../cluster/index.ts';
 
 const NS = 'default';
 const IMAGE = 'siskin.local/siskin:test';
@@ -44,16 +44,7 @@ describe('ModelDeployment reconciler', () => {
     custom = kc.makeApiClient(CustomObjectsApi);
     apps = kc.makeApiClient(AppsV1Api);
     // The reconciler runs as a ServiceAccount bound to exactly the rules the operator declares.
-    const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
-    await rbac.createClusterRole({ body: { metadata: { name: 'siskin-operator' }, rules: OPERATOR_RULES } });
-    const saConfig = await cluster.serviceAccountKubeconfig('siskin-system', 'siskin-operator');
-    await rbac.createClusterRoleBinding({
-      body: {
-        metadata: { name: 'siskin-operator' },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'siskin-operator' },
-        subjects: [{ kind: 'ServiceAccount', name: 'siskin-operator', namespace: 'siskin-system' }],
-      },
-    });
+    const saConfig = await serviceAccountWithRules(cluster, { namespace: 'siskin-system', name: 'siskin-operator', rules: OPERATOR_RULES });
     operatorKc = new KubeConfig();
     operatorKc.loadFromFile(saConfig);
     reconcile = makeReconciler({ kubeConfig: operatorKc, defaultImage: IMAGE, now: () => clock });
