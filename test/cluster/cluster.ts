@@ -10,7 +10,7 @@ import { createKwokNodes, startKwok } from './kwok.ts';
 import { makeTempDir, onInterrupt, type ManagedProcess } from './process.ts';
 import { NODE_IP } from './controlPlane.ts';
 import { setUpHostNetwork } from './hostNetwork.ts';
-import { claimRealNode, realNodePreflight, REAL_NODE_NAME, startRealNode, unmountUnder, type RealNode } from './realNode.ts';
+import { claimRealNode, realNodePreflight, REAL_NODE_NAME, startRealNode, type RealNode } from './realNode.ts';
 import { runCli, runCliOk, type CliResult } from './tools.ts';
 
 /** What to start besides etcd and kube-apiserver. */
@@ -98,7 +98,6 @@ export async function startCluster(opts: LocalClusterOptions = {}): Promise<Loca
     await cp?.stop();
     undoNetwork?.();
     releaseNode?.();
-    if (opts.realNode) unmountUnder(dir);
     tmp.remove();
   };
   const unregister = onInterrupt(stop);

@@ -98,7 +98,7 @@ export function buildPauseImage(workDir: string): string {
   return buildScratchImage({ ref: PAUSE_IMAGE, files: [{ path: '/pause', from: bin, mode: 0o755 }], entrypoint: ['/pause'] }, join(workDir, 'image'));
 }
 
-/** A tiny HTTP test image: busybox httpd serving the given files from /www on a port (cgi-bin/* are CGI scripts run by busybox sh). */
+/** A tiny HTTP test image: busybox httpd serving the given files from /www on a port. */
 export function buildBusyboxHttpdImage(ref: string, workDir: string, www: Record<string, string>, port = 8080): string {
   const busybox = '/bin/busybox';
   try {
@@ -111,7 +111,7 @@ export function buildBusyboxHttpdImage(ref: string, workDir: string, www: Record
     { path: '/bin/sh', symlinkTo: 'busybox' },
     { path: '/bin/cat', symlinkTo: 'busybox' },
     { path: '/bin/hostname', symlinkTo: 'busybox' },
-    ...Object.entries(www).map(([p, content]) => ({ path: `/www/${p}`, content, mode: p.startsWith('cgi-bin/') ? 0o755 : 0o644 })),
+    ...Object.entries(www).map(([p, content]) => ({ path: `/www/${p}`, content })),
   ];
   return buildScratchImage(
     { ref, files, entrypoint: ['/bin/busybox', 'httpd', '-f', '-v', '-p', String(port), '-h', '/www'], user: '65532:65532' },

@@ -61,6 +61,16 @@ export function onInterrupt(fn: () => Promise<void>): () => void {
 }
 
 const OWNER_FILE = '.siskin-owner-pid';
+
+/** The pid of the process that made a temp dir with makeTempDir, or undefined if unknown (or the dir is gone). */
+export function tempDirOwner(dir: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(join(dir, OWNER_FILE), 'utf8'));
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
 let swept = false;
 
 /**
@@ -72,13 +82,8 @@ export function sweepStaleTempDirs(): string[] {
   for (const name of readdirSync(tmpdir())) {
     if (!name.startsWith('siskin-')) continue;
     const dir = join(tmpdir(), name);
-    let owner: number;
-    try {
-      owner = Number(readFileSync(join(dir, OWNER_FILE), 'utf8'));
-    } catch {
-      continue;
-    }
-    if (Number.isInteger(owner) && owner > 0 && !pidAlive(owner)) {
+    const owner = tempDirOwner(dir);
+    if (owner !== undefined && !pidAlive(owner)) {
       rmSync(dir, { recursive: true, force: true });
       removed.push(dir);
     }

@@ -20,7 +20,7 @@ import {
 import { buildPauseImage, PAUSE_IMAGE } from './images.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
 import { freePort, httpGet, waitFor } from './net.ts';
-import { pidAlive, startProcess, type ManagedProcess } from './process.ts';
+import { pidAlive, startProcess, tempDirOwner, type ManagedProcess } from './process.ts';
 
 /** The real node's name. */
 export const REAL_NODE_NAME = 'siskin-node';
@@ -466,13 +466,9 @@ export function sweepRealNodeLeftovers(): void {
   for (const pid of pidsMentioning('/siskin-cluster-')) {
     const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
     const dir = /(\/\S*?\/siskin-cluster-[^/\s]+)/.exec(cmd)?.[1];
-    let owner = 0;
-    try {
-      owner = dir ? Number(readFileSync(join(dir, '.siskin-owner-pid'), 'utf8')) : 0;
-    } catch {
-      // dir already swept: its owner is gone
-    }
-    if (!owner || !pidAlive(owner)) {
+    // A dir already swept has no owner file: its owner is gone.
+    const owner = dir ? tempDirOwner(dir) : undefined;
+    if (owner === undefined || !pidAlive(owner)) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
