@@ -2,6 +2,7 @@
 // field lacks a description, or when the schema stops being structural.
 import { describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
+import YAML from 'yaml';
 import { fileURLToPath } from 'node:url';
 import { CRD_FILE, GENERATED_HEADER, modelDeploymentCrd, renderCrdYaml, toStructural } from './crd.ts';
 import { modelDeploymentSpec } from './schema.ts';
@@ -66,5 +67,13 @@ describe('toStructural', () => {
 
   test('refuses a union that Kubernetes could not prune, naming the field', () => {
     expect(() => toStructural({ type: 'object', properties: { u: { anyOf: [{ type: 'string' }, { type: 'object' }] } } })).toThrow(/\$\.u: anyOf is not structural/);
+  });
+});
+
+describe('the CRD YAML', () => {
+  test('survives a YAML 1.1 reader: "Off" stays a string, not the boolean false', () => {
+    const parsed = YAML.parse(renderCrdYaml(), { version: '1.1' }) as unknown;
+    const text = JSON.stringify(parsed);
+    expect(text).toContain('["Strict","AllowAdditive","Off"]');
   });
 });

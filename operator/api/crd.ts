@@ -114,7 +114,7 @@ export function modelDeploymentCrd(): Json {
 
 /** The CRD as the YAML file in crds/. */
 export function renderCrdYaml(): string {
-  return GENERATED_HEADER + YAML.stringify(modelDeploymentCrd(), { lineWidth: 0 });
+  return GENERATED_HEADER + YAML.stringify(modelDeploymentCrd(), { lineWidth: 0, version: '1.1' });
 }
 
 /** Where the generated file lives, relative to the repository root. */

@@ -11,6 +11,12 @@ export const OPERATOR_RULES: V1PolicyRule[] = [
   { apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['get', 'update', 'patch'] },
   { apiGroups: [''], resources: ['services', 'configmaps'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] },
   { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
+  // The readiness gate: admitting a revision's pods, taking a rolled-back canary's out.
+  { apiGroups: [''], resources: ['pods/status'], verbs: ['patch'] },
+  // Retraining Jobs from spec.monitoring.retraining.jobTemplate.
+  { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'list', 'watch', 'create'] },
+  // GatewayAPI routing: the weights of the stable and canary backendRefs of the named HTTPRoute.
+  { apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes'], verbs: ['get', 'patch'] },
   { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'] },

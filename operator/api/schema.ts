@@ -167,6 +167,13 @@ export const metricSpec = z
       .describe('For Custom: a PromQL template; {{namespace}}, {{name}} and {{revision}} are replaced.'),
     max: z.number().optional().describe('Fail when the canary value is above this.'),
     min: z.number().optional().describe('Fail when the canary value is below this.'),
+    minSamples: z
+      .number()
+      .int()
+      .min(1)
+      .max(1000000)
+      .optional()
+      .describe('Fewest samples for a verdict on this metric (Accuracy: labelled predictions; PredictionAgreement: compared requests; others: requests). Default: analysis.minSamples.'),
     maxRelativeToStable: z.number().gt(0).optional().describe('Fail when canary > this × stable over the same window (e.g. 1.2).'),
     minRelativeToStable: z.number().gt(0).optional().describe('Fail when canary < this × stable over the same window.'),
   })
@@ -188,9 +195,16 @@ export const metricSpec = z
 export const analysisSpec = z
   .object({
     intervalSeconds: z.number().int().min(1).max(3600).default(10).describe('How often the analysis measures.'),
+    windowSeconds: z.number().int().min(5).max(86400).default(60).describe('The range each measurement covers (the PromQL [window]); at least four scrape intervals.'),
     minSamples: z.number().int().min(1).max(1000000).default(50).describe('Fewest canary requests in a window for a verdict; fewer is Inconclusive.'),
     failureLimit: z.number().int().min(0).max(100).default(2).describe('Failed measurements tolerated before an automatic rollback.'),
-    inconclusiveLimit: z.number().int().min(0).max(100).default(3).describe('Inconclusive measurements tolerated before the rollout pauses.'),
+    inconclusiveLimit: z.number().int().min(0).max(100).default(3).describe('Consecutive inconclusive measurements tolerated before the rollout pauses.'),
+    shadowSampleRate: z
+      .number()
+      .gt(0)
+      .max(1)
+      .default(0.2)
+      .describe('With a PredictionAgreement metric: the share of stable requests mirrored to the canary for comparison.'),
     metrics: z
       .array(metricSpec)
       .max(32)
@@ -286,15 +300,21 @@ export const monitoringSpec = z
     drift: z
       .object({
         threshold: z.number().gt(0).max(10).default(0.2).describe('Feature PSI above which the stable revision counts as drifted.'),
-        windowSeconds: z.number().int().min(60).max(604800).default(3600).describe('Window the drift is measured over.'),
-        action: z.enum(['Alert', 'Rollback', 'Retrain']).default('Alert').describe('What drift on the stable revision triggers.'),
+        windowSeconds: z.number().int().min(10).max(604800).default(3600).describe('Window rates and accuracy are measured over.'),
+        action: z.enum(['Alert', 'Rollback', 'Retrain']).default('Alert').describe('What a breach on the stable revision triggers (any kind: drift, bad input, accuracy, errors).'),
+        intervalSeconds: z.number().int().min(5).max(3600).default(30).describe('How often the stable revision is measured.'),
+        cooldownSeconds: z.number().int().min(10).max(2592000).default(3600).describe('Least time between two Alert or Rollback actions (Retrain uses retraining.cooldownSeconds).'),
+        maxBadInputRatio: z.number().min(0).max(1).optional().describe('Breach when the share of rejected inputs is above this (bad input data).'),
+        minAccuracy: z.number().min(0).max(1).optional().describe('Breach when live accuracy from ground-truth feedback falls below this (accuracy decay).'),
+        minLabels: z.number().int().min(1).max(1000000).default(100).describe('Fewest labelled predictions in the window for an accuracy verdict.'),
+        maxErrorRate: z.number().min(0).max(1).optional().describe('Breach when the share of 5xx answers is above this (serving errors).'),
       })
       .optional()
-      .describe('Drift policy for the stable revision.'),
+      .describe('Health policy for the stable revision after promotion: data drift (feature PSI), bad input data, accuracy decay and serving errors.'),
     retraining: z
       .object({
         jobTemplate: z.record(z.string(), z.unknown()).meta({ 'x-kubernetes-preserve-unknown-fields': true }).describe('A batch/v1 JobSpec started to retrain.'),
-        cooldownSeconds: z.number().int().min(60).max(2592000).default(86400).describe('Least time between two retraining Jobs.'),
+        cooldownSeconds: z.number().int().min(30).max(2592000).default(86400).describe('Least time between two retraining Jobs.'),
       })
       .optional()
       .describe('Retraining triggered by drift or accuracy decay.'),
@@ -385,6 +405,7 @@ export const modelDeploymentStatus = z.object({
     .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] }),
   stable: revisionStatus.optional().describe('The revision serving production traffic.'),
   canary: revisionStatus.optional().describe('The revision being rolled out.'),
+  previous: revisionStatus.optional().describe('The stable revision before the last promotion; its Deployment is kept at zero replicas for a drift rollback.'),
   canaryWeight: z.number().int().min(0).max(100).optional().describe('Percentage of traffic on the canary.'),
   currentStepIndex: z.number().int().min(0).optional().describe('Index of the rollout step in progress.'),
   stepStartedAt: z.string().datetime({ offset: true }).optional().describe('When the current step started.'),
@@ -398,10 +419,35 @@ export const modelDeploymentStatus = z.object({
     .object({
       failures: z.number().int().min(0).describe('Failed measurements in this rollout.'),
       inconclusive: z.number().int().min(0).describe('Inconclusive measurements in this rollout.'),
+      consecutiveInconclusive: z.number().int().min(0).optional().describe('Inconclusive rounds in a row; a pass resets it.'),
+      lastRoundAt: z.string().datetime({ offset: true }).optional().describe('When the last round of measurements ran.'),
+      lastVerdict: z.enum(['Pass', 'Fail', 'Inconclusive']).optional().describe('The verdict of the last round.'),
       measurements: z.array(measurementStatus).max(64).describe('The latest measurement of each metric.'),
     })
     .optional()
     .describe('The canary analysis so far.'),
+  monitoring: z
+    .object({
+      lastCheckAt: z.string().datetime({ offset: true }).optional().describe('When the stable revision was last measured.'),
+      lastActionAt: z.string().datetime({ offset: true }).optional().describe('When the breach action last fired.'),
+      lastAction: z.string().optional().describe('The action that fired then (Alert, Rollback, Retrain).'),
+      lastJob: z.string().optional().describe('The last retraining Job created.'),
+      measurements: z.array(measurementStatus).max(16).optional().describe('The latest health measurements of the stable revision.'),
+    })
+    .optional()
+    .describe('Health monitoring of the stable revision after promotion.'),
+  autoscaling: z
+    .object({
+      desiredReplicas: z.number().int().min(0).describe('What the autoscaler decided.'),
+      reason: z.string().describe('Why.'),
+      lastCheckAt: z.string().datetime({ offset: true }).optional().describe('When the metrics were last read.'),
+      recommendations: z
+        .array(z.object({ at: z.string().datetime({ offset: true }).describe('When.'), replicas: z.number().int().min(0).describe('Recommended replicas.') }))
+        .max(128)
+        .describe('Recent raw recommendations, for the stabilization windows.'),
+    })
+    .optional()
+    .describe('The built-in autoscaler state.'),
   replicas: z.number().int().min(0).optional().describe('Total serving pods (scale subresource).'),
   readyReplicas: z.number().int().min(0).optional().describe('Ready serving pods.'),
   selector: z.string().optional().describe('Label selector of the serving pods (scale subresource).'),

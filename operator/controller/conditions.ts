@@ -1,7 +1,7 @@
 // Conditions as data: setting one keeps its lastTransitionTime unless its status changed,
 // so status only changes when something did. Pure.
 import type { ModelDeploymentStatus } from '../api/schema.ts';
-import { ConditionType } from './reasons.ts';
+import { ConditionType, ROLLED_BACK_REASONS } from './reasons.ts';
 
 /** One status condition. */
 export type Condition = NonNullable<ModelDeploymentStatus['conditions']>[number];
@@ -21,7 +21,7 @@ export function getCondition(conditions: readonly Condition[] | undefined, type:
 /** The phase: a summary derived from the conditions, never stored state to branch on. */
 export function derivePhase(conditions: readonly Condition[], paused: boolean): NonNullable<ModelDeploymentStatus['phase']> {
   const is = (t: string): boolean => getCondition(conditions, t)?.status === 'True';
-  if (is(ConditionType.Stalled)) return getCondition(conditions, ConditionType.Stalled)?.reason === 'RolloutAborted' ? 'RolledBack' : 'Failed';
+  if (is(ConditionType.Stalled)) return ROLLED_BACK_REASONS.includes(getCondition(conditions, ConditionType.Stalled)?.reason ?? '') ? 'RolledBack' : 'Failed';
   if (is(ConditionType.Degraded)) return 'Degraded';
   if (is(ConditionType.Progressing)) return paused ? 'Paused' : 'Progressing';
   if (is(ConditionType.Ready)) return 'Healthy';

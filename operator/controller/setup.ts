@@ -1,5 +1,6 @@
-// Wires the ModelDeployment reconciler into the manager: informers over ModelDeployments and
-// the Deployments and Services they own (mapped to their owner by owner reference), one controller.
+// Wires the ModelDeployment reconciler into the manager: informers over ModelDeployments, the
+// Deployments, Services and ConfigMaps they own (mapped to their owner by owner reference) and
+// their serving pods (mapped by label), one controller.
 import {
   AppsV1Api,
   CoreV1Api,
@@ -7,7 +8,9 @@ import {
   type KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
+  type V1ConfigMap,
   type V1Deployment,
+  type V1Pod,
   type V1Service,
 } from '@kubernetes/client-node';
 import { GROUP, KIND, PLURAL, VERSION } from '../api/schema.ts';
@@ -18,6 +21,7 @@ import { Informer, resourcePath } from '../runtime/informer.ts';
 import type { Logger } from '../runtime/logger.ts';
 import type { Manager } from '../runtime/manager.ts';
 import { enqueueControllerOwner } from '../runtime/ownerRefs.ts';
+import { ModelDeploymentMetrics } from './metrics.ts';
 import { makeReconciler } from './reconcile.ts';
 
 /** The controller's name in logs and metrics. */
@@ -57,14 +61,33 @@ export function addModelDeploymentController(manager: Manager, opts: { kubeConfi
     list: () => (ns ? core.listNamespacedService({ namespace: ns, labelSelector: owned }) : core.listServiceForAllNamespaces({ labelSelector: owned })),
   });
 
+  const pods = new Informer<V1Pod>({
+    kubeConfig: kc,
+    logger,
+    labelSelector: owned,
+    path: resourcePath({ apiVersion: 'v1', plural: 'pods', ...(ns ? { namespace: ns } : {}) }),
+    list: () => (ns ? core.listNamespacedPod({ namespace: ns, labelSelector: owned }) : core.listPodForAllNamespaces({ labelSelector: owned })),
+  });
+  const configMaps = new Informer<V1ConfigMap>({
+    kubeConfig: kc,
+    logger,
+    labelSelector: owned,
+    path: resourcePath({ apiVersion: 'v1', plural: 'configmaps', ...(ns ? { namespace: ns } : {}) }),
+    list: () => (ns ? core.listNamespacedConfigMap({ namespace: ns, labelSelector: owned }) : core.listConfigMapForAllNamespaces({ labelSelector: owned })),
+  });
+
   const reconcile = makeReconciler({
     kubeConfig: kc,
+    metrics: new ModelDeploymentMetrics(manager.metrics.registry),
     defaultImage: config.defaultServingImage,
+    defaultPrometheusAddress: config.defaultPrometheusAddress,
     // Reconciles read the informers' caches: no GET or LIST per reconcile.
     cache: {
       getModelDeployment: (namespace, name) => mds.get(name, namespace),
       listDeployments: (namespace, name) => deployments.list(namespace).filter((d) => d.metadata?.labels?.[LABEL_MODEL_DEPLOYMENT] === name),
       getService: (namespace, name) => services.get(name, namespace),
+      getConfigMap: (namespace, name) => configMaps.get(name, namespace),
+      listPods: (namespace, name) => pods.list(namespace).filter((p) => p.metadata?.labels?.[LABEL_MODEL_DEPLOYMENT] === name),
     },
   });
   const toOwner = enqueueControllerOwner({ apiVersion: `${GROUP}/${VERSION}`, kind: KIND });
@@ -81,7 +104,13 @@ export function addModelDeploymentController(manager: Manager, opts: { kubeConfi
   })
     .watch(mds)
     .watch(deployments, toOwner)
-    .watch(services, toOwner);
-  manager.addInformer(mds).addInformer(deployments).addInformer(services).addController(controller);
+    .watch(services, toOwner)
+    .watch(configMaps, toOwner)
+    // Pods belong to ReplicaSets: they map to their ModelDeployment by label.
+    .watch(pods, (p) => {
+      const md = p.metadata?.labels?.[LABEL_MODEL_DEPLOYMENT];
+      return md && p.metadata?.namespace ? `${p.metadata.namespace}/${md}` : undefined;
+    });
+  manager.addInformer(mds).addInformer(deployments).addInformer(services).addInformer(configMaps).addInformer(pods).addController(controller);
   return controller;
 }

@@ -4,7 +4,7 @@
 import type { V1Deployment, V1EnvVar, V1OwnerReference, V1Probe, V1ResourceRequirements, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { ModelDeploymentSpec } from '../api/schema.ts';
 import { GROUP, KIND, VERSION } from '../api/schema.ts';
-import { LABEL_MODEL_DEPLOYMENT, LABEL_REVISION, commonLabels, revisionDeploymentName } from './labels.ts';
+import { LABEL_MODEL_DEPLOYMENT, LABEL_REVISION, READINESS_GATE, commonLabels, revisionDeploymentName } from './labels.ts';
 
 /** The identity of the ModelDeployment that owns what is built. */
 export interface Owner {
@@ -128,6 +128,9 @@ export function servingDeployment(
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           terminationGracePeriodSeconds: 30,
+          // Ready needs the operator's admission too: a canary takes no Service traffic until
+          // its schema gate passed, and leaves the endpoints the moment a rollback is decided.
+          readinessGates: [{ conditionType: READINESS_GATE }],
           securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
           containers: [
             {

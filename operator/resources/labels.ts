@@ -31,3 +31,6 @@ export function serviceNames(mdName: string): { all: string; stable: string; can
 export function podSelector(mdName: string): string {
   return `${LABEL_MODEL_DEPLOYMENT}=${mdName}`;
 }
+
+/** The pod readiness gate the operator sets once a revision's pod passed its gates (schema, digest, warm-up). */
+export const READINESS_GATE = 'siskin.dev/admitted';

@@ -81,6 +81,10 @@ describe('servingDeployment', () => {
     expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
   });
 
+  test('is Ready only once the operator admitted it (the readiness gate)', () => {
+    expect(pod.spec!.readinessGates).toEqual([{ conditionType: 'siskin.dev/admitted' }]);
+  });
+
   test('is deterministic and carries no role, so re-applying or promoting never restarts pods', () => {
     const again = servingDeployment(owner, base({ serving: { batching: { enabled: true, maxBatchSize: 16 }, resources: { requests: { cpu: 1, memory: '256Mi' } } } }), rev, 3, { defaultImage: IMAGE });
     expect(JSON.stringify(again)).toBe(JSON.stringify(d));
@@ -113,8 +117,8 @@ describe('servingServices', () => {
     expect(canary!.metadata!.name).toBe('iris-canary');
     expect(canary!.spec!.selector).toEqual({ [LABEL_MODEL_DEPLOYMENT]: 'iris', [LABEL_REVISION]: 'bbb' });
   });
-  test('only the Service over all revisions spends a ClusterIP', () => {
-    expect(servingServices(owner, { stable: 'aaa' }).map((s) => s.spec!.clusterIP ?? 'allocated')).toEqual(['allocated', 'None', 'None']);
+  test('the stable Service is headless; the canary one has a virtual IP for shadow traffic', () => {
+    expect(servingServices(owner, { stable: 'aaa' }).map((s) => s.spec!.clusterIP ?? 'allocated')).toEqual(['allocated', 'None', 'allocated']);
   });
   test('a Service with no revision selects nothing rather than everything', () => {
     const [, , canary] = servingServices(owner, { stable: 'aaa' });

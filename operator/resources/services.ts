@@ -7,16 +7,17 @@ import { LABEL_MODEL_DEPLOYMENT, LABEL_REVISION, commonLabels, serviceNames } fr
 /** The Services of a ModelDeployment: all revisions, the stable one, the canary one. */
 export function servingServices(owner: Owner, revisions: { stable?: string; canary?: string }): V1Service[] {
   const names = serviceNames(owner.name);
-  // Only the Service over all revisions takes a ClusterIP: stable and canary are headless —
-  // Gateway API implementations, Prometheus and shadow traffic reach their endpoints directly,
-  // and a cluster's Service range is a budget (three IPs per model would exhaust a /24 at 85).
+  // The Service over all revisions and the canary's take a ClusterIP (stable pods mirror shadow
+  // traffic to the canary's virtual IP, balanced by kube-proxy); the stable one is headless —
+  // Gateway API implementations reach its endpoints directly, and a cluster's Service range
+  // is a budget.
   const svc = (name: string, revision: string | undefined, role: string): V1Service => ({
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name, namespace: owner.namespace, labels: { ...commonLabels(owner.name), 'siskin.dev/role': role }, ownerReferences: [ownerReference(owner)] },
     spec: {
       type: 'ClusterIP',
-      ...(role === 'all' ? {} : { clusterIP: 'None' }),
+      ...(role === 'stable' ? { clusterIP: 'None' } : {}),
       selector: { [LABEL_MODEL_DEPLOYMENT]: owner.name, ...(revision ? { [LABEL_REVISION]: revision } : {}) },
       ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }],
     },

@@ -1,6 +1,6 @@
 // Replica ratio: weights become pod counts, never leaving stable empty before full weight.
 import { describe, expect, test } from '@jest/globals';
-import { splitReplicas } from './replicas.ts';
+import { gatewaySplit, splitReplicas } from './replicas.ts';
 
 describe('splitReplicas', () => {
   test.each([
@@ -25,5 +25,19 @@ describe('splitReplicas', () => {
     [3, Number.NaN],
   ])('rejects total %p, weight %p', (total, weight) => {
     expect(() => splitReplicas(total, weight)).toThrow(RangeError);
+  });
+});
+
+describe('gatewaySplit', () => {
+  test.each([
+    [4, 0, 4, 1],
+    [4, 20, 4, 1],
+    [4, 50, 4, 2],
+    [4, 100, 4, 4],
+    [0, 50, 0, 0],
+  ])('%i replicas at weight %i: stable %i, canary %i', (total, weight, stable, canary) => {
+    const s = gatewaySplit(total, weight);
+    expect([s.stable, s.canary]).toEqual([stable, canary]);
+    expect(s.effectiveWeight).toBe(total === 0 ? 0 : weight);
   });
 });

@@ -24,3 +24,15 @@ export function splitReplicas(total: number, weight: number): ReplicaSplit {
   const stable = Math.max(1, total - canary);
   return { stable, canary, effectiveWeight: Math.round((100 * canary) / (canary + stable)) };
 }
+
+/**
+ * Replica counts when a Gateway API route splits traffic by weight: the stable revision keeps
+ * its full size (a rollback needs no scale-up), and the canary gets enough pods for its share
+ * — at least one while a rollout runs, so the schema gate can read it before any traffic.
+ */
+export function gatewaySplit(total: number, weight: number): ReplicaSplit {
+  if (!Number.isInteger(total) || total < 0) throw new RangeError(`total replicas must be a non-negative integer, got ${total}`);
+  if (!(weight >= 0 && weight <= 100)) throw new RangeError(`weight must be within 0–100, got ${weight}`);
+  if (total === 0) return { stable: 0, canary: 0, effectiveWeight: 0 };
+  return { stable: total, canary: Math.max(1, Math.ceil((total * weight) / 100)), effectiveWeight: weight };
+}

@@ -14,6 +14,7 @@ function input(over: Partial<StepInput> & { stepIndex?: number; startedAgoS?: nu
     canaryReady: true,
     paused: false,
     frozen: false,
+    analysisPassing: true,
     now: T0,
     ...rest,
   };
@@ -39,6 +40,12 @@ describe('nextStep', () => {
     ['a freeze window holds a step that could advance', { stepIndex: 1, startedAgoS: 600, weight: 20, frozen: true }, { kind: 'Hold', reason: StepReason.Frozen, requeueAfterMs: 30000 }],
     ['a freeze window also holds promote-less completion', { stepIndex: 5, weight: 50, frozen: true }, { kind: 'Hold', reason: StepReason.Frozen }],
     ['a user pause holds a step that could advance', { stepIndex: 1, startedAgoS: 600, weight: 20, paused: true }, { kind: 'Hold', reason: StepReason.Paused }],
+    ['a timed pause does not end without a passing analysis round', { stepIndex: 1, startedAgoS: 600, weight: 20, analysisPassing: false }, { kind: 'Hold', reason: StepReason.AwaitingAnalysis, requeueAfterMs: 5000 }],
+    ['an analysis step does not pass on time alone', { stepIndex: 3, startedAgoS: 30, weight: 50, analysisPassing: false }, { kind: 'Hold', reason: StepReason.AwaitingAnalysis }],
+    ['no promotion without a passing analysis round', { stepIndex: 5, weight: 50, analysisPassing: false }, { kind: 'Hold', reason: StepReason.AwaitingAnalysis }],
+    ['setWeight does not wait for analysis: the rounds run at the new weight', { weight: 20, analysisPassing: false }, { kind: 'Advance', reason: StepReason.StepAdvanced, stepIndex: 1 }],
+    ['too many inconclusive rounds pause the rollout', { stepIndex: 1, startedAgoS: 600, weight: 20, analysisPaused: '4 inconclusive rounds in a row' }, { kind: 'Hold', reason: StepReason.AnalysisInconclusive }],
+    ['a manual promote overrides an inconclusive analysis', { stepIndex: 5, weight: 50, analysisPassing: false, command: 'promote' }, { kind: 'Promote', reason: StepReason.PromotedManually }],
     ['no steps at all: promote once the canary is ready', { steps: [], canaryReady: true }, { kind: 'Promote', reason: StepReason.Completed }],
     ['no steps at all: wait for the canary first', { steps: [], canaryReady: false }, { kind: 'Hold', reason: StepReason.WaitingForCanary }],
   ])('%s', (_what, over, want) => {

@@ -29,6 +29,10 @@ export interface StepInput {
   paused: boolean;
   /** A freeze window is active: no step may advance. */
   frozen: boolean;
+  /** The latest analysis round in this step passed (true when the rollout has no analysis metrics). */
+  analysisPassing: boolean;
+  /** Why the analysis paused the rollout (too many inconclusive rounds), if it did. */
+  analysisPaused?: string;
   command?: Command;
   now: number;
 }
@@ -40,6 +44,8 @@ export const StepReason = {
   PausedIndefinitely: 'PausedUntilPromoted',
   PausedTimed: 'PausedForDuration',
   Analyzing: 'AnalysisRunning',
+  AwaitingAnalysis: 'AwaitingPassingAnalysis',
+  AnalysisInconclusive: 'AnalysisInconclusive',
   Frozen: 'FreezeWindow',
   AwaitingManualPromotion: 'HighRiskAwaitingPromotion',
   StepAdvanced: 'StepAdvanced',
@@ -58,6 +64,7 @@ export type StepDecision =
 
 const READY_POLL_MS = 2_000;
 const FROZEN_POLL_MS = 30_000;
+const ANALYSIS_POLL_MS = 5_000;
 
 function describeStep(step: Step | undefined, i: number): string {
   if (!step) return `step ${i}`;
@@ -104,6 +111,11 @@ export function nextStep(input: StepInput): StepDecision {
   if (input.command === 'promote-full') return { kind: 'Promote', reason: StepReason.PromotedFully, message: 'promoted to full weight by user, skipping the remaining steps' };
   if (input.frozen) return hold(StepReason.Frozen, `a freeze window is active; holding at ${describeStep(step, i)}`, FROZEN_POLL_MS);
   if (input.paused && input.command !== 'promote') return hold(StepReason.Paused, `paused by user at ${describeStep(step, i)}`);
+  if (input.analysisPaused !== undefined && input.command !== 'promote') return hold(StepReason.AnalysisInconclusive, input.analysisPaused);
+  // Time alone never promotes: a timed step ends only on a passing analysis round, so an
+  // unreachable Prometheus holds the rollout instead of waving it through.
+  const unlessAnalysisFails = (done: () => StepDecision): StepDecision =>
+    input.analysisPassing ? done() : hold(StepReason.AwaitingAnalysis, `${describeStep(step, i)}: waiting for a passing analysis round`, ANALYSIS_POLL_MS);
 
   if (i >= steps.length) {
     // A high-risk model reaches full weight only by a person's decision.
@@ -111,7 +123,8 @@ export function nextStep(input: StepInput): StepDecision {
       return hold(StepReason.AwaitingManualPromotion, `all steps passed at weight ${state.weight}; riskTier high needs a manual promote to reach full weight`);
     }
     if (!input.canaryReady) return hold(StepReason.WaitingForCanary, `waiting for the canary to be ready at weight ${state.weight}`, READY_POLL_MS);
-    return { kind: 'Promote', reason: input.command === 'promote' ? StepReason.PromotedManually : StepReason.Completed, message: 'all steps completed' };
+    if (input.command === 'promote') return { kind: 'Promote', reason: StepReason.PromotedManually, message: 'promoted by user' };
+    return unlessAnalysisFails(() => ({ kind: 'Promote', reason: StepReason.Completed, message: 'all steps completed' }));
   }
   const s = step!;
   if (s.setWeight !== undefined) {
@@ -123,9 +136,9 @@ export function nextStep(input: StepInput): StepDecision {
     if (s.pause.durationSeconds === undefined) return hold(StepReason.PausedIndefinitely, `${describeStep(s, i)}: paused until promoted`);
     const left = state.stepStartedAt + s.pause.durationSeconds * 1000 - now;
     if (left > 0) return hold(StepReason.PausedTimed, `${describeStep(s, i)}: ${Math.ceil(left / 1000)}s left`, left);
-    return advance(StepReason.StepAdvanced, `${describeStep(s, i)} done`);
+    return unlessAnalysisFails(() => advance(StepReason.StepAdvanced, `${describeStep(s, i)} done`));
   }
   const left = state.stepStartedAt + (s.analysis?.durationSeconds ?? 0) * 1000 - now;
   if (left > 0) return hold(StepReason.Analyzing, `${describeStep(s, i)}: analysis runs for ${Math.ceil(left / 1000)}s more`, left);
-  return advance(StepReason.StepAdvanced, `${describeStep(s, i)} passed`);
+  return unlessAnalysisFails(() => advance(StepReason.StepAdvanced, `${describeStep(s, i)} passed`));
 }

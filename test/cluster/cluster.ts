@@ -9,7 +9,7 @@ import { writeKubeconfig } from './kubeconfig.ts';
 import { createKwokNodes, startKwok } from './kwok.ts';
 import { makeTempDir, onInterrupt, type ManagedProcess } from './process.ts';
 import { NODE_IP } from './controlPlane.ts';
-import { setUpHostNetwork } from './hostNetwork.ts';
+import { guardLocalRanges, setUpHostNetwork } from './hostNetwork.ts';
 import { claimRealNode, realNodePreflight, REAL_NODE_NAME, startRealNode, type RealNode } from './realNode.ts';
 import { runCli, runCliOk, type CliResult } from './tools.ts';
 
@@ -55,6 +55,8 @@ export interface LocalCluster {
   readonly kubeconfigPath: string;
   /** CA certificate (PEM) the API server's cert chains to. */
   readonly caPem: string;
+  /** The admin user's bearer token (for tools such as Prometheus' service discovery). */
+  readonly adminToken: string;
   /** A fresh client-node KubeConfig for the admin user. */
   kubeConfig(): KubeConfig;
   /** Every process the cluster runs (for assertions on teardown). */
@@ -106,6 +108,8 @@ export async function startCluster(opts: LocalClusterOptions = {}): Promise<Loca
       realNodePreflight();
       releaseNode = claimRealNode();
       undoNetwork = setUpHostNetwork(NODE_IP);
+    } else {
+      undoNetwork = guardLocalRanges();
     }
     if (opts.serviceCidr !== undefined) {
       if (opts.realNode) throw new Error('serviceCidr is for kwok mode only: the real node keeps Services in 198.18.0.0/24');
@@ -151,6 +155,7 @@ export async function startCluster(opts: LocalClusterOptions = {}): Promise<Loca
       dir,
       kubeconfigPath,
       caPem: cp.pki.caPem,
+      adminToken: cp.users.admin.token,
       kubeConfig,
       nodeNames,
       node,

@@ -66,20 +66,7 @@ export function setUpHostNetwork(nodeIp: string): () => void {
     // that kube-proxy has not programmed yet (or a pod IP before the bridge exists) would
     // otherwise follow the default route out. The guard chain rejects such packets unless they
     // leave through lo or the bridge, or kube-proxy rewrote them (conntrack state DNAT).
-    run('iptables', ['-w', '-N', GUARD_CHAIN]);
-    changes.push({ undo: () => void (tryRun('iptables', ['-w', '-F', GUARD_CHAIN]) && tryRun('iptables', ['-w', '-X', GUARD_CHAIN])) });
-    // Connections kube-proxy rewrote (Service → pod or node) are routed inside the machine.
-    run('iptables', ['-w', '-A', GUARD_CHAIN, '-m', 'conntrack', '--ctstate', 'DNAT', '-j', 'RETURN']);
-    run('iptables', ['-w', '-A', GUARD_CHAIN, '-o', 'lo', '-j', 'RETURN']);
-    run('iptables', ['-w', '-A', GUARD_CHAIN, '-o', BRIDGE, '-j', 'RETURN']);
-    run('iptables', ['-w', '-A', GUARD_CHAIN, '-j', 'REJECT', '--reject-with', 'icmp-net-unreachable']);
-    for (const chain of ['OUTPUT', 'FORWARD']) {
-      for (const dst of LOCAL_RANGES) {
-        const rule = ['-d', dst, '-m', 'comment', '--comment', RULE_COMMENT, '-j', GUARD_CHAIN];
-        run('iptables', ['-w', '-I', chain, '1', ...rule]);
-        changes.push({ undo: () => void tryRun('iptables', ['-w', '-D', chain, ...rule]) });
-      }
-    }
+    changes.push(...installGuard(GUARD_CHAIN, { bridge: true }));
     // Docker may have set the FORWARD policy to DROP: accept traffic within the pod subnet.
     for (const match of forwardRules) {
       run('iptables', ['-w', '-I', 'FORWARD', '1', ...match, '-m', 'comment', '--comment', RULE_COMMENT, '-j', 'ACCEPT']);
@@ -89,6 +76,49 @@ export function setUpHostNetwork(nodeIp: string): () => void {
     for (const c of changes.reverse()) c.undo();
     throw err;
   }
+  return () => {
+    for (const c of changes.reverse()) c.undo();
+  };
+}
+
+/**
+ * Creates a guard chain that rejects packets for the local ranges unless they leave through lo
+ * (or, for a real node, the bridge, or kube-proxy rewrote them), and jumps to it from OUTPUT
+ * and FORWARD. Returns the undo steps.
+ */
+function installGuard(chain: string, opts: { bridge: boolean }): Change[] {
+  const changes: Change[] = [];
+  try {
+    run('iptables', ['-w', '-N', chain]);
+    changes.push({ undo: () => void (tryRun('iptables', ['-w', '-F', chain]) && tryRun('iptables', ['-w', '-X', chain])) });
+    if (opts.bridge) {
+      // Connections kube-proxy rewrote (Service → pod or node) are routed inside the machine.
+      run('iptables', ['-w', '-A', chain, '-m', 'conntrack', '--ctstate', 'DNAT', '-j', 'RETURN']);
+      run('iptables', ['-w', '-A', chain, '-o', BRIDGE, '-j', 'RETURN']);
+    }
+    run('iptables', ['-w', '-A', chain, '-o', 'lo', '-j', 'RETURN']);
+    run('iptables', ['-w', '-A', chain, '-j', 'REJECT', '--reject-with', 'icmp-net-unreachable']);
+    for (const c of ['OUTPUT', 'FORWARD']) {
+      for (const dst of LOCAL_RANGES) {
+        const rule = ['-d', dst, '-m', 'comment', '--comment', RULE_COMMENT, '-j', chain];
+        run('iptables', ['-w', '-I', c, '1', ...rule]);
+        changes.push({ undo: () => void tryRun('iptables', ['-w', '-D', c, ...rule]) });
+      }
+    }
+  } catch (err) {
+    for (const c of changes.reverse()) c.undo();
+    throw err;
+  }
+  return changes;
+}
+
+/**
+ * For kwok mode: fake pods have IPs in the pod subnet but nothing behind them, and a client
+ * (the operator reading a pod's model metadata) must get a fast refusal, never a packet out
+ * of the default route. One chain per process, so a kwok cluster and a real node coexist.
+ */
+export function guardLocalRanges(): () => void {
+  const changes = installGuard(`${GUARD_CHAIN}-${process.pid}`, { bridge: false });
   return () => {
     for (const c of changes.reverse()) c.undo();
   };

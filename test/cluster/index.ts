@@ -3,6 +3,7 @@ export { findBinary, cacheRoot, componentData, buildScript, type BinaryName } fr
 export { startCluster, type LocalCluster, type LocalClusterOptions } from './cluster.ts';
 export { SERVICE_CIDR, KUBERNETES_SERVICE_IP, NODE_IP } from './controlPlane.ts';
 export { startPrometheus, renderPrometheusConfig, type LocalPrometheus, type PromSample } from './prometheus.ts';
+export { podScrapeConfig, startPodPrometheus } from './podMetrics.ts';
 export { pidAlive, makeTempDir, sweepStaleTempDirs, type ManagedProcess } from './process.ts';
 export { freePort, waitFor, httpGet } from './net.ts';
 export { runCli, runCliOk, type CliResult } from './tools.ts';

@@ -16,7 +16,11 @@ export interface PromSample {
 /** A running Prometheus. */
 export interface LocalPrometheus {
   url: string;
-  process: ManagedProcess;
+  readonly process: ManagedProcess;
+  /** Stops the server, keeping its data (for outage tests); start() brings it back on the same port. */
+  kill(): Promise<void>;
+  /** Starts it again after kill(), on the same address and data, and waits until ready. */
+  start(): Promise<void>;
   /** Runs an instant query; throws on an API error. */
   query(promql: string): Promise<PromSample[]>;
   stop(): Promise<void>;
@@ -54,29 +58,33 @@ export async function startPrometheus(opts: PrometheusOptions = {}): Promise<Loc
   writeFileSync(configFile, renderPrometheusConfig(opts));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const proc = startProcess({
-    name: 'prometheus',
-    command: binary,
-    args: [
-      `--config.file=${configFile}`,
-      `--storage.tsdb.path=${join(dir, 'prometheus-data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--web.enable-lifecycle',
-      '--storage.tsdb.retention.time=1h',
-      '--log.level=warn',
-    ],
-    logFile: join(dir, 'prometheus.log'),
-  });
+  const launch = (): ManagedProcess =>
+    startProcess({
+      name: 'prometheus',
+      command: binary,
+      args: [
+        `--config.file=${configFile}`,
+        `--storage.tsdb.path=${join(dir, 'prometheus-data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--web.enable-lifecycle',
+        '--storage.tsdb.retention.time=1h',
+        '--log.level=warn',
+      ],
+      logFile: join(dir, 'prometheus.log'),
+    });
+  let proc = launch();
   const stop = async (): Promise<void> => {
     await proc.stop();
     tmp?.remove();
   };
-  try {
-    await waitFor(
+  const ready = (): Promise<unknown> =>
+    waitFor(
       'prometheus /-/ready',
       async () => ((await httpGet(`${url}/-/ready`)).status === 200 ? true : undefined),
       { timeoutMs: 60_000, abort: () => (proc.running() ? undefined : `prometheus exited:\n${proc.logTail()}`) },
     );
+  try {
+    await ready();
   } catch (err) {
     await stop();
     throw err;
@@ -92,5 +100,18 @@ export async function startPrometheus(opts: PrometheusOptions = {}): Promise<Loc
     if (body.data.resultType !== 'vector') throw new Error(`prometheus query '${promql}': expected a vector, got ${body.data.resultType}`);
     return body.data.result.map((s) => ({ metric: s.metric, value: Number(s.value[1]) }));
   };
-  return { url, process: proc, query, stop };
+  return {
+    url,
+    get process() {
+      return proc;
+    },
+    kill: () => proc.stop(),
+    start: async () => {
+      if (proc.running()) return;
+      proc = launch();
+      await ready();
+    },
+    query,
+    stop,
+  };
 }

@@ -22,7 +22,7 @@ import {
   POD_CIDR,
   startCluster,
   startModelStore,
-  startPrometheus,
+  startPodPrometheus,
   waitFor,
   type LocalCluster,
   type LocalPrometheus,
@@ -151,35 +151,7 @@ describe('real node', () => {
   });
 
   test('Prometheus discovers the pods through the API server and scrapes each of them', async () => {
-    const tokenFile = join(cluster.dir, 'prometheus.token');
-    const kubeconfig = JSON.parse(execFileSync('cat', [cluster.kubeconfigPath], { encoding: 'utf8' })) as { users: { user: { token: string } }[] };
-    writeFileSync(tokenFile, kubeconfig.users[0]!.user.token, { mode: 0o600 });
-    writeFileSync(join(cluster.dir, 'ca.crt'), cluster.caPem);
-    prom = await startPrometheus({
-      scrapeConfigs: [
-        {
-          job_name: 'kubernetes-pods',
-          // busybox httpd serves /metrics as application/octet-stream; Prometheus 3 needs to be told.
-          fallback_scrape_protocol: 'PrometheusText0.0.4',
-          kubernetes_sd_configs: [
-            { role: 'pod', api_server: cluster.server, tls_config: { ca_file: join(cluster.dir, 'ca.crt') }, authorization: { credentials_file: tokenFile } },
-          ],
-          relabel_configs: [
-            { source_labels: ['__meta_kubernetes_pod_annotation_prometheus_io_scrape'], action: 'keep', regex: 'true' },
-            { source_labels: ['__meta_kubernetes_pod_annotation_prometheus_io_path'], action: 'replace', target_label: '__metrics_path__', regex: '(.+)' },
-            {
-              source_labels: ['__meta_kubernetes_pod_ip', '__meta_kubernetes_pod_annotation_prometheus_io_port'],
-              action: 'replace',
-              regex: '(.+);(.+)',
-              replacement: '$1:$2',
-              target_label: '__address__',
-            },
-            { source_labels: ['__meta_kubernetes_namespace'], target_label: 'namespace' },
-            { source_labels: ['__meta_kubernetes_pod_name'], target_label: 'pod' },
-          ],
-        },
-      ],
-    });
+    prom = await startPodPrometheus(cluster);
     const pods = (await cluster.kubeConfig().makeApiClient(CoreV1Api).listNamespacedPod({ namespace: NS, labelSelector: 'app=web' })).items;
     const series = await waitFor('one siskin_test_info series per pod', async () => {
       const r = await prom!.query('siskin_test_info');

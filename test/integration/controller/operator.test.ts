@@ -77,7 +77,7 @@ describe('the operator process', () => {
 
   test('SIGTERM releases the lease and exits 0; a new process carries a rollout on to promotion', async () => {
     const first = operator ?? (await startOperator());
-    await cluster.kubectlOk(['patch', 'md/iris', '--type=merge', '-p', JSON.stringify({ spec: { model: { uri: 'file:///models/iris-2.onnx', version: '2' }, rollout: { steps: [{ setWeight: 50 }, { pause: {} }] } } })]);
+    await cluster.kubectlOk(['patch', 'md/iris', '--type=merge', '-p', JSON.stringify({ spec: { model: { uri: 'file:///models/iris-2.onnx', version: '2' }, rollout: { steps: [{ setWeight: 50 }, { pause: {} }], schemaCheck: 'Off' } } })]);
     await waitFor('the canary at step 1', async () => ((await cluster.kubectlOk(['get', 'md', 'iris', '-o', 'jsonpath={.status.currentStepIndex}'])) === '1' ? true : undefined), {
       timeoutMs: 60_000,
     }).catch((err: Error) => {
