@@ -321,7 +321,8 @@ export function plan(input: PlanInput): Plan {
     requeue(Math.max(1_000, Math.min(freeze.until - now, FREEZE_POLL_MS)));
   } else {
     if (startsNew && !freeze) {
-      if (canary) {
+      // A canary already rolled back has its history entry: superseding it adds none.
+      if (canary && !rollback) {
         record(canary, 'Aborted', `superseded by revision ${desiredRev}`);
         events.push({ type: 'Normal', reason: Reason.RolloutAborted, message: `rollout of ${canary.version} (${canary.name}) superseded by ${spec.model.version} (${desiredRev})` });
       }

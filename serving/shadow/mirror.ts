@@ -2,11 +2,37 @@
 // after the caller's response is settled, and the two predictions are compared. The
 // caller never waits for or sees the shadow: bounded concurrency (excess is dropped and
 // counted), a timeout, and every failure ends in a counter.
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { decodeInferResponse } from '../protocol/codec.ts';
 import type { EncodedResponse } from '../protocol/codec.ts';
 import { agrees, predictionsOf } from '../quality/prediction.ts';
 import type { PredictionRule } from '../quality/prediction.ts';
 import type { ShadowTarget } from './routing.ts';
+
+/**
+ * POSTs on a new connection. The shadow URL is a Service's virtual IP: kube-proxy picks a
+ * backend per connection, so a pooled keep-alive connection would stay pinned to whatever
+ * pod served it first — after the Service moves to a new canary, mirrored requests would
+ * still reach the old one (often the stable revision itself, which always "agrees").
+ */
+function postFresh(url: string, headers: Record<string, string>, body: Uint8Array | string, timeoutMs: number): Promise<{ status: number; body: Buffer; headerLength?: string }> {
+  return new Promise((resolve, reject) => {
+    const send = url.startsWith('https:') ? httpsRequest : httpRequest;
+    const req = send(url, { method: 'POST', agent: false, timeout: timeoutMs, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const len = res.headers['inference-header-content-length'];
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), ...(typeof len === 'string' ? { headerLength: len } : {}) });
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`shadow did not answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 /** Result label of one comparison. */
 export type ShadowResult = 'agree' | 'disagree' | 'error' | 'dropped';
@@ -69,14 +95,13 @@ export class ShadowMirror {
       if (body.headerLength !== undefined) headers['inference-header-content-length'] = String(body.headerLength);
       else headers['content-type'] = 'application/json';
       const url = `${t.url.replace(/\/+$/, '')}/v2/models/${encodeURIComponent(this.modelName)}/infer`;
-      const res = await fetch(url, { method: 'POST', headers, body: body.body, signal: AbortSignal.timeout(t.timeoutMs) });
-      const bytes = Buffer.from(await res.arrayBuffer());
-      if (!res.ok) {
+      const res = await postFresh(url, headers, body.body, t.timeoutMs);
+      if (res.status < 200 || res.status >= 300) {
         this.count('error', t.revision, predictions.length);
         return;
       }
-      const len = res.headers.get('inference-header-content-length');
-      const decoded = decodeInferResponse(bytes, len === null ? undefined : Number(len));
+      const len = res.headerLength;
+      const decoded = decodeInferResponse(res.body, len === undefined ? undefined : Number(len));
       const theirs = predictionsOf(decoded.outputs, this.rule);
       if (theirs.length !== predictions.length) {
         this.count('error', t.revision, predictions.length);

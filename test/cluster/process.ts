@@ -1,7 +1,7 @@
 // Supervises the processes and temp dirs the cluster library creates, so they go away
 // with it: on stop(), on normal exit, on SIGINT/SIGTERM/SIGHUP, and (through the kernel's
 // parent-death signal) even when the test process itself is SIGKILLed.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,11 +84,37 @@ export function sweepStaleTempDirs(): string[] {
     const dir = join(tmpdir(), name);
     const owner = tempDirOwner(dir);
     if (owner !== undefined && !pidAlive(owner)) {
-      rmSync(dir, { recursive: true, force: true });
+      try {
+        rmSync(dir, { recursive: true, force: true });
+      } catch {
+        // A killed real node leaves mounts (pod volumes, netns) under its dir.
+        unmountUnder(dir);
+        try {
+          rmSync(dir, { recursive: true, force: true });
+        } catch {
+          continue; // still busy: the next sweep tries again
+        }
+      }
       removed.push(dir);
     }
   }
   return removed;
+}
+
+/** Unmounts everything mounted under dir, deepest first. */
+export function unmountUnder(dir: string): void {
+  const points = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((p): p is string => !!p && (p === dir || p.startsWith(`${dir}/`)))
+    .sort((a, b) => b.length - a.length);
+  for (const p of points) {
+    try {
+      execFileSync('umount', ['-l', p], { stdio: 'ignore' });
+    } catch {
+      // already gone
+    }
+  }
 }
 
 /** Creates a temp dir that is removed at the latest when the process exits. */

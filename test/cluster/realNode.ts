@@ -20,7 +20,7 @@ import {
 import { buildPauseImage, PAUSE_IMAGE } from './images.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
 import { freePort, httpGet, waitFor } from './net.ts';
-import { pidAlive, startProcess, tempDirOwner, type ManagedProcess } from './process.ts';
+import { pidAlive, startProcess, tempDirOwner, unmountUnder, type ManagedProcess } from './process.ts';
 
 /** The real node's name. */
 export const REAL_NODE_NAME = 'siskin-node';
@@ -187,22 +187,6 @@ export function killPodProcesses(): void {
       rmdirSync(cg);
     } catch {
       // still busy or gone
-    }
-  }
-}
-
-/** Unmounts everything mounted under dir, deepest first. */
-export function unmountUnder(dir: string): void {
-  const points = readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' ')[4])
-    .filter((p): p is string => !!p && (p === dir || p.startsWith(`${dir}/`)))
-    .sort((a, b) => b.length - a.length);
-  for (const p of points) {
-    try {
-      execFileSync('umount', ['-l', p], { stdio: 'ignore' });
-    } catch {
-      // already gone
     }
   }
 }

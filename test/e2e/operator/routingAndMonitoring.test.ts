@@ -1,0 +1,211 @@
+// End to end on the real node, the other half of the closed loop: Gateway API routing through
+// Traefik (the HTTPRoute weights the operator writes decide the real split, also after a
+// rollback), drift on the stable revision starting exactly one retraining Job per cooldown,
+// accuracy decay from fed-back labels with its own reason, and the built-in autoscaler
+// following real load up and back down.
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CustomObjectsApi } from '@kubernetes/client-node';
+import type { ModelDeploymentStatus } from '../../../operator/api/schema.ts';
+import { createHostPathClaim, installGatewayApiCrds, startTraefik, TRAEFIK_CONTROLLER, waitFor, type LocalTraefik } from '../../cluster/index.ts';
+import { tabularClassifier } from '../../fixtures/onnxModels.ts';
+import { canaryShare, irisRows, startTraffic, type Traffic } from '../../fixtures/traffic.ts';
+import { IMAGE, modelDeployment, startE2E, type E2E } from './harness.ts';
+
+const GW = 'gateway.networking.k8s.io';
+
+function condition(s: ModelDeploymentStatus, type: string): { status: string; reason: string; message: string } | undefined {
+  return s.conditions?.find((c) => c.type === type);
+}
+
+describe('routing and monitoring on the real node', () => {
+  let e2e: E2E;
+  let traefik: LocalTraefik | undefined;
+  const running: Traffic[] = [];
+  const traffic = (opts: Parameters<typeof startTraffic>[0]): Traffic => {
+    const t = startTraffic(opts);
+    running.push(t);
+    return t;
+  };
+  const model = (name: string, version: string, bytes: Uint8Array): { uri: string; sha256: string; version: string } => {
+    const m = e2e.store.add(`${name}/${version}/model.onnx`, bytes);
+    return { uri: m.url, sha256: m.sha256, version };
+  };
+  const split = async (t: Traffic, canaryRev: string, ms: number): Promise<{ share: number; answers: number }> => {
+    t.take();
+    await new Promise((r) => setTimeout(r, ms));
+    const w = t.take();
+    return { share: canaryShare(w, canaryRev), answers: Object.values(w.byRevision).reduce((a, b) => a + b, 0) };
+  };
+
+  beforeAll(async () => {
+    e2e = await startE2E();
+  });
+  afterAll(async () => {
+    await Promise.allSettled(running.map((t) => t.stop()));
+    await traefik?.stop();
+    await e2e?.stop();
+  });
+
+  test('Gateway API: the HTTPRoute weights the operator owns split real traffic through Traefik, and a rollback sends it all back', async () => {
+    await installGatewayApiCrds(e2e.cluster);
+    traefik = await startTraefik(e2e.cluster, e2e.cluster.adminToken);
+    const routing = { type: 'GatewayAPI', httpRoute: 'routed' };
+    const v1 = model('routed', '1', tabularClassifier({ seed: 7 }));
+    await e2e.apply(modelDeployment('routed', { model: v1, replicas: 2, rollout: { steps: [], trafficRouting: routing } }));
+    await e2e.waitStatus('routed', 'Ready', (s) => condition(s, 'Ready')?.status === 'True');
+    // The route belongs to the platform team (their GitOps tool's field manager); Siskin owns only the weights.
+    await e2e.cluster.kubectlOk(['apply', '--server-side', '--field-manager=gitops', '-f', '-'], {
+      input: JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [
+          { apiVersion: `${GW}/v1`, kind: 'GatewayClass', metadata: { name: 'traefik' }, spec: { controllerName: TRAEFIK_CONTROLLER } },
+          { apiVersion: `${GW}/v1`, kind: 'Gateway', metadata: { name: 'web', namespace: 'default' }, spec: { gatewayClassName: 'traefik', listeners: [{ name: 'http', protocol: 'HTTP', port: traefik.port }] } },
+          {
+            apiVersion: `${GW}/v1`,
+            kind: 'HTTPRoute',
+            metadata: { name: 'routed', namespace: 'default' },
+            spec: {
+              parentRefs: [{ name: 'web' }],
+              rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/v2/models/routed' } }], backendRefs: [{ name: 'routed-stable', port: 80, weight: 100 }, { name: 'routed-canary', port: 80, weight: 0 }] }],
+            },
+          },
+        ],
+      }),
+    });
+    const t = traffic({ baseUrl: traefik.url, model: 'routed', rps: 40 });
+    await waitFor('the route to serve', async () => ((await split(t, 'none', 1_000)).answers > 0 ? true : undefined), { timeoutMs: 60_000, intervalMs: 500 });
+
+    const v2 = model('routed', '2', tabularClassifier({ seed: 7 }));
+    await e2e.apply(modelDeployment('routed', { model: v2, replicas: 2, rollout: { steps: [{ setWeight: 30 }, { pause: { durationSeconds: 15 } }], trafficRouting: routing } }));
+    const at30 = await e2e.waitStatus('routed', 'weight 30 on the route', (s) => s.canary?.version === '2' && (s.currentStepIndex ?? 0) >= 1);
+    const rev2 = at30.canary!.name;
+    const s30 = await split(t, rev2, 6_000);
+    await e2e.waitStatus('routed', 'promoted', (s) => s.stable?.version === '2' && condition(s, 'Ready')?.status === 'True');
+    await new Promise((r) => setTimeout(r, 3_000));
+    const s100 = await split(t, rev2, 4_000);
+
+    const v3 = model('routed', '3', tabularClassifier({ seed: 99 }));
+    await e2e.apply(modelDeployment('routed', { model: v3, replicas: 2, rollout: { steps: [{ setWeight: 40 }, { pause: {} }], trafficRouting: routing } }));
+    const at40 = await e2e.waitStatus('routed', 'weight 40 on the route', (s) => s.canary?.version === '3' && (s.currentStepIndex ?? 0) >= 1);
+    const rev3 = at40.canary!.name;
+    const s40 = await split(t, rev3, 6_000);
+    await e2e.cluster.kubectlOk(['annotate', '--overwrite', 'md/routed', `siskin.dev/command=abort:${Date.now()}`]);
+    await e2e.waitStatus('routed', 'rolled back', (s) => s.phase === 'RolledBack');
+    await new Promise((r) => setTimeout(r, 2_000));
+    const s0 = await split(t, rev3, 5_000);
+    console.log(`gateway split: weight 30 → ${s30.share.toFixed(1)}% of ${s30.answers}; promoted → ${s100.share.toFixed(1)}%; weight 40 → ${s40.share.toFixed(1)}%; after rollback → ${s0.share.toFixed(1)}% of ${s0.answers}`);
+    expect(Math.abs(s30.share - 30)).toBeLessThanOrEqual(10);
+    expect(s100.share).toBe(100);
+    expect(Math.abs(s40.share - 40)).toBeLessThanOrEqual(10);
+    expect(s0.share).toBe(0);
+    expect(s0.answers).toBeGreaterThan(50);
+    const route = (await e2e.cluster.kubeConfig().makeApiClient(CustomObjectsApi).getNamespacedCustomObject({ group: GW, version: 'v1', namespace: 'default', plural: 'httproutes', name: 'routed' })) as {
+      spec: { parentRefs: { name: string }[]; rules: { matches: unknown[]; backendRefs: { name: string; weight: number }[] }[] };
+    };
+    // The platform team's fields are as they wrote them; only the weights moved.
+    expect(route.spec.parentRefs).toEqual([{ group: GW, kind: 'Gateway', name: 'web' }]);
+    expect(route.spec.rules[0]!.matches).toEqual([{ path: { type: 'PathPrefix', value: '/v2/models/routed' } }]);
+    expect(Object.fromEntries(route.spec.rules[0]!.backendRefs.map((b) => [b.name, b.weight]))).toEqual({ 'routed-stable': 100, 'routed-canary': 0 });
+  });
+
+  test('drift on the stable revision starts exactly one retraining Job per cooldown, with the reason DataDrift', async () => {
+    const profiles = join(e2e.cluster.dir, 'profiles');
+    await createHostPathClaim(e2e.cluster.kubeConfig(), { namespace: 'default', name: 'profiles', hostDir: profiles });
+    // Training data: sepal length below 5.5 in 40% of rows (two of the five iris-like rows).
+    writeFileSync(join(profiles, 'watched.json'), JSON.stringify({ features: [{ name: 'sepal_length', input: 'input', index: 0, edges: [5.5], expected: [0.4, 0.6] }] }), { mode: 0o644 });
+    await e2e.apply(
+      modelDeployment('watched', {
+        model: { ...model('watched', '1', tabularClassifier({ seed: 7 })), referenceProfile: { uri: 'pvc://profiles/watched.json' } },
+        replicas: 1,
+        monitoring: {
+          drift: { threshold: 0.2, windowSeconds: 30, intervalSeconds: 5, action: 'Retrain' },
+          retraining: {
+            cooldownSeconds: 60,
+            jobTemplate: { backoffLimit: 0, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'train', image: IMAGE, args: ['-e', 'console.log(`retraining ${process.env.SISKIN_MODEL_VERSION} for ${process.env.SISKIN_RETRAIN_REASON}`)'] }] } } },
+          },
+        },
+      }),
+    );
+    await e2e.waitStatus('watched', 'Ready', (s) => condition(s, 'Ready')?.status === 'True');
+    let drifted = false;
+    const ip = await e2e.serviceIP('watched');
+    traffic({ baseUrl: `http://${ip}`, model: 'watched', rps: 40, rows: (n) => (drifted ? [[2.0, 3.0, 1.5, 0.2]] : irisRows(n)) });
+    const healthy = await e2e.waitStatus('watched', 'healthy', (s) => condition(s, 'DriftDetected')?.status === 'False');
+    expect(condition(healthy, 'DriftDetected')?.reason).toBe('Healthy');
+    drifted = true;
+    const breached = await e2e.waitStatus('watched', 'drift detected', (s) => condition(s, 'DriftDetected')?.status === 'True', 120_000);
+    expect(condition(breached, 'DriftDetected')).toMatchObject({ reason: 'DataDrift', message: expect.stringMatching(/PSI [\d.]+ > 0\.2/) });
+    // Well inside the cooldown, the breach persists and still only one Job exists.
+    await new Promise((r) => setTimeout(r, 20_000));
+    const jobs = JSON.parse(await e2e.cluster.kubectlOk(['get', 'jobs', '-l', 'siskin.dev/retrain-for=watched', '-o', 'json'])) as {
+      items: { metadata: { name: string; labels: Record<string, string>; ownerReferences: { kind: string; name: string }[] }; spec: { template: { spec: { containers: { env: { name: string; value: string }[] }[] } } } }[];
+    };
+    expect(jobs.items).toHaveLength(1);
+    const job = jobs.items[0]!;
+    expect(job.metadata.labels['siskin.dev/retrain-reason']).toBe('DataDrift');
+    expect(job.metadata.ownerReferences[0]).toMatchObject({ kind: 'ModelDeployment', name: 'watched' });
+    expect(job.spec.template.spec.containers[0]!.env).toEqual(expect.arrayContaining([{ name: 'SISKIN_MODEL_VERSION', value: '1' }, { name: 'SISKIN_RETRAIN_REASON', value: 'DataDrift' }]));
+    expect(condition(await e2e.status('watched'), 'DriftDetected')?.status).toBe('True');
+    // The Job really runs (the repository image, told what to retrain and why).
+    await waitFor('the retraining Job to complete', async () => ((await e2e.cluster.kubectlOk(['get', 'job', job.metadata.name, '-o', 'jsonpath={.status.succeeded}'])) === '1' ? true : undefined), {
+      timeoutMs: 120_000,
+      intervalMs: 1_000,
+    });
+    expect(await e2e.cluster.kubectlOk(['logs', `job/${job.metadata.name}`])).toContain('retraining 1 for DataDrift');
+  });
+
+  test('accuracy decay from ground-truth labels fires with its own reason', async () => {
+    await e2e.apply(
+      modelDeployment('labelled', {
+        model: model('labelled', '1', tabularClassifier({ seed: 7 })),
+        replicas: 1,
+        monitoring: { drift: { threshold: 0.2, windowSeconds: 60, intervalSeconds: 5, minAccuracy: 0.8, minLabels: 20, action: 'Alert' } },
+      }),
+    );
+    await e2e.waitStatus('labelled', 'Ready', (s) => condition(s, 'Ready')?.status === 'True');
+    const base = `http://${await e2e.serviceIP('labelled')}`;
+    const t = traffic({ baseUrl: base, model: 'labelled', rps: 20 });
+    const feedback = async (wrong: boolean): Promise<void> => {
+      const preds = t.take().predictions;
+      const labels = preds.map((p) => ({ id: p.id, label: wrong ? (p.label + 1) % 3 : p.label }));
+      const res = await fetch(`${base}/v2/models/labelled/feedback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ labels }) });
+      expect(res.status).toBe(200);
+    };
+    // The same inputs throughout; first the labels agree with the model…
+    await new Promise((r) => setTimeout(r, 3_000));
+    await feedback(false);
+    const good = await e2e.waitStatus('labelled', 'accuracy measured', (s) => s.monitoring?.measurements?.some((m) => m.metric === 'accuracy' && m.verdict === 'Pass') === true, 60_000);
+    expect(condition(good, 'DriftDetected')?.status).not.toBe('True');
+    // …then the world changes and the answers turn wrong.
+    for (let i = 0; i < 4; i++) {
+      await new Promise((r) => setTimeout(r, 3_000));
+      await feedback(true);
+    }
+    const decayed = await e2e.waitStatus('labelled', 'accuracy decay', (s) => condition(s, 'DriftDetected')?.status === 'True', 60_000);
+    expect(condition(decayed, 'DriftDetected')).toMatchObject({ reason: 'AccuracyDecay', message: expect.stringMatching(/accuracy [\d.]+ < 0\.8/) });
+    const events = await e2e.cluster.kubectlOk(['get', 'events', '--field-selector', 'involvedObject.name=labelled,type=Warning,reason=AccuracyDecay', '-o', 'name']);
+    expect(events.trim().split('\n')).toHaveLength(1);
+  });
+
+  test('the autoscaler follows load up within the stabilization window and back down to its minimum', async () => {
+    await e2e.apply(
+      modelDeployment('elastic', {
+        model: model('elastic', '1', tabularClassifier({ seed: 7 })),
+        autoscaling: { minReplicas: 1, maxReplicas: 3, targetRequestsPerSecond: 5, scaleUpStabilizationSeconds: 0, scaleDownStabilizationSeconds: 20 },
+      }),
+    );
+    await e2e.waitStatus('elastic', 'Ready', (s) => condition(s, 'Ready')?.status === 'True');
+    const t = traffic({ baseUrl: `http://${await e2e.serviceIP('elastic')}`, model: 'elastic', rps: 25 });
+    const up = await e2e.waitStatus('elastic', 'scaled up', (s) => s.autoscaling?.desiredReplicas === 3 && s.readyReplicas === 3, 120_000);
+    expect(up.autoscaling?.reason).toMatch(/req\/s/);
+    await t.stop();
+    const down = await e2e.waitStatus('elastic', 'scaled down', (s) => s.autoscaling?.desiredReplicas === 1 && s.readyReplicas === 1, 180_000);
+    expect(down.autoscaling?.desiredReplicas).toBe(1);
+    const scaled = await e2e.cluster.kubectlOk(['get', 'events', '--field-selector', 'involvedObject.name=elastic,reason=Scaled', '-o', 'jsonpath={.items[*].message}']);
+    expect(scaled).toMatch(/scaled from 1 to 3/);
+    expect(scaled).toMatch(/scaled from 3 to 1/);
+  });
+});
