@@ -47,6 +47,7 @@ export const Reason = {
   RetrainingStarted: 'RetrainingStarted',
   DriftRollback: 'DriftRollback',
   Scaled: 'Scaled',
+  RoutingFailed: 'RoutingFailed',
 } as const;
 
 /**

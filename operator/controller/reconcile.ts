@@ -26,7 +26,9 @@ import { SERVING_PORT } from '../resources/deployment.ts';
 import { canonicalJson } from '../resources/revision.ts';
 import { FIELD_MANAGER, LABEL_MODEL_DEPLOYMENT, LABEL_REVISION, READINESS_GATE, serviceNames } from '../resources/labels.ts';
 import { routeTarget, routerFor } from '../routing/router.ts';
+import { setCondition } from './conditions.ts';
 import type { ModelDeploymentMetrics } from './metrics.ts';
+import { ConditionType, Reason } from './reasons.ts';
 import { measureHealth, measureLoad } from '../monitoring/measureHealth.ts';
 import { analysisDue, autoscaleDue, healthDue, plan, signaturesToRead, type ObservedDeployment, type ObservedPod, type PlannedEvent, type SignatureRead } from './plan.ts';
 
@@ -220,7 +222,16 @@ export function makeReconciler(opts: ReconcilerOptions): (key: string) => Promis
     // and the route weight back to stable, before anything is scaled down.
     const cutting = p.podGates.some((g) => g.status === 'False');
     await Promise.all(p.podGates.filter((g) => g.status === 'False').map(setGate));
-    if (cutting && p.routeWeight !== undefined) await router.setRoutes(target, p.routeWeight);
+    // A routing failure is reported in status and retried, never a reason to skip the status.
+    let routingError: Error | undefined;
+    const route = async (weight: number): Promise<void> => {
+      try {
+        await router.setRoutes(target, weight);
+      } catch (err) {
+        routingError = err as Error;
+      }
+    };
+    if (cutting && p.routeWeight !== undefined) await route(p.routeWeight);
 
     // Apply in an order that never drops traffic: grow first, then switch Services, then shrink and delete.
     const current = (kind: 'Deployment' | 'Service', objName: string): KubernetesObject | undefined =>
@@ -233,7 +244,15 @@ export function makeReconciler(opts: ReconcilerOptions): (key: string) => Promis
     for (const s of p.services) await applyIfChanged(objects, s, current('Service', s.metadata!.name!));
     for (const c of p.configMaps) await applyIfChanged(objects, c, opts.cache?.getConfigMap(namespace, c.metadata!.name!));
     await Promise.all(p.podGates.filter((g) => g.status === 'True').map(setGate));
-    if (p.routeWeight !== undefined) await router.setRoutes(target, p.routeWeight);
+    if (p.routeWeight !== undefined && !routingError) await route(p.routeWeight);
+    if (routingError) {
+      const message = `traffic routing failed: ${routingError.message}`;
+      const stamp = new Date(at).toISOString();
+      let conditions = setCondition(p.status.conditions ?? [], { type: ConditionType.Ready, status: 'False', reason: Reason.RoutingFailed, message, observedGeneration: meta.generation ?? 0 }, stamp);
+      conditions = setCondition(conditions, { type: ConditionType.Reconciling, status: 'True', reason: Reason.RoutingFailed, message, observedGeneration: meta.generation ?? 0 }, stamp);
+      p.status = { ...p.status, conditions };
+      if (!md.status?.conditions?.some((c) => c.reason === Reason.RoutingFailed)) p.events.push({ type: 'Warning', reason: Reason.RoutingFailed, message });
+    }
     for (const n of p.deleteDeployments) {
       const uid = items.find((d) => d.metadata?.name === n)?.metadata?.uid;
       try {
@@ -268,6 +287,8 @@ export function makeReconciler(opts: ReconcilerOptions): (key: string) => Promis
     }
     opts.metrics?.observe(namespace, name, md.status ?? {}, p.status);
     for (const e of p.events) await emit(core, owner, e, now());
+    // Retried with backoff by the work queue, after the status says why.
+    if (routingError) throw routingError;
     return p.requeueAfterMs !== undefined ? { requeueAfterMs: p.requeueAfterMs } : {};
   };
 }
