@@ -8,6 +8,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # command -> Debian package that provides it
 declare -A want=([openssl]=openssl [setpriv]=util-linux [flock]=util-linux [nsenter]=util-linux [curl]=curl [git]=git
   [gcc]=gcc [tar]=tar [ip]=iproute2
+  [lua5.4]=lua5.4 # the Argo CD health check (charts/siskin/health) runs on a real Lua in its test
   # the real node: a dedicated containerd with runc, CNI plugins, iptables for kube-proxy
   [containerd]=containerd [runc]=runc [iptables]=iptables [conntrack]=conntrack
   [/usr/lib/cni/bridge]=containernetworking-plugins [/bin/busybox]=busybox-static)
