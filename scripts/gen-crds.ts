@@ -1,8 +1,13 @@
-// Regenerates crds/ from the zod schema (npm run gen:crds); the unit tests fail when it is stale.
+// Regenerates crds/ and the field reference in docs/ from the zod schema (npm run gen:crds); the unit tests fail when it is stale.
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CRD_FILE, renderCrdYaml } from '../operator/api/crd.ts';
+import { REFERENCE_FILE, renderReference } from '../operator/api/reference.ts';
 
-const target = fileURLToPath(new URL(`../${CRD_FILE}`, import.meta.url));
-writeFileSync(target, renderCrdYaml());
-console.log(`wrote ${CRD_FILE}`);
+for (const [file, text] of [
+  [CRD_FILE, renderCrdYaml()],
+  [REFERENCE_FILE, renderReference()],
+] as const) {
+  writeFileSync(fileURLToPath(new URL(`../${file}`, import.meta.url)), text);
+  console.log(`wrote ${file}`);
+}

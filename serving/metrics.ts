@@ -24,6 +24,9 @@ export interface ScrapeSources {
   breaker?: () => { open: boolean; badRatio: number };
 }
 
+/** The inference route as Fastify labels it (and Siskin's analysis queries select it). */
+export const INFER_ROUTE = '/v2/models/:name/infer';
+
 /** All serving metrics on one registry. */
 export class ServingMetrics {
   /** The registry /metrics renders. */
@@ -81,6 +84,10 @@ export class ServingMetrics {
       labelNames: ['route', 'code'],
       registers,
     });
+    // The inference route's series exist from the start at zero, so request rates and error
+    // shares read 0 (not "no data") before the first request or the first error.
+    for (const code of ['200', '400', '500', '503']) this.requests.inc({ route: INFER_ROUTE, code }, 0);
+    this.requestDuration.zero({ route: INFER_ROUTE });
     const inflight = (): number => this.inflightRequests;
     new Gauge({
       name: 'siskin_inflight_requests',

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { fileURLToPath } from 'node:url';
 import { CRD_FILE, GENERATED_HEADER, modelDeploymentCrd, renderCrdYaml, toStructural } from './crd.ts';
+import { REFERENCE_FILE, renderReference } from './reference.ts';
 import { modelDeploymentSpec } from './schema.ts';
 
 type Json = Record<string, unknown>;
@@ -75,5 +76,19 @@ describe('the CRD YAML', () => {
     const parsed = YAML.parse(renderCrdYaml(), { version: '1.1' }) as unknown;
     const text = JSON.stringify(parsed);
     expect(text).toContain('["Strict","AllowAdditive","Off"]');
+  });
+});
+
+describe('the field reference', () => {
+  test(`${REFERENCE_FILE} is current (regenerate with npm run gen:crds)`, () => {
+    const onDisk = readFileSync(fileURLToPath(new URL(`../../${REFERENCE_FILE}`, import.meta.url)), 'utf8');
+    expect(onDisk).toBe(renderReference());
+  });
+
+  test('documents nested fields with their defaults and rules', () => {
+    const doc = renderReference();
+    expect(doc).toContain('| `spec.rollout.analysis.failureLimit` | integer |');
+    expect(doc).toMatch(/`spec\.rollout\.schemaCheck` \| string \|.*one of `Strict`, `AllowAdditive`, `Off`; default `"Strict"`/);
+    expect(doc).toContain('`spec.rollout.analysis.metrics[].maxRelativeToStable`');
   });
 });

@@ -6,6 +6,9 @@ import type { ModelDeploymentStatus } from '../api/schema.ts';
 import { ConditionType, Reason } from './reasons.ts';
 
 const PHASES = ['Pending', 'Progressing', 'Paused', 'Healthy', 'Degraded', 'RolledBack', 'Failed'] as const;
+const OUTCOMES = ['Promoted', 'RolledBack', 'Aborted'] as const;
+const VERDICTS = ['Pass', 'Fail', 'Inconclusive'] as const;
+const ACTIONS = ['Alert', 'Rollback', 'Retrain'] as const;
 const BREACHES = [Reason.DataDrift, Reason.BadInputData, Reason.AccuracyDecay, Reason.ServingErrors] as const;
 
 /** The ModelDeployment metrics, registered on the operator's registry. */
@@ -43,6 +46,10 @@ export class ModelDeploymentMetrics {
   /** Records what a reconcile wrote: the status before and after. */
   observe(namespace: string, name: string, before: ModelDeploymentStatus, after: ModelDeploymentStatus): void {
     const l = { namespace, name };
+    // Counters exist at zero from the first reconcile: increase() reads 0, not "no data".
+    for (const outcome of OUTCOMES) this.outcomes.inc({ ...l, outcome }, 0);
+    for (const verdict of VERDICTS) this.rounds.inc({ ...l, verdict }, 0);
+    for (const action of ACTIONS) this.driftActions.inc({ ...l, action }, 0);
     this.weight.set(l, after.canaryWeight ?? 0);
     for (const p of PHASES) this.phase.set({ ...l, phase: p }, after.phase === p ? 1 : 0);
     this.step.set(l, after.canary ? (after.currentStepIndex ?? 0) : -1);
@@ -67,5 +74,8 @@ export class ModelDeploymentMetrics {
     for (const g of [this.weight, this.step, this.desiredReplicas, this.readyReplicas]) g.remove({ namespace, name });
     for (const p of PHASES) this.phase.remove({ namespace, name, phase: p });
     for (const k of BREACHES) this.drift.remove({ namespace, name, kind: k });
+    for (const outcome of OUTCOMES) this.outcomes.remove({ namespace, name, outcome });
+    for (const verdict of VERDICTS) this.rounds.remove({ namespace, name, verdict });
+    for (const action of ACTIONS) this.driftActions.remove({ namespace, name, action });
   }
 }

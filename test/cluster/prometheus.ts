@@ -1,4 +1,4 @@
-// A real Prometheus on a free loopback port with a generated config and a short scrape
+// A real Prometheus on a free loopback (or node IP) port with a generated config and a short scrape
 // interval; query helpers over its HTTP API.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,6 +35,11 @@ export interface PrometheusOptions {
   ruleFiles?: string[];
   /** Parent dir for data and logs; a temp dir of its own otherwise. */
   dir?: string;
+  /**
+   * The address to listen on (default 127.0.0.1). Pods cannot reach the host's loopback: an
+   * operator running in a pod on the real node needs the node IP (198.18.1.1).
+   */
+  listenAddress?: string;
 }
 
 /** Builds the prometheus.yml text. Pure. */
@@ -56,8 +61,9 @@ export async function startPrometheus(opts: PrometheusOptions = {}): Promise<Loc
   const dir = opts.dir ?? tmp!.path;
   const configFile = join(dir, 'prometheus.yml');
   writeFileSync(configFile, renderPrometheusConfig(opts));
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
+  const host = opts.listenAddress ?? '127.0.0.1';
+  const port = await freePort(host);
+  const url = `http://${host}:${port}`;
   const launch = (): ManagedProcess =>
     startProcess({
       name: 'prometheus',
@@ -65,7 +71,7 @@ export async function startPrometheus(opts: PrometheusOptions = {}): Promise<Loc
       args: [
         `--config.file=${configFile}`,
         `--storage.tsdb.path=${join(dir, 'prometheus-data')}`,
-        `--web.listen-address=127.0.0.1:${port}`,
+        `--web.listen-address=${host}:${port}`,
         '--web.enable-lifecycle',
         '--storage.tsdb.retention.time=1h',
         '--log.level=warn',

@@ -72,7 +72,7 @@ describe('the closed loop on the real node (replica-ratio routing)', () => {
     const split = await measureSplit(traffic, 'none', 3_000);
     expect(split.answers).toBeGreaterThan(50);
     expect(split.errors).toBe(0);
-  });
+  }, 300_000);
 
   test('a good version is promoted through every step, the split measured at each', async () => {
     await rollOut('2', tabularClassifier({ seed: 7 }), {
@@ -98,7 +98,7 @@ describe('the closed loop on the real node (replica-ratio routing)', () => {
     const agreement = measured.analysis!.measurements.find((m) => m.metric === 'agreement')!;
     expect(agreement.value).toBeGreaterThanOrEqual(0.9);
     expect(promoted.history?.at(-1)).toMatchObject({ version: '2', outcome: 'Promoted' });
-  });
+  }, 300_000);
 
   test('a slow version is rolled back automatically: traffic leaves at the speed of an endpoint update', async () => {
     await rollOut('3-slow', tabularClassifier({ seed: 7, slowLayers: 30 }), {
@@ -136,7 +136,7 @@ describe('the closed loop on the real node (replica-ratio routing)', () => {
     expect(rolledBack.stable?.version).toBe('2');
     const events = await e2e.cluster.kubectlOk(['get', 'events', '--field-selector', `involvedObject.name=${MD},type=Warning,reason=AnalysisFailed`, '-o', 'jsonpath={.items[*].message}']);
     expect(events).toMatch(/latency-p99/);
-  });
+  }, 300_000);
 
   test('a version whose predictions disagree with stable is rolled back by the agreement gate', async () => {
     await rollOut('4-disagrees', tabularClassifier({ seed: 99 }), {
@@ -147,7 +147,7 @@ describe('the closed loop on the real node (replica-ratio routing)', () => {
     const s = await e2e.waitStatus(MD, 'rolled back', (st) => st.phase === 'RolledBack' && st.canary?.version === '4-disagrees', 120_000);
     expect(condition(s, 'Stalled')?.message).toMatch(/agreement = [\d.]+ violates >= 0\.9/);
     expect(s.stable?.version).toBe('2');
-  });
+  }, 300_000);
 
   test('a version with another input signature never takes traffic', async () => {
     await rollOut('5-renamed', tabularClassifier({ seed: 7, inputName: 'features' }), { steps: [{ setWeight: 25 }, { pause: {} }], analysis: analysis([ERRORS]) });
@@ -157,7 +157,7 @@ describe('the closed loop on the real node (replica-ratio routing)', () => {
     expect(traffic!.firstSeen(s.canary!.name)).toBeUndefined();
     const gate = await e2e.cluster.kubectlOk(['get', 'pods', '-l', `siskin.dev/revision=${s.canary!.name}`, '-o', 'jsonpath={.items[*].status.conditions[?(@.type=="siskin.dev/admitted")].status}']);
     expect(gate.split(' ').filter(Boolean).every((x) => x === 'False')).toBe(true);
-  });
+  }, 300_000);
 
   test('Prometheus going away makes the analysis Inconclusive and holds the rollout; back, the rollout goes on', async () => {
     await rollOut('6', tabularClassifier({ seed: 7 }), { steps: [{ setWeight: 25 }, { pause: { durationSeconds: 10 } }], analysis: analysis([LATENCY, ERRORS]) });
@@ -177,7 +177,7 @@ describe('the closed loop on the real node (replica-ratio routing)', () => {
     }
     const promoted = await e2e.waitStatus(MD, 'promoted after Prometheus returned', (s) => s.stable?.version === '6', 180_000);
     expect(promoted.history?.at(-1)).toMatchObject({ version: '6', outcome: 'Promoted' });
-  });
+  }, 300_000);
 
   test('a freeze window holds a new version and releases it when the window ends', async () => {
     const until = new Date(Date.now() + 25_000);
@@ -190,5 +190,5 @@ describe('the closed loop on the real node (replica-ratio routing)', () => {
     expect(condition(frozen, 'Progressing')?.message).toContain('launch');
     const promoted = await e2e.waitStatus(MD, 'promoted after the window', (s) => s.stable?.version === '7', 180_000);
     expect(Date.parse(promoted.history!.at(-1)!.startedAt!)).toBeGreaterThanOrEqual(until.getTime() - 1_000);
-  });
+  }, 300_000);
 });

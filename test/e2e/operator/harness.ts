@@ -75,9 +75,10 @@ export async function startE2E(opts: { scrapeInterval?: string } = {}): Promise<
     cluster = await startCluster({ realNode: true, crdFiles: [fileURLToPath(new URL(`../../../${CRD_FILE}`, import.meta.url))] });
     cluster.node!.importImage(saveImage(IMAGE, join(cluster.dir, 'image.tar')));
     store = await startModelStore(NODE_IP);
-    prom = await startPodPrometheus(cluster, { scrapeInterval: opts.scrapeInterval ?? '2s' });
-    const saConfig = await serviceAccountWithRules(cluster, { namespace: 'siskin-system', name: 'siskin-operator', rules: OPERATOR_RULES });
     const port = await freePort();
+    // The operator's own metrics too (job "static"), as a ServiceMonitor would in a user's cluster.
+    prom = await startPodPrometheus(cluster, { scrapeInterval: opts.scrapeInterval ?? '2s', staticTargets: [`127.0.0.1:${port}`] });
+    const saConfig = await serviceAccountWithRules(cluster, { namespace: 'siskin-system', name: 'siskin-operator', rules: OPERATOR_RULES });
     operator = spawn(process.execPath, [main], {
       env: {
         ...process.env,

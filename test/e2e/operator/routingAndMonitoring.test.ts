@@ -11,6 +11,7 @@ import type { ModelDeploymentStatus } from '../../../operator/api/schema.ts';
 import { createHostPathClaim, installGatewayApiCrds, startTraefik, TRAEFIK_CONTROLLER, waitFor, type LocalTraefik } from '../../cluster/index.ts';
 import { tabularClassifier } from '../../fixtures/onnxModels.ts';
 import { canaryShare, irisRows, startTraffic, type Traffic } from '../../fixtures/traffic.ts';
+import { allQueries } from '../../../operator/observability/queries.ts';
 import { IMAGE, modelDeployment, startE2E, type E2E } from './harness.ts';
 
 const GW = 'gateway.networking.k8s.io';
@@ -52,9 +53,6 @@ describe('routing and monitoring on the real node', () => {
     await installGatewayApiCrds(e2e.cluster);
     traefik = await startTraefik(e2e.cluster, e2e.cluster.adminToken);
     const routing = { type: 'GatewayAPI', httpRoute: 'routed' };
-    const v1 = model('routed', '1', tabularClassifier({ seed: 7 }));
-    await e2e.apply(modelDeployment('routed', { model: v1, replicas: 2, rollout: { steps: [], trafficRouting: routing } }));
-    await e2e.waitStatus('routed', 'Ready', (s) => condition(s, 'Ready')?.status === 'True');
     // The route belongs to the platform team (their GitOps tool's field manager); Siskin owns only the weights.
     await e2e.cluster.kubectlOk(['apply', '--server-side', '--field-manager=gitops', '-f', '-'], {
       input: JSON.stringify({
@@ -75,11 +73,24 @@ describe('routing and monitoring on the real node', () => {
         ],
       }),
     });
+    const v1 = model('routed', '1', tabularClassifier({ seed: 7 }));
+    await e2e.apply(modelDeployment('routed', { model: v1, replicas: 2, rollout: { steps: [], trafficRouting: routing } }));
+    await e2e.waitStatus('routed', 'Ready', (s) => condition(s, 'Ready')?.status === 'True');
     const t = traffic({ baseUrl: traefik.url, model: 'routed', rps: 40 });
     await waitFor('the route to serve', async () => ((await split(t, 'none', 1_000)).answers > 0 ? true : undefined), { timeoutMs: 60_000, intervalMs: 500 });
 
     const v2 = model('routed', '2', tabularClassifier({ seed: 7 }));
-    await e2e.apply(modelDeployment('routed', { model: v2, replicas: 2, rollout: { steps: [{ setWeight: 30 }, { pause: { durationSeconds: 15 } }], trafficRouting: routing } }));
+    await e2e.apply(
+      modelDeployment('routed', {
+        model: v2,
+        replicas: 2,
+        rollout: {
+          steps: [{ setWeight: 30 }, { pause: { durationSeconds: 15 } }],
+          trafficRouting: routing,
+          analysis: { intervalSeconds: 5, windowSeconds: 20, minSamples: 10, metrics: [{ name: 'error-rate', kind: 'ErrorRate', max: 0.05 }] },
+        },
+      }),
+    );
     const at30 = await e2e.waitStatus('routed', 'weight 30 on the route', (s) => s.canary?.version === '2' && (s.currentStepIndex ?? 0) >= 1);
     const rev2 = at30.canary!.name;
     const s30 = await split(t, rev2, 6_000);
@@ -109,7 +120,7 @@ describe('routing and monitoring on the real node', () => {
     expect(route.spec.parentRefs).toEqual([{ group: GW, kind: 'Gateway', name: 'web' }]);
     expect(route.spec.rules[0]!.matches).toEqual([{ path: { type: 'PathPrefix', value: '/v2/models/routed' } }]);
     expect(Object.fromEntries(route.spec.rules[0]!.backendRefs.map((b) => [b.name, b.weight]))).toEqual({ 'routed-stable': 100, 'routed-canary': 0 });
-  });
+  }, 300_000);
 
   test('drift on the stable revision starts exactly one retraining Job per cooldown, with the reason DataDrift', async () => {
     const profiles = join(e2e.cluster.dir, 'profiles');
@@ -155,7 +166,7 @@ describe('routing and monitoring on the real node', () => {
       intervalMs: 1_000,
     });
     expect(await e2e.cluster.kubectlOk(['logs', `job/${job.metadata.name}`])).toContain('retraining 1 for DataDrift');
-  });
+  }, 300_000);
 
   test('accuracy decay from ground-truth labels fires with its own reason', async () => {
     await e2e.apply(
@@ -188,7 +199,7 @@ describe('routing and monitoring on the real node', () => {
     expect(condition(decayed, 'DriftDetected')).toMatchObject({ reason: 'AccuracyDecay', message: expect.stringMatching(/accuracy [\d.]+ < 0\.8/) });
     const events = await e2e.cluster.kubectlOk(['get', 'events', '--field-selector', 'involvedObject.name=labelled,type=Warning,reason=AccuracyDecay', '-o', 'name']);
     expect(events.trim().split('\n')).toHaveLength(1);
-  });
+  }, 300_000);
 
   test('the autoscaler follows load up within the stabilization window and back down to its minimum', async () => {
     await e2e.apply(
@@ -207,5 +218,26 @@ describe('routing and monitoring on the real node', () => {
     const scaled = await e2e.cluster.kubectlOk(['get', 'events', '--field-selector', 'involvedObject.name=elastic,reason=Scaled', '-o', 'jsonpath={.items[*].message}']);
     expect(scaled).toMatch(/scaled from 1 to 3/);
     expect(scaled).toMatch(/scaled from 3 to 1/);
-  });
+  }, 300_000);
+
+  test('every alert and dashboard query returns series for the models that took traffic here', async () => {
+    const models = ['routed', 'watched', 'labelled', 'elastic'];
+    // Alerts fire on thresholds; what must exist is the series under the comparison.
+    const unthresholded = (expr: string): string => expr.replace(/\s(==|!=|>=|<=|>|<)\s+-?[\d.]+/g, '');
+    const empty: string[] = [];
+    const seen = new Map<string, boolean>();
+    for (const model of models) {
+      for (const q of allQueries({ namespace: 'default', model })) {
+        if (seen.get(q.origin)) continue;
+        const expr = unthresholded(q.expr);
+        const series = await e2e.prom.query(expr).catch((err: Error) => {
+          throw new Error(`${q.origin}: ${err.message}`, { cause: err });
+        });
+        seen.set(q.origin, series.length > 0);
+      }
+    }
+    for (const [origin, ok] of seen) if (!ok) empty.push(origin);
+    expect(empty).toEqual([]);
+    expect(seen.size).toBeGreaterThan(20);
+  }, 300_000);
 });

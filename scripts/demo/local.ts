@@ -1,0 +1,103 @@
+// The demo's own cluster: the local cluster library in real-node mode, the image built from
+// the repository's Dockerfile and loaded into the node, a Prometheus on the node IP (the
+// operator runs in a pod and cannot reach the host's loopback) discovering pods through the
+// API server, and a model store on the node IP serving the demo's ONNX models.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tabularClassifier } from '../../test/fixtures/onnxModels.ts';
+import {
+  buildRepoImage,
+  ensureBaseImage,
+  ensureDockerEngine,
+  findBinary,
+  NODE_IP,
+  podScrapeConfig,
+  saveImage,
+  startCluster,
+  startModelStore,
+  startPrometheus,
+  type BinaryName,
+} from '../../test/cluster/index.ts';
+import type { DemoCluster, Teardown } from './target.ts';
+
+/** The image the demo builds and installs. */
+export const LOCAL_IMAGE = { repository: 'siskin.local/siskin', tag: 'demo' };
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const NEEDED: BinaryName[] = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet', 'kube-proxy', 'kubectl', 'helm', 'prometheus'];
+
+function missingBinaries(): BinaryName[] {
+  return NEEDED.filter((name) => {
+    try {
+      findBinary(name);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+}
+
+/** Builds the cluster's binaries (and installs Debian's host tools) when any is missing, as `npm test` does. */
+export function ensureBinaries(log: (line: string) => void): void {
+  const missing = missingBinaries();
+  if (missing.length === 0) return;
+  log(`missing ${missing.join(', ')}: running scripts/setup-host.sh (Debian packages, then the binaries from the Go module proxy; the first run takes about 25 minutes on 2 cores)`);
+  const r = spawnSync('bash', [join(repoRoot, 'scripts', 'setup-host.sh')], { stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`scripts/setup-host.sh failed (exit ${r.status ?? r.signal}); its output is above`);
+  const still = missingBinaries();
+  if (still.length > 0) throw new Error(`still missing after scripts/setup-host.sh: ${still.join(', ')}`);
+}
+
+/** Starts everything the local demo needs; every part is registered in teardown as it starts. */
+export async function startLocalCluster(teardown: Teardown, log: (line: string) => void): Promise<DemoCluster> {
+  if (process.getuid?.() !== 0) {
+    throw new Error('the local demo runs a real node (kubelet, containerd, kube-proxy) and needs root: sudo npm run demo — or target an existing cluster with --kubeconfig (see --help)');
+  }
+  ensureBinaries(log);
+  const image = `${LOCAL_IMAGE.repository}:${LOCAL_IMAGE.tag}`;
+  const docker = await ensureDockerEngine();
+  teardown.add('docker engine', () => docker.stop());
+  log(`building ${image} from the Dockerfile (the base image is made once with debootstrap; later builds reuse cached layers)`);
+  await buildRepoImage(image, await ensureBaseImage());
+  log('starting the local cluster: etcd, kube-apiserver, controller-manager, scheduler, and a real node (kubelet, containerd, CNI, kube-proxy)');
+  const cluster = await startCluster({ realNode: true });
+  // The cluster library tears its cluster down on Ctrl-C itself; racing it would cut that short.
+  teardown.add('local cluster', () => cluster.stop(), { onInterrupt: false });
+  log(`cluster up: API server ${cluster.server}, node ${cluster.nodeNames.join(', ')}; loading the image into the node`);
+  cluster.node!.importImage(saveImage(image, join(cluster.dir, 'image.tar')));
+  // Docker's work is done: an engine started here need not run for the rest of the demo.
+  await docker.stop();
+  const prom = await startPrometheus({ scrapeConfigs: [podScrapeConfig(cluster, cluster.dir)], scrapeInterval: '2s', listenAddress: NODE_IP });
+  teardown.add('prometheus', () => prom.stop());
+  const store = await startModelStore(NODE_IP);
+  teardown.add('model store', () => store.stop());
+  log(`Prometheus on ${prom.url} (scraping pods found through the API server); model store on ${store.url}`);
+  const add = (name: string, bytes: Uint8Array): { url: string; sha256: string } => store.add(name, bytes);
+  const good = add('iris/model.onnx', tabularClassifier({ seed: 7 }));
+  // The same model with 30 extra 512×512 layers per row: ~0.3 s per inference on two cores.
+  const slow = add('iris/slow/model.onnx', tabularClassifier({ seed: 7, slowLayers: 30 }));
+  const kubectl = findBinary('kubectl');
+  return {
+    kubectl: (args, input) => cluster.kubectlOk(args, input === undefined ? {} : { input }),
+    helm: async (args) => {
+      const r = await cluster.helm(args);
+      if (r.code !== 0) throw new Error(`helm ${args[0] ?? ''} failed (exit ${r.code}):\n${(r.stderr + r.stdout).trim()}`);
+      return r.stdout;
+    },
+    kubeConfig: () => cluster.kubeConfig(),
+    chartValues: [`image.repository=${LOCAL_IMAGE.repository}`, `image.tag=${LOCAL_IMAGE.tag}`, 'image.pullPolicy=IfNotPresent', `operator.defaultPrometheusAddress=${prom.url}`],
+    prometheusUrl: prom.url,
+    models: { good, slow },
+    // kube-proxy runs on this machine: the Service's ClusterIP routes from here as from a pod.
+    serviceUrl: async (namespace, service) => `http://${(await cluster.kubectlOk(['-n', namespace, 'get', 'service', service, '-o', 'jsonpath={.spec.clusterIP}'])).trim()}`,
+    keepHints: (namespace) => [
+      `export KUBECONFIG=${cluster.kubeconfigPath}`,
+      `alias kubectl=${kubectl}`,
+      `kubectl -n ${namespace} get md,pods,svc`,
+      `${join(repoRoot, 'bin', 'kubectl-siskin')} status iris -n ${namespace}`,
+      `Prometheus: ${prom.url}   (e.g. ${prom.url}/graph)`,
+    ],
+    holdsCluster: true,
+  };
+}
