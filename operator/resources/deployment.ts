@@ -144,6 +144,9 @@ export function servingDeployment(
               readinessProbe: probe('/v2/health/ready', 2),
               livenessProbe: { ...probe('/v2/health/live', 10), failureThreshold: 6 },
               startupProbe: { ...probe('/v2/health/live', 2), failureThreshold: 150 },
+              // Endpoints drop a terminating pod asynchronously (EndpointSlice, then every
+              // kube-proxy): keep accepting for a moment so no new connection meets a closed port.
+              lifecycle: { preStop: { sleep: { seconds: 5 } } },
               securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
               volumeMounts: mounts,
             },

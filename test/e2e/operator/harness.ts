@@ -61,7 +61,7 @@ export async function startE2E(opts: { scrapeInterval?: string } = {}): Promise<
     if (operator && operator.exitCode === null) {
       const exited = new Promise((r) => operator!.once('exit', r));
       operator.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000).unref())]);
       operator.kill('SIGKILL');
     }
     await prom?.stop();
