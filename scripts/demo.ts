@@ -3,6 +3,7 @@
 // cluster. See `npm run demo -- --help`.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { constants } from 'node:os';
 import { join, resolve } from 'node:path';
 import { tabularClassifier } from '../test/fixtures/onnxModels.ts';
 import { useExistingCluster } from './demo/existing.ts';
@@ -61,7 +62,8 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     if (!clusterLibraryEnds) {
       void Promise.race([done, new Promise((r) => setTimeout(r, 120_000).unref())]).finally(() => {
         log('torn down');
-        process.exit(130);
+        // The shell's convention for "ended by this signal".
+        process.exit(128 + constants.signals[signal]);
       });
     }
   });

@@ -99,6 +99,9 @@ describe('plan', () => {
     expect(aborted.events.map((e) => e.type)).toContain('Warning');
     const later = plan(input({ spec: specV('2'), status: aborted.status, observed: [dep('1', 4), dep('2', 0)], annotations: { [ANNOTATION_COMMAND]: 'abort' } }));
     expect(later.status.phase).toBe('RolledBack');
+    // Reconciles read the condition back: its message stays the same, the hint never piles up.
+    const again = plan(input({ spec: specV('2'), status: later.status, observed: [dep('1', 4), dep('2', 0)], annotations: { [ANNOTATION_COMMAND]: 'abort' } }));
+    expect(again.status.conditions).toEqual(aborted.status.conditions);
     const retried = plan(input({ spec: specV('2'), status: aborted.status, observed: [dep('1', 4), dep('2', 0)], annotations: { [ANNOTATION_COMMAND]: 'retry:1' } }));
     expect(retried.status.phase).toBe('Progressing');
     expect(retried.status.canaryWeight).toBe(25);

@@ -200,6 +200,17 @@ function healthMeasurements(drift: NonNullable<NonNullable<ModelDeploymentSpec['
   ];
 }
 
+/** What a rolled-back condition tells the reader to do, appended to why it rolled back. */
+function retryHint(stableVersion: string): string {
+  return `. Stable ${stableVersion} serves. Annotate ${ANNOTATION_COMMAND}=retry to try again, or change the spec`;
+}
+
+/** The reason part of a rolled-back condition's message (read back every reconcile: the hint must not pile up). */
+function withoutRetryHint(message: string): string {
+  const at = message.lastIndexOf('. Stable ');
+  return at >= 0 && message.endsWith('to try again, or change the spec') ? message.slice(0, at) : message;
+}
+
 /** Computes the plan. */
 export function plan(input: PlanInput): Plan {
   const { spec, owner, now } = input;
@@ -288,7 +299,7 @@ export function plan(input: PlanInput): Plan {
   let replicasFor: Record<string, number> = {};
   let analysis: AnalysisStatus | undefined = old.analysis;
   const prior = rolledBackCondition(old);
-  let rollback: { reason: string; message: string } | undefined = prior ? { reason: prior.reason, message: prior.message } : undefined;
+  let rollback: { reason: string; message: string } | undefined = prior ? { reason: prior.reason, message: withoutRetryHint(prior.message) } : undefined;
   let waitingNote: string | undefined;
   let progress: { reason: string; message: string } | undefined;
 
@@ -597,7 +608,7 @@ export function plan(input: PlanInput): Plan {
   const wasFrozen = getCondition(old.conditions, ConditionType.Progressing)?.reason === Reason.FreezeWindow;
   if (progress?.reason === Reason.FreezeWindow && !wasFrozen) events.push({ type: 'Normal', reason: Reason.FreezeWindow, message: progress.message });
   if (rollback && canary) {
-    const msg = `${rollback.message}. Stable ${stable.version} serves. Annotate ${ANNOTATION_COMMAND}=retry to try again, or change the spec`;
+    const msg = `${rollback.message}${retryHint(stable.version)}`;
     set(ConditionType.Stalled, 'True', rollback.reason, msg);
     set(ConditionType.Degraded, 'True', rollback.reason, msg);
     set(ConditionType.Progressing, 'False', rollback.reason, msg);

@@ -3,6 +3,7 @@
 // user gave, and traffic through `kubectl proxy` — the API server's service proxy picks a
 // ready endpoint per request, so the split is real without any route from here to the pods.
 import { execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import { findBinary, runCli, type BinaryName } from '../../test/cluster/index.ts';
 import type { DemoTarget } from './options.ts';
@@ -25,6 +26,7 @@ function tool(name: BinaryName): `/${string}` {
 
 /** Binds kubectl and helm to the user's cluster and starts a kubectl proxy for the traffic. */
 export async function useExistingCluster(target: Existing, teardown: Teardown, log: (line: string) => void): Promise<DemoCluster> {
+  if (target.kubeconfig && !existsSync(target.kubeconfig)) throw new Error(`--kubeconfig ${target.kubeconfig}: no such file`);
   const kubectlBin = tool('kubectl');
   const helmBin = tool('helm');
   const kubeFlags = [...(target.kubeconfig ? ['--kubeconfig', target.kubeconfig] : []), ...(target.context ? ['--context', target.context] : [])];

@@ -74,6 +74,9 @@ export function statusChanges(prev: ModelDeploymentStatus | undefined, next: Mod
     if (!c || (c.status === p?.status && c.reason === p.reason)) continue;
     // Stalled=False is the normal state; only say so when it clears.
     if (type === 'Stalled' && c.status !== 'True' && p?.status !== 'True') continue;
+    // A stop is told once, by Stalled, not again by Progressing with the same words.
+    const stalled = condition(next, 'Stalled');
+    if (type === 'Progressing' && c.status === 'False' && stalled?.status === 'True' && stalled.reason === c.reason) continue;
     lines.push(`${type} ${c.status}: ${c.reason}${c.message ? ` - ${c.message}` : ''}`);
   }
   const history = next.history ?? [];
@@ -117,6 +120,28 @@ export interface RolloutReport {
   splits: MeasuredSplit[];
 }
 
+/** A status in one line, for when a wait runs out: phase, revisions, weight, step, conditions, last analysis. */
+export function describeStatus(s: ModelDeploymentStatus | undefined, steps: readonly StepView[]): string {
+  if (!s) return 'no status yet';
+  const parts = [`phase ${s.phase ?? '-'}`, `stable ${s.stable?.version ?? '-'}`];
+  if (s.canary) {
+    const step = s.currentStepIndex ?? 0;
+    parts.push(`canary ${s.canary.version} at ${s.canaryWeight ?? 0}% (step ${Math.min(step + 1, steps.length)}/${steps.length}: ${describeStep(steps[step])})`);
+  }
+  for (const c of s.conditions ?? []) {
+    if ((c.type === 'Progressing' || c.type === 'Stalled') && c.status === 'True') parts.push(`${c.type}: ${c.reason} - ${c.message}`);
+  }
+  const a = s.analysis;
+  if (a?.lastVerdict) parts.push(`last analysis ${a.lastVerdict}: ${a.measurements.map(describeMeasurement).join('; ')}`);
+  return parts.join('; ');
+}
+
+/** The split one weight got: "at weight 25%:   canary served  24.6% of 402 answers". */
+export function describeSplit(s: MeasuredSplit): string {
+  const at = typeof s.weight === 'number' ? `at weight ${s.weight}%:` : `after ${s.weight === 'promoted' ? 'promotion' : 'rollback'}:`;
+  return `${at.padEnd(17)}canary served ${s.share.toFixed(1).padStart(5)}% of ${s.answers} answers${s.errors > 0 ? ` (${s.errors} errors)` : ''}`;
+}
+
 function seconds(ms: number | undefined): string {
   return ms === undefined ? '-' : `${(ms / 1000).toFixed(1)} s`;
 }
@@ -131,10 +156,7 @@ export function formatSummary(reports: readonly RolloutReport[], totalMs: number
     if (r.expected === 'RolledBack') {
       lines.push(`    first canary answer -> rollback decided: ${seconds(r.toRollbackMs)}; decided -> last canary answer: ${seconds(r.drainMs)}`);
     }
-    for (const s of r.splits) {
-      const at = typeof s.weight === 'number' ? `at weight ${s.weight}%:` : `after ${s.weight === 'promoted' ? 'promotion' : 'rollback'}:`;
-      lines.push(`    ${at.padEnd(17)}canary served ${s.share.toFixed(1).padStart(5)}% of ${s.answers} answers${s.errors > 0 ? ` (${s.errors} errors)` : ''}`);
-    }
+    for (const s of r.splits) lines.push(`    ${describeSplit(s)}`);
   }
   lines.push(`  total: ${seconds(totalMs)}`);
   return lines;

@@ -3,15 +3,16 @@
 import type { ModelDeploymentStatus } from '../../operator/api/schema.ts';
 import type { StepView } from '../../operator/cli/render.ts';
 import { canaryShare, type TrafficWindow } from '../../test/fixtures/traffic.ts';
-import { statusChanges, type MeasuredSplit } from './progress.ts';
+import { describeStatus, statusChanges, type MeasuredSplit } from './progress.ts';
 
 /** The split meter's view of the load generator. */
 export interface TrafficCounts {
   take(): TrafficWindow;
 }
 
-// Endpoints take a moment to follow a weight change; the first seconds are not the split.
-const SETTLE_MS = 2_000;
+// Endpoints take a moment to follow a weight change, and requests queued at a slow canary still
+// come back after a rollback: the first seconds of a weight are not its split.
+const SETTLE_MS = 4_000;
 
 interface Segment {
   key: string;
@@ -27,11 +28,14 @@ export class SplitMeter {
   private segment: Segment | undefined;
   private lastCanary: string | undefined;
   private readonly traffic: TrafficCounts;
+  private readonly onSplit: (split: MeasuredSplit) => void;
   /** Every closed segment, in order. */
   readonly splits: MeasuredSplit[] = [];
 
-  constructor(traffic: TrafficCounts) {
+  /** onSplit hears each split as its segment closes. */
+  constructor(traffic: TrafficCounts, onSplit: (split: MeasuredSplit) => void = () => undefined) {
     this.traffic = traffic;
+    this.onSplit = onSplit;
   }
 
   /** Feeds one observed status; a change of canary, weight or outcome closes the current segment. */
@@ -60,7 +64,9 @@ export class SplitMeter {
     const w = this.traffic.take();
     const answers = Object.values(w.byRevision).reduce((a, b) => a + b, 0);
     const errors = Object.entries(w.byStatus).filter(([code]) => code !== '200').reduce((a, [, n]) => a + n, 0);
-    this.splits.push({ version: seg.version, weight: seg.weight, share: canaryShare(w, seg.revision), answers, errors });
+    const split: MeasuredSplit = { version: seg.version, weight: seg.weight, share: canaryShare(w, seg.revision), answers, errors };
+    this.splits.push(split);
+    this.onSplit(split);
   }
 }
 
@@ -133,7 +139,7 @@ export function watchStatus(opts: {
         };
         const timer = setTimeout(() => {
           cleanup();
-          reject(new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}; last status:\n${JSON.stringify(last ?? {}, null, 1).slice(0, 4000)}`));
+          reject(new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}; ${describeStatus(last, opts.steps())}`));
         }, timeoutMs);
         const cleanup = (): void => {
           clearTimeout(timer);

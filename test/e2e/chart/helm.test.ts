@@ -5,6 +5,7 @@
 // the rollout; `helm uninstall` removes the operator and keeps the CRD, the ModelDeployment and
 // the model it serves.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api } from '@kubernetes/client-node';
@@ -94,16 +95,36 @@ describe('the Helm chart installed on the real node', () => {
       throw new Error(`${(err as Error).message}\nstatus: ${JSON.stringify(s, null, 1).slice(0, 5000)}\noperator logs:\n${logs}`, { cause: err });
     }
   };
+  /** One inference through the Service's ClusterIP, on a fresh connection (kube-proxy balances connections). */
   const infer = async (): Promise<InferResponse> => {
     const svc = await cluster.kubeConfig().makeApiClient(CoreV1Api).readNamespacedService({ name: MD, namespace: 'default' });
-    const res = await fetch(`http://${svc.spec!.clusterIP!}/v2/models/${MD}/infer`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: [5.1, 3.5, 1.4, 0.2] }] }),
-      signal: AbortSignal.timeout(5_000),
+    const body = JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: [5.1, 3.5, 1.4, 0.2] }] });
+    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(`http://${svc.spec!.clusterIP!}/v2/models/${MD}/infer`, { method: 'POST', agent: false, timeout: 5_000, headers: { 'content-type': 'application/json' } }, (r) => {
+        let text = '';
+        r.setEncoding('utf8');
+        r.on('data', (c: string) => (text += c));
+        r.on('end', () => resolve({ status: r.statusCode ?? 0, body: text }));
+      });
+      req.on('timeout', () => req.destroy(new Error('inference timed out')));
+      req.on('error', reject);
+      req.end(body);
     });
-    if (res.status !== 200) throw new Error(`inference through the Service answered ${res.status}: ${await res.text()}`);
-    return (await res.json()) as InferResponse;
+    if (res.status !== 200) throw new Error(`inference through the Service answered ${res.status}: ${res.body}`);
+    return JSON.parse(res.body) as InferResponse;
+  };
+  /** The revision answering inference, once kube-proxy routes to it (it follows endpoint changes within seconds). */
+  const answeringRevision = async (expected: string): Promise<string> => {
+    try {
+      // Several answers in a row: the Service balances over every ready pod.
+      return await waitFor(`only revision ${expected} answering`, async () => {
+        for (let i = 0; i < 5; i++) if ((await infer()).model_version !== expected) return undefined;
+        return expected;
+      }, { timeoutMs: 60_000, intervalMs: 500 });
+    } catch (err) {
+      const pods = await kubectl(['get', 'pods', '-L', 'siskin.dev/revision', '-o', 'wide']).catch((e: Error) => e.message);
+      throw new Error(`${(err as Error).message}; last answer from ${(await infer().catch(() => undefined))?.model_version ?? 'nobody'}\n${pods}`, { cause: err });
+    }
   };
   const applyModel = async (version: string, rollout: Record<string, unknown>): Promise<void> => {
     // The same weights under a new version: the schema gate passes, the revision is new.
@@ -174,9 +195,9 @@ describe('the Helm chart installed on the real node', () => {
     await kubectl(['wait', '--for=condition=Ready', `md/${MD}`, '--timeout=180s']);
     const s = await status();
     expect(s.stable?.version).toBe('1');
-    const answer = await infer();
-    expect(answer.model_version).toBe(s.stable!.name);
-    expect(answer.outputs.find((o) => o.name === 'label')?.data).toHaveLength(1);
+    // Ready means the pods are; kube-proxy programs the Service a moment later.
+    expect(await answeringRevision(s.stable!.name)).toBe(s.stable!.name);
+    expect((await infer()).outputs.find((o) => o.name === 'label')?.data).toHaveLength(1);
   });
 
   test('helm upgrade to a new operator image mid-rollout: the pods roll, leadership moves, the rollout completes', async () => {
@@ -204,7 +225,10 @@ describe('the Helm chart installed on the real node', () => {
     // The same canary went on to promotion: the new operator resumed the rollout from status.
     expect(promoted.stable!.name).toBe(canaryRevision);
     expect(promoted.history?.at(-1)).toMatchObject({ revision: canaryRevision, version: '2', outcome: 'Promoted' });
-    expect((await infer()).model_version).toBe(canaryRevision);
+    expect(await answeringRevision(canaryRevision)).toBe(canaryRevision);
+    // The old stable is kept at zero replicas (for a drift rollback), not deleted.
+    const oldStable = inProgress.stable!.name;
+    expect((await kubectl(['get', 'deployments', '-l', `siskin.dev/revision=${oldStable}`, '-o', 'jsonpath={.items[*].spec.replicas}'])).trim()).toBe('0');
   });
 
   test('helm uninstall removes the operator and keeps the CRD, the ModelDeployment and its serving pods', async () => {
@@ -219,6 +243,6 @@ describe('the Helm chart installed on the real node', () => {
     const serving = (JSON.parse(await kubectl(['get', 'pods', '-l', `siskin.dev/model-deployment=${MD}`, '-o', 'json'])) as { items: PodView[] }).items;
     expect(serving.filter(ready).length).toBeGreaterThanOrEqual(2);
     // Nobody is reconciling any more, and the model still answers.
-    expect((await infer()).model_version).toBe((await status()).stable!.name);
+    expect(await answeringRevision((await status()).stable!.name)).toBeDefined();
   });
 });

@@ -3,7 +3,7 @@
 // jest's unit project matches operator/, serving/ and test/cluster/ only.)
 import { describe, expect, test } from '@jest/globals';
 import type { ModelDeploymentStatus } from '../../../operator/api/schema.ts';
-import { describeMeasurement, describeStep, formatSummary, stamp, statusChanges } from '../../../scripts/demo/progress.ts';
+import { describeMeasurement, describeSplit, describeStatus, describeStep, formatSummary, stamp, statusChanges } from '../../../scripts/demo/progress.ts';
 
 const STEPS = [{ setWeight: 25 }, { pause: { durationSeconds: 20 } }, { setWeight: 50 }, { pause: {} }];
 const T = '2026-11-23T12:00:00Z';
@@ -52,7 +52,11 @@ describe('statusChanges', () => {
     [
       'a Stalled condition is news when it turns True',
       canaryAt(1, 25, { conditions: [cond('Stalled', 'False', 'NoRollout')] }),
-      canaryAt(1, 0, { phase: 'RolledBack', conditions: [cond('Stalled', 'True', 'AnalysisFailed', 'metric latency-p99 = 0.31 violates <= 0.25')] }),
+      canaryAt(1, 0, {
+        phase: 'RolledBack',
+        conditions: [cond('Progressing', 'False', 'AnalysisFailed', 'metric latency-p99 = 0.31 violates <= 0.25'), cond('Stalled', 'True', 'AnalysisFailed', 'metric latency-p99 = 0.31 violates <= 0.25')],
+      }),
+      // Progressing=False with the same reason would say it twice.
       ['phase Progressing -> RolledBack', 'canary weight 25% -> 0%', 'Stalled True: AnalysisFailed - metric latency-p99 = 0.31 violates <= 0.25'],
     ],
     [
@@ -117,6 +121,24 @@ describe('describeStep and describeMeasurement', () => {
     expect(describeMeasurement({ metric: 'latency-p99', value: 0.02, stableValue: 0.01, bound: '<= 1.2 x stable (0.012)', verdict: 'Fail', reason: '0.02 violates <= 1.2 x stable (0.012)', time: T })).toBe(
       'latency-p99 = 0.02, stable 0.01 (bound <= 1.2 x stable (0.012)): FAIL - 0.02 violates <= 1.2 x stable (0.012)',
     );
+  });
+});
+
+describe('describeStatus', () => {
+  test('one line when a wait runs out: where the rollout stands and why', () => {
+    const s = canaryAt(1, 25, {
+      conditions: [cond('Progressing', 'True', 'PausedForDuration', 'step 2 of 4: 10s left'), cond('Stalled', 'False', 'NoRollout', 'nothing is stuck')],
+      analysis: { failures: 0, inconclusive: 0, lastRoundAt: T, lastVerdict: 'Pass', measurements: [{ metric: 'latency-p99', value: 0.2448, bound: '<= 0.25', verdict: 'Pass', time: T }] },
+    });
+    expect(describeStatus(s, STEPS)).toBe(
+      'phase Progressing; stable 1; canary 2 at 25% (step 2/4: pause 20s); Progressing: PausedForDuration - step 2 of 4: 10s left; last analysis Pass: latency-p99 = 0.2448 (bound <= 0.25): Pass',
+    );
+    expect(describeStatus(undefined, STEPS)).toBe('no status yet');
+  });
+
+  test('describeSplit names the weight, or what came after the canary', () => {
+    expect(describeSplit({ version: '2', weight: 50, share: 49.51, answers: 612, errors: 0 })).toBe('at weight 50%:   canary served  49.5% of 612 answers');
+    expect(describeSplit({ version: '3', weight: 'rolled back', share: 0, answers: 300, errors: 3 })).toBe('after rollback:  canary served   0.0% of 300 answers (3 errors)');
   });
 });
 
