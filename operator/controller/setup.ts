@@ -34,7 +34,8 @@ export function addModelDeploymentController(manager: Manager, opts: { kubeConfi
   const custom = kc.makeApiClient(CustomObjectsApi);
   const apps = kc.makeApiClient(AppsV1Api);
   const core = kc.makeApiClient(CoreV1Api);
-  // Only objects the operator labels are watched: a cluster's other Deployments cost nothing.
+  // Only objects the operator labels are watched: a cluster's other Deployments, Services,
+  // ConfigMaps and pods cost nothing.
   const owned = LABEL_MODEL_DEPLOYMENT;
 
   const mds = new Informer<KubernetesObject>({
@@ -46,35 +47,17 @@ export function addModelDeploymentController(manager: Manager, opts: { kubeConfi
         ? await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL })
         : await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })) as KubernetesListObject<KubernetesObject>,
   });
-  const deployments = new Informer<V1Deployment>({
-    kubeConfig: kc,
-    logger,
-    labelSelector: owned,
-    path: resourcePath({ apiVersion: 'apps/v1', plural: 'deployments', ...(ns ? { namespace: ns } : {}) }),
-    list: () => (ns ? apps.listNamespacedDeployment({ namespace: ns, labelSelector: owned }) : apps.listDeploymentForAllNamespaces({ labelSelector: owned })),
-  });
-  const services = new Informer<V1Service>({
-    kubeConfig: kc,
-    logger,
-    labelSelector: owned,
-    path: resourcePath({ apiVersion: 'v1', plural: 'services', ...(ns ? { namespace: ns } : {}) }),
-    list: () => (ns ? core.listNamespacedService({ namespace: ns, labelSelector: owned }) : core.listServiceForAllNamespaces({ labelSelector: owned })),
-  });
-
-  const pods = new Informer<V1Pod>({
-    kubeConfig: kc,
-    logger,
-    labelSelector: owned,
-    path: resourcePath({ apiVersion: 'v1', plural: 'pods', ...(ns ? { namespace: ns } : {}) }),
-    list: () => (ns ? core.listNamespacedPod({ namespace: ns, labelSelector: owned }) : core.listPodForAllNamespaces({ labelSelector: owned })),
-  });
-  const configMaps = new Informer<V1ConfigMap>({
-    kubeConfig: kc,
-    logger,
-    labelSelector: owned,
-    path: resourcePath({ apiVersion: 'v1', plural: 'configmaps', ...(ns ? { namespace: ns } : {}) }),
-    list: () => (ns ? core.listNamespacedConfigMap({ namespace: ns, labelSelector: owned }) : core.listConfigMapForAllNamespaces({ labelSelector: owned })),
-  });
+  const ownedInformer = <T extends KubernetesObject>(apiVersion: string, plural: string, list: () => Promise<KubernetesListObject<T>>): Informer<T> =>
+    new Informer<T>({ kubeConfig: kc, logger, labelSelector: owned, path: resourcePath({ apiVersion, plural, ...(ns ? { namespace: ns } : {}) }), list });
+  const byLabel = { labelSelector: owned };
+  const deployments = ownedInformer<V1Deployment>('apps/v1', 'deployments', () =>
+    ns ? apps.listNamespacedDeployment({ namespace: ns, ...byLabel }) : apps.listDeploymentForAllNamespaces(byLabel),
+  );
+  const services = ownedInformer<V1Service>('v1', 'services', () => (ns ? core.listNamespacedService({ namespace: ns, ...byLabel }) : core.listServiceForAllNamespaces(byLabel)));
+  const pods = ownedInformer<V1Pod>('v1', 'pods', () => (ns ? core.listNamespacedPod({ namespace: ns, ...byLabel }) : core.listPodForAllNamespaces(byLabel)));
+  const configMaps = ownedInformer<V1ConfigMap>('v1', 'configmaps', () =>
+    ns ? core.listNamespacedConfigMap({ namespace: ns, ...byLabel }) : core.listConfigMapForAllNamespaces(byLabel),
+  );
 
   const reconcile = makeReconciler({
     kubeConfig: kc,

@@ -12,11 +12,10 @@ import {
   ensureDockerEngine,
   findBinary,
   NODE_IP,
-  podScrapeConfig,
   saveImage,
   startCluster,
   startModelStore,
-  startPrometheus,
+  startPodPrometheus,
   type BinaryName,
 } from '../../test/cluster/index.ts';
 import type { DemoCluster, Teardown } from './target.ts';
@@ -68,7 +67,7 @@ export async function startLocalCluster(teardown: Teardown, log: (line: string) 
   cluster.node!.importImage(saveImage(image, join(cluster.dir, 'image.tar')));
   // Docker's work is done: an engine started here need not run for the rest of the demo.
   await docker.stop();
-  const prom = await startPrometheus({ scrapeConfigs: [podScrapeConfig(cluster, cluster.dir)], scrapeInterval: '2s', listenAddress: NODE_IP });
+  const prom = await startPodPrometheus(cluster, { scrapeInterval: '2s', listenAddress: NODE_IP });
   teardown.add('prometheus', () => prom.stop());
   const store = await startModelStore(NODE_IP);
   teardown.add('model store', () => store.stop());

@@ -36,7 +36,7 @@ export function podScrapeConfig(cluster: LocalCluster, dir: string): Record<stri
 /** Starts a Prometheus that scrapes the cluster's annotated pods. */
 export async function startPodPrometheus(
   cluster: LocalCluster,
-  opts: { scrapeInterval?: string; ruleFiles?: string[]; staticTargets?: string[] } = {},
+  opts: { scrapeInterval?: string; ruleFiles?: string[]; staticTargets?: string[]; listenAddress?: string } = {},
 ): Promise<LocalPrometheus> {
   return startPrometheus({ scrapeConfigs: [podScrapeConfig(cluster, cluster.dir)], ...opts });
 }

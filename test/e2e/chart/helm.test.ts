@@ -17,12 +17,11 @@ import {
   ensureDockerEngine,
   httpGet,
   NODE_IP,
-  podScrapeConfig,
   runCliOk,
   saveImage,
   startCluster,
   startModelStore,
-  startPrometheus,
+  startPodPrometheus,
   waitFor,
   type DockerEngine,
   type LocalCluster,
@@ -150,7 +149,7 @@ describe('the Helm chart installed on the real node', () => {
     cluster.node!.importImage(saveImage(`${REPOSITORY}:${V2}`, join(cluster.dir, 'v2.tar')));
     store = await startModelStore(NODE_IP);
     // On the node IP: the operator runs in pods now, and pods cannot reach the host's loopback.
-    prom = await startPrometheus({ scrapeConfigs: [podScrapeConfig(cluster, cluster.dir)], scrapeInterval: '2s', listenAddress: NODE_IP });
+    prom = await startPodPrometheus(cluster, { scrapeInterval: '2s', listenAddress: NODE_IP });
   });
   afterAll(async () => {
     await prom?.stop();
