@@ -29,6 +29,7 @@ const schema = z
     SISKIN_BATCH_MAX_SIZE: int(1, 65536).default(32),
     SISKIN_BATCH_MAX_DELAY_MS: z.coerce.number().min(0).max(10_000).default(0),
     SISKIN_WARMUP: int(0, 10_000).default(5),
+    SISKIN_INLINE_MAX_MICROS: int(0, 1_000_000).default(100),
     SISKIN_QUEUE_BOUND: int(1, 1_000_000).default(256),
     SISKIN_BODY_LIMIT_BYTES: int(1024, 1024 ** 3).default(32 * 1024 ** 2),
     SISKIN_HOST: z.string().min(1).default('0.0.0.0'),
@@ -61,6 +62,8 @@ export interface ServingConfig {
   batchMaxSize: number;
   batchMaxDelayMs: number;
   warmup: number;
+  /** Lone requests on an idle server run on the event loop while the model's run takes at most this; 0 turns it off. */
+  inlineMaxMicros: number;
   queueBound: number;
   bodyLimitBytes: number;
   host: string;
@@ -113,6 +116,7 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
       batchMaxSize: e.SISKIN_BATCH_MAX_SIZE,
       batchMaxDelayMs: e.SISKIN_BATCH_MAX_DELAY_MS,
       warmup: e.SISKIN_WARMUP,
+      inlineMaxMicros: e.SISKIN_INLINE_MAX_MICROS,
       queueBound: e.SISKIN_QUEUE_BOUND,
       bodyLimitBytes: e.SISKIN_BODY_LIMIT_BYTES,
       host: e.SISKIN_HOST,

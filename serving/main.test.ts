@@ -66,4 +66,63 @@ describe('serving/main.ts', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('shutdown complete');
   });
+
+  /** Starts the server, sends `n` requests one after another, returns its metrics text and log. */
+  async function sequentialRequests(env: Record<string, string>, n: number): Promise<{ metrics: string; stdout: string }> {
+    let metrics = '';
+    let failure: Error | undefined;
+    let started = false;
+    const r = await run({ ...base, ...env }, (out, kill) => {
+      if (started || !out.includes('"msg":"model ready"')) return;
+      started = true;
+      const port = /Server listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1];
+      const url = `http://127.0.0.1:${port}`;
+      void (async () => {
+        try {
+          for (let i = 0; i < n; i++) {
+            const res = await fetch(`${url}/v2/models/tabular/infer`, {
+              method: 'POST',
+              body: JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: [i, 1, 2, 3] }] }),
+            });
+            expect(res.status).toBe(200);
+            const body = (await res.json()) as { outputs: { name: string; data: number[] }[] };
+            expect(body.outputs.find((o) => o.name === 'probabilities')!.data).toHaveLength(3);
+          }
+          metrics = await (await fetch(`${url}/metrics`)).text();
+        } catch (err) {
+          failure = err as Error;
+        } finally {
+          kill();
+        }
+      })();
+    });
+    if (failure !== undefined) throw failure;
+    expect(r.code).toBe(0);
+    return { metrics, stdout: r.stdout };
+  }
+
+  const runs = (metrics: string, path: string) =>
+    Number(new RegExp(`siskin_inference_duration_seconds_count\\{[^}]*path="${path}"[^}]*\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
+
+  test('lone requests run on the idle fast path when the model is within the bound', async () => {
+    const path = writeFixture(tmp.dir, 'classifier.onnx');
+    // A bound no machine misses, however busy (the default, 100 µs, is what the bench uses).
+    const env = { SISKIN_MODEL_URI: pathToFileURL(path).href, SISKIN_INLINE_MAX_MICROS: '1000000' };
+    const { metrics, stdout } = await sequentialRequests(env, 20);
+    expect(stdout).toMatch(/"inline":"on \(one row takes \d+ µs ≤ 1000000 µs\)"/);
+    // Sequential requests find the server idle: (nearly) all of them run inline.
+    expect(runs(metrics, 'inline')).toBeGreaterThanOrEqual(18);
+  });
+
+  test('SISKIN_INLINE_MAX_MICROS=0 and a model slower than the bound keep every request on the workers', async () => {
+    const tiny = writeFixture(tmp.dir, 'classifier.onnx');
+    const off = await sequentialRequests({ SISKIN_MODEL_URI: pathToFileURL(tiny).href, SISKIN_INLINE_MAX_MICROS: '0' }, 5);
+    expect(off.stdout).toContain('"inline":"off (SISKIN_INLINE_MAX_MICROS=0)"');
+    expect(runs(off.metrics, 'inline')).toBe(0);
+    expect(runs(off.metrics, 'worker')).toBe(5);
+    // The tiny model measured against a 1 µs bound: no onnxruntime run is that fast.
+    const tight = await sequentialRequests({ SISKIN_MODEL_URI: pathToFileURL(tiny).href, SISKIN_INLINE_MAX_MICROS: '1' }, 5);
+    expect(tight.stdout).toMatch(/"inline":"off \(one row takes \d+ µs > 1 µs\)"/);
+    expect(runs(tight.metrics, 'worker')).toBe(5);
+  });
 });

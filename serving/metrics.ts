@@ -41,7 +41,7 @@ export class ServingMetrics {
   /** Time from enqueue to dispatch on a worker. */
   readonly queueDuration: Histogram;
   /** Time onnxruntime spent in session.run, per batch. */
-  readonly computeDuration: Histogram;
+  readonly computeDuration: Histogram<'path'>;
   /** Rows per dispatched batch. */
   readonly batchSize: Histogram;
   /** Seconds the model took to fetch, verify, load and warm up. */
@@ -105,7 +105,8 @@ export class ServingMetrics {
     });
     this.computeDuration = new Histogram({
       name: 'siskin_inference_duration_seconds',
-      help: 'Time onnxruntime spent running one batch.',
+      help: 'Time onnxruntime spent running one batch, by where it ran (worker thread, or inline on the idle fast path).',
+      labelNames: ['path'],
       buckets: LATENCY_BUCKETS,
       registers,
     });

@@ -75,9 +75,10 @@ export async function createServing(config: ServingConfig, opts: ServingOptions 
         batchMaxDelayMs: config.batchMaxDelayMs,
         queueBound: config.queueBound,
         warmup: config.warmup,
-        onBatch: (rows, _requests, computeSeconds) => {
+        inlineMaxMicros: config.inlineMaxMicros,
+        onBatch: (rows, _requests, computeSeconds, path) => {
           metrics.batchSize.observe(rows);
-          metrics.computeDuration.observe(computeSeconds);
+          metrics.computeDuration.observe({ path }, computeSeconds);
         },
       });
       const rule = resolvePrediction(model.signature.outputs, config.task);
@@ -102,7 +103,14 @@ export async function createServing(config: ServingConfig, opts: ServingOptions 
       ctx.model = model;
       metrics.ready.set(1);
       app.log.info(
-        { model: model.name, revision: model.revision, loadSeconds: model.loadSeconds, batching: model.batching, signature: model.signature },
+        {
+          model: model.name,
+          revision: model.revision,
+          loadSeconds: model.loadSeconds,
+          batching: model.batching,
+          inline: model.inlineStatus,
+          signature: model.signature,
+        },
         'model ready',
       );
     },

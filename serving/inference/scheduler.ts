@@ -9,9 +9,12 @@
 // request read in that turn joins the group or batch; dispatching per request instead
 // lets a worker on the same core preempt the event loop after each one, and groups and
 // batches then hold one or two requests.
+// A lone request on an idle server may run inline instead (inline.ts): only when nothing
+// is queued or running and its estimated run time is below the inline bound.
 import { overloaded } from '../errors.ts';
 import type { Tensor } from '../protocol/tensor.ts';
 import { batchKey, mergeBatch, splitBatch } from './batching.ts';
+import type { InlineRunner } from './inline.ts';
 import type { Executor, RunResult } from './pool.ts';
 
 /** Scheduler settings. */
@@ -32,8 +35,11 @@ export interface InferOutcome {
   batchRows: number;
 }
 
-/** Receives one observation per batch that ran: its rows, requests and compute time. */
-export type BatchObserver = (rows: number, requests: number, computeSeconds: number) => void;
+/** Where a batch ran: a worker thread, or the event loop's idle fast path. */
+export type RunPath = 'worker' | 'inline';
+
+/** Receives one observation per batch that ran: its rows, requests, compute time and path. */
+export type BatchObserver = (rows: number, requests: number, computeSeconds: number, path: RunPath) => void;
 
 /** Compute time a group of batches may hold: beyond ~1 ms the hand-off cost is noise. */
 const GROUP_BUDGET_S = 0.001;
@@ -61,12 +67,26 @@ export class Scheduler {
   private drained: (() => void)[] = [];
   /** Moving average of compute seconds per batch, for the group size. */
   private computeAverage = GROUP_BUDGET_S;
+  private inline: InlineRunner | undefined;
+  private inlineMaxSeconds = 0;
+  /** Moving average of compute seconds per row of lone (unmerged) requests. */
+  private perRowAverage = Number.POSITIVE_INFINITY;
 
   constructor(executor: Executor, opts: SchedulerOptions, observe: BatchObserver = () => {}) {
     this.executor = executor;
     this.opts = opts;
     this.observe = observe;
     executor.onIdle = () => this.schedulePump();
+  }
+
+  /**
+   * Lets lone requests on an idle scheduler run on `runner` while their estimated run time
+   * (rows × the measured per-row time, starting from `perRowSeconds`) is at most `maxSeconds`.
+   */
+  setInline(runner: InlineRunner, maxSeconds: number, perRowSeconds: number): void {
+    this.inline = runner;
+    this.inlineMaxSeconds = maxSeconds;
+    this.perRowAverage = perRowSeconds;
   }
 
   /** Requests waiting for a worker. */
@@ -107,6 +127,16 @@ export class Scheduler {
   }
 
   private pump(): void {
+    // An explicit batching delay asks requests to wait for company: honoured, no inline path.
+    const mayInline = !this.opts.batching || this.opts.maxDelayMs === 0;
+    if (this.inline !== undefined && mayInline && this.inflight === 0 && this.queue.length === 1) {
+      const lone = this.queue[0]!;
+      if (lone.rows * this.perRowAverage <= this.inlineMaxSeconds) {
+        this.queue.length = 0;
+        this.runInline(this.inline, lone);
+        return;
+      }
+    }
     while (this.queue.length > 0 && this.executor.idle() > 0) {
       // Share the queue between the free workers rather than handing it all to the first.
       const share = Math.ceil(this.queue.length / this.executor.idle());
@@ -180,12 +210,26 @@ export class Scheduler {
     for (const [batch, err] of failed) this.finish(batch, err);
   }
 
-  private complete(batch: Pending[], dispatched: number, result: RunResult): void {
+  private runInline(runner: InlineRunner, p: Pending): void {
+    const now = performance.now();
+    this.inflight += 1;
+    runner.run(p.inputs).then(
+      (result) => this.complete([p], now, result, 'inline'),
+      (err: Error) => this.finish([p], err),
+    );
+  }
+
+  private complete(batch: Pending[], dispatched: number, result: RunResult, path: RunPath = 'worker'): void {
     const rows = batch.map((p) => p.rows);
     let totalRows = 0;
     for (const r of rows) totalRows += r;
     this.computeAverage += 0.1 * (result.computeSeconds - this.computeAverage);
-    this.observe(totalRows, batch.length, result.computeSeconds);
+    // Merged batches share a run's fixed cost between rows and would understate a lone one.
+    if (batch.length === 1 && totalRows > 0) {
+      const perRow = result.computeSeconds / totalRows;
+      this.perRowAverage = Number.isFinite(this.perRowAverage) ? this.perRowAverage + 0.2 * (perRow - this.perRowAverage) : perRow;
+    }
+    this.observe(totalRows, batch.length, result.computeSeconds, path);
     let parts: Tensor[][];
     try {
       parts = splitBatch(result.outputs, rows);

@@ -1,14 +1,14 @@
-// One onnxruntime session per worker thread: session.run blocks its thread, so it must
-// never run on the event loop that answers health checks and metrics. Jobs arrive in
+// One onnxruntime session per worker thread: session.run blocks its thread, so it must not
+// hold the event loop that answers health checks and metrics (the one exception is the
+// idle fast path for models that run in microseconds, inline.ts). Jobs arrive in
 // groups (one wake-up for several requests under load) through the shared-memory channel,
 // or by message when a group is too large for it; each job runs on its own.
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import * as ort from 'onnxruntime-node';
-import { DATATYPES, datatypeFromOrt, isSupportedDatatype } from '../protocol/tensor.ts';
-import type { Tensor, TensorData, TensorSpec } from '../protocol/tensor.ts';
+import type { InferenceSession } from 'onnxruntime-node';
+import type { Tensor, TensorData } from '../protocol/tensor.ts';
 import { Arena, JOB, JOB_VIA_MESSAGE, RESULT, VIA_MESSAGE } from './channel.ts';
-import type { JobResult } from './channel.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './messages.ts';
+import { createSession, runJob, signatureOf } from './session.ts';
 
 const port = parentPort;
 if (port === null) throw new Error('worker.ts must run as a worker thread');
@@ -21,43 +21,16 @@ function post(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(msg, transfer);
 }
 
-function spec(meta: ort.InferenceSession.ValueMetadata): TensorSpec {
-  if (!meta.isTensor) return { name: meta.name, datatype: 'NON_TENSOR', shape: [] };
-  return {
-    name: meta.name,
-    datatype: datatypeFromOrt(meta.type),
-    shape: meta.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)),
-  };
-}
-
 /** Gives the result its own ArrayBuffer so it can be transferred rather than copied. */
 function owned(data: TensorData): TensorData {
   if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer) return data;
   return data.slice();
 }
 
-// datatypeFromOrt scans a table; outputs have few distinct types, so remember them.
-const datatypes = new Map<string, string>();
-function datatypeOf(ortType: string): string {
-  let dt = datatypes.get(ortType);
-  if (dt === undefined) {
-    dt = datatypeFromOrt(ortType);
-    datatypes.set(ortType, dt);
-  }
-  return dt;
-}
-
-let session: ort.InferenceSession;
+let session: InferenceSession;
 try {
-  session = await ort.InferenceSession.create(init.model, {
-    intraOpNumThreads: init.intraOpThreads,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
-    // Spinning threads burn a core while idle; off unless asked, the pool is the parallelism.
-    extra: { session: { intra_op: { allow_spinning: init.spinning ? '1' : '0' }, inter_op: { allow_spinning: '0' } } },
-  });
-  post({ kind: 'ready', signature: { inputs: session.inputMetadata.map(spec), outputs: session.outputMetadata.map(spec) } });
+  session = await createSession(init);
+  post({ kind: 'ready', signature: signatureOf(session) });
 } catch (err) {
   post({ kind: 'load-error', message: (err as Error).message });
   process.exit(0);
@@ -99,7 +72,7 @@ async function runGroup(seq: number, jobs: Tensor[][]): Promise<void> {
   let last = performance.now();
   const results = await Promise.all(
     jobs.map((inputs) =>
-      runOne(inputs).then((r) => {
+      runJob(session, inputs).then((r) => {
         const now = performance.now();
         if (!('error' in r)) r.computeSeconds = (now - last) / 1000;
         last = now;
@@ -130,25 +103,4 @@ async function runGroup(seq: number, jobs: Tensor[][]): Promise<void> {
 function ring(seq: number): void {
   Atomics.store(control, RESULT, seq);
   Atomics.notify(control, RESULT);
-}
-
-async function runOne(inputs: Tensor[]): Promise<JobResult> {
-  try {
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const t of inputs) {
-      feeds[t.name] = new ort.Tensor(DATATYPES[t.datatype].ort, t.data, t.shape);
-    }
-    const results = await session.run(feeds);
-    const outputs: Tensor[] = [];
-    for (const name in results) {
-      const value = results[name]!;
-      const datatype = datatypeOf(value.type);
-      if (!isSupportedDatatype(datatype)) throw new Error(`output "${name}" has unsupported type ${value.type}`);
-      outputs.push({ name, datatype, shape: [...value.dims], data: value.data as TensorData });
-    }
-    // Timed by the caller, which sees when each run of the group finished.
-    return { outputs, computeSeconds: 0 };
-  } catch (err) {
-    return { error: (err as Error).message };
-  }
 }

@@ -1,9 +1,11 @@
 // The served model: verified bytes → worker pool → scheduler → warm-up → ready.
 // Ready is a one-way door until shutdown; a model that fails any step never opens it.
 import { ModelLoadError, notReady } from '../errors.ts';
+import { INLINE_MAX_MODEL_BYTES, InlineSession } from '../inference/inline.ts';
+import type { InlineRunner } from '../inference/inline.ts';
 import { WorkerPool } from '../inference/pool.ts';
 import { Scheduler } from '../inference/scheduler.ts';
-import type { InferOutcome } from '../inference/scheduler.ts';
+import type { BatchObserver, InferOutcome } from '../inference/scheduler.ts';
 import { allocate, elementCount, isSupportedDatatype } from '../protocol/tensor.ts';
 import type { Tensor } from '../protocol/tensor.ts';
 import { hasBatchDimension } from '../protocol/signature.ts';
@@ -23,8 +25,10 @@ export interface ServedModelOptions {
   batchMaxDelayMs: number;
   queueBound: number;
   warmup: number;
+  /** Lone requests on an idle server run on the event loop while the model's run takes at most this (0: never). */
+  inlineMaxMicros: number;
   /** Called once per batch that ran (metrics). */
-  onBatch?: (rows: number, requests: number, computeSeconds: number) => void;
+  onBatch?: BatchObserver;
 }
 
 /** Inputs of the model's signature filled with small deterministic values, one row. */
@@ -52,6 +56,7 @@ export class ServedModel {
   loadSeconds = 0;
   private readonly pool: WorkerPool;
   private readonly scheduler: Scheduler;
+  private inline: InlineRunner | undefined;
   private state: 'warming' | 'ready' | 'draining' = 'warming';
 
   private constructor(opts: ServedModelOptions, pool: WorkerPool) {
@@ -80,16 +85,64 @@ export class ServedModel {
     const model = new ServedModel(opts, pool);
     try {
       // Warm every worker: run as many concurrent warm-ups as there are workers, N rounds.
+      const computeSeconds: number[] = [];
       for (let round = 0; round < opts.warmup; round++) {
-        await Promise.all(Array.from({ length: pool.size() }, () => pool.run(warmupInputs(model.signature))));
+        const results = await Promise.all(Array.from({ length: pool.size() }, () => pool.run(warmupInputs(model.signature))));
+        for (const r of results) computeSeconds.push(r.computeSeconds);
       }
+      await model.startInline(opts, bytes, computeSeconds);
     } catch (err) {
+      await model.inline?.close();
       await pool.close();
       throw new ModelLoadError(`warm-up inference failed: ${(err as Error).message}`);
     }
     model.loadSeconds = (performance.now() - started) / 1000;
     model.state = 'ready';
     return model;
+  }
+
+  /** Whether the idle fast path is open, and why (for the ready log line). */
+  inlineStatus = 'off';
+
+  /** Whether lone requests on an idle server may run inline (the model is cheap enough). */
+  runsInline(): boolean {
+    return this.inline !== undefined;
+  }
+
+  /**
+   * Opens the idle fast path when warm-up showed a one-row run within the bound: a second
+   * session on the event loop, warmed and measured itself before the scheduler may use it.
+   */
+  private async startInline(opts: ServedModelOptions, bytes: Uint8Array, warmupSeconds: number[]): Promise<void> {
+    const max = opts.inlineMaxMicros / 1e6;
+    const us = (s: number) => `${Math.round(s * 1e6)} µs`;
+    if (max <= 0) return void (this.inlineStatus = 'off (SISKIN_INLINE_MAX_MICROS=0)');
+    if (warmupSeconds.length === 0) return void (this.inlineStatus = 'off (no warm-up run measured the model)');
+    if (bytes.length > INLINE_MAX_MODEL_BYTES) return void (this.inlineStatus = 'off (model larger than 64 MiB)');
+    // The first run of a session is cold (allocations, kernel selection): judge the later
+    // ones, and measure a few more when warm-up was too short to have them — unless even the
+    // fastest run was far beyond the bound, which a warm run does not make up for. The
+    // fastest warm run is the model's cost; slower ones were preempted on a busy machine.
+    const warm = warmupSeconds.slice(1);
+    if (warm.length < 3 && Math.min(...warmupSeconds) <= 100 * max) {
+      for (let i = warm.length; i < 3; i++) warm.push((await this.pool.run(warmupInputs(this.signature))).computeSeconds);
+    }
+    const workerRun = Math.min(...(warm.length > 0 ? warm : warmupSeconds));
+    if (workerRun > max) return void (this.inlineStatus = `off (one row takes ${us(workerRun)} > ${us(max)})`);
+    let inline: InlineSession | undefined;
+    try {
+      inline = await InlineSession.create(bytes);
+      const measured: number[] = [];
+      for (let i = 0; i < Math.max(3, opts.warmup); i++) measured.push((await inline.run(warmupInputs(this.signature))).computeSeconds);
+      this.inline = inline;
+      const perRow = Math.min(...measured.slice(1));
+      this.scheduler.setInline(inline, max, perRow);
+      this.inlineStatus = `on (one row takes ${us(perRow)} ≤ ${us(max)})`;
+    } catch (err) {
+      // Not a reason to refuse the model: the workers serve it (they already ran it).
+      await inline?.close();
+      this.inlineStatus = `off (the inline session failed: ${(err as Error).message})`;
+    }
   }
 
   /** True when requests are accepted. */
@@ -117,6 +170,7 @@ export class ServedModel {
   async shutdown(): Promise<void> {
     this.state = 'draining';
     await this.scheduler.drain();
+    await this.inline?.close();
     await this.pool.close();
   }
 }

@@ -1,0 +1,94 @@
+// One onnxruntime session and how a job runs on it, shared by the worker threads and the
+// inline runner: the same options, the same feeds and the same output conversion wherever
+// a session lives.
+import * as ort from 'onnxruntime-node';
+import { DATATYPES, datatypeFromOrt, isSupportedDatatype } from '../protocol/tensor.ts';
+import type { Tensor, TensorData, TensorSpec } from '../protocol/tensor.ts';
+import type { Signature } from '../protocol/signature.ts';
+import type { JobResult } from './channel.ts';
+
+/** How a session is made. */
+export interface SessionSettings {
+  model: Uint8Array;
+  intraOpThreads: number;
+  spinning: boolean;
+}
+
+/** Creates a session with the server's thread settings; rejects if the model does not load. */
+export function createSession(settings: SessionSettings): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(settings.model, {
+    intraOpNumThreads: settings.intraOpThreads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+    // Spinning threads burn a core while idle; off unless asked, the pool is the parallelism.
+    extra: { session: { intra_op: { allow_spinning: settings.spinning ? '1' : '0' }, inter_op: { allow_spinning: '0' } } },
+  });
+}
+
+function spec(meta: ort.InferenceSession.ValueMetadata): TensorSpec {
+  if (!meta.isTensor) return { name: meta.name, datatype: 'NON_TENSOR', shape: [] };
+  return {
+    name: meta.name,
+    datatype: datatypeFromOrt(meta.type),
+    shape: meta.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1)),
+  };
+}
+
+/** The session's inputs and outputs as read from the graph. */
+export function signatureOf(session: ort.InferenceSession): Signature {
+  return { inputs: session.inputMetadata.map(spec), outputs: session.outputMetadata.map(spec) };
+}
+
+// datatypeFromOrt scans a table; outputs have few distinct types, so remember them.
+const datatypes = new Map<string, string>();
+function datatypeOf(ortType: string): string {
+  let dt = datatypes.get(ortType);
+  if (dt === undefined) {
+    dt = datatypeFromOrt(ortType);
+    datatypes.set(ortType, dt);
+  }
+  return dt;
+}
+
+// onnxruntime checks tensor data with instanceof against its own realm's typed arrays. A
+// server has one realm, but a vm context (Jest runs every test file in one) has its own
+// intrinsics: an array made there is rejected. The constructor onnxruntime expects is
+// learnt from a tensor it builds itself, and foreign arrays are re-viewed (no copy).
+const realmArrays = new Map<string, (new (buffer: ArrayBufferLike, byteOffset: number, length: number) => TensorData) | null>();
+function inOrtRealm(ortType: string, data: TensorData): TensorData {
+  let ctor = realmArrays.get(ortType);
+  if (ctor === undefined) {
+    try {
+      const probe = new ort.Tensor(ortType as 'float32', [], [0]).data as unknown as { constructor: new (b: ArrayBufferLike, o: number, n: number) => TensorData };
+      ctor = ArrayBuffer.isView(probe) ? probe.constructor : null;
+    } catch {
+      ctor = null;
+    }
+    realmArrays.set(ortType, ctor);
+  }
+  if (ctor === null || data instanceof ctor) return data;
+  return new ctor(data.buffer, data.byteOffset, data.length);
+}
+
+/** Runs one job; an error becomes a result, never a rejection. computeSeconds is the caller's to fill. */
+export async function runJob(session: ort.InferenceSession, inputs: readonly Tensor[]): Promise<JobResult> {
+  try {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const t of inputs) {
+      const type = DATATYPES[t.datatype].ort;
+      feeds[t.name] = new ort.Tensor(type, inOrtRealm(type, t.data), t.shape);
+    }
+    const results = await session.run(feeds);
+    const outputs: Tensor[] = [];
+    for (const name in results) {
+      const value = results[name]!;
+      const datatype = datatypeOf(value.type);
+      if (!isSupportedDatatype(datatype)) throw new Error(`output "${name}" has unsupported type ${value.type}`);
+      outputs.push({ name, datatype, shape: [...value.dims], data: value.data as TensorData });
+    }
+    return { outputs, computeSeconds: 0 };
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
+}
