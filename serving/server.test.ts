@@ -3,6 +3,7 @@
 // accepted request. Uses the deliberately slow fixtures (~15 and ~60 ms per row on one worker).
 import { describe, test, expect, afterEach } from '@jest/globals';
 import type { AddressInfo } from 'node:net';
+import { encodeInferRequest } from './protocol/codec.ts';
 import { startServing } from '../test/fixtures/serving.ts';
 import type { TestServer } from '../test/fixtures/serving.ts';
 
@@ -82,5 +83,37 @@ describe('serving over real HTTP', () => {
     await expect(fetch(`${base}/v2/health/live`)).rejects.toThrow();
     server = undefined;
     await s.close().catch(() => {});
+  });
+
+  test('concurrent large binary requests, read into reused buffers, each get their own answer', async () => {
+    // 2,000 rows of 4 floats: 32 KB bodies, pooled and reused between requests, with headers
+    // of different lengths so the alignment padding differs; merged into batches or not.
+    for (const batch of ['1', '32']) {
+      const s = await startServing('classifier.onnx', { SISKIN_QUEUE_BOUND: '1000', SISKIN_BATCH_MAX_SIZE: batch });
+      server = s;
+      const base = await listen(s);
+      const requests = Array.from({ length: 24 }, (_, i) => {
+        const data = Float32Array.from({ length: 8_000 }, (_, j) => Math.sin(i * 7.3 + j * 0.11) * (1 + (i % 5)));
+        return encodeInferRequest([{ name: 'input', datatype: 'FP32', shape: [2_000, 4], data }], { id: 'r'.repeat(i + 1), binary: true });
+      });
+      const send = (r: (typeof requests)[number]) =>
+        fetch(`${base}/v2/models/tabular/infer`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(r.headerLength) },
+          body: r.body as Buffer,
+        }).then(async (res) => {
+          if (res.status !== 200) throw new Error(`${res.status}: ${await res.text()}`);
+          return ((await res.json()) as { outputs: { name: string; data: number[] }[] }).outputs.find((o) => o.name === 'probabilities')!.data;
+        });
+      const alone: number[][] = [];
+      for (const r of requests) alone.push(await send(r));
+      for (let round = 0; round < 3; round++) {
+        const together = await Promise.all(requests.map(send));
+        together.forEach((probs, i) => expect(probs).toEqual(alone[i]));
+      }
+      expect(new Set(alone.map((p) => p[0])).size).toBeGreaterThan(20);
+      await s.close();
+      server = undefined;
+    }
   });
 });

@@ -58,6 +58,8 @@ export function decodeInferRequest(
   body: Buffer,
   headerLength: number | undefined,
   limits: DecodeLimits = DEFAULT_LIMITS,
+  /** The body's whole ArrayBuffer belongs to this request (a pooled body): view into it. */
+  exclusive = false,
 ): InferRequest {
   if (body.length === 0) throw malformedRequest('request body is empty; expected an inference request');
   const headerBytes = headerLength === undefined ? body : body.subarray(0, headerLength);
@@ -124,7 +126,7 @@ export function decodeInferRequest(
           `input "${name}": binary data is truncated (needs ${binarySize} bytes, ${body.length - offset} left)`,
         );
       }
-      const data = binaryTensor(datatype, count, body, offset, binarySize);
+      const data = binaryTensor(datatype, count, body, offset, binarySize, exclusive);
       offset += binarySize;
       if (datatype === 'BOOL') checkBool(name, data);
       inputs.push({ name, datatype, shape, data });
@@ -149,15 +151,16 @@ export function decodeInferRequest(
 
 /**
  * The tensor's bytes as a typed array: a view into the body when the body owns its whole
- * ArrayBuffer and the slice is aligned (no copy; the buffer then moves to the worker with
- * the tensor), else a copy. Pooled or shared buffers are always copied, since moving them
- * would detach memory other requests use.
+ * ArrayBuffer (or the caller says it is exclusive to this request) and the slice is aligned
+ * (no copy; the buffer may then move to the worker with the tensor), else a copy. Node's
+ * shared small-buffer pool and socket chunks are always copied: moving them would detach
+ * memory other requests use.
  */
-function binaryTensor(datatype: Datatype, count: number, body: Buffer, offset: number, size: number): TensorData {
+function binaryTensor(datatype: Datatype, count: number, body: Buffer, offset: number, size: number, exclusive: boolean): TensorData {
   const start = body.byteOffset + offset;
   // By tag, not instanceof: the body may come from another realm (tests run in a VM).
   const plain = Object.prototype.toString.call(body.buffer) === '[object ArrayBuffer]';
-  const owned = plain && body.byteOffset === 0 && body.buffer.byteLength === body.length;
+  const owned = plain && (exclusive || (body.byteOffset === 0 && body.buffer.byteLength === body.length));
   if (owned && size > 0 && start % DATATYPES[datatype].bytes === 0) return viewOf(datatype, body.buffer, start, count);
   const data = allocate(datatype, count);
   new Uint8Array(data.buffer).set(body.subarray(offset, offset + size));

@@ -1,6 +1,8 @@
 // POST /v2/models/{name}/infer: decode → validate → data-quality gate → queue → encode.
-// The body is taken raw (JSON or binary extension alike) and decoded by the codec, which
-// checks every size before allocating; nothing in a body can crash the process.
+// The body is taken raw (JSON or binary extension alike; body.ts reads it into a pooled,
+// aligned buffer) and decoded by the codec, which checks every size before allocating;
+// nothing in a body can crash the process. The body's buffer returns to the pool when the
+// handler is done with the request, whatever the outcome.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { requireBearerToken } from '../auth.ts';
 import type { ServingContext } from '../context.ts';
@@ -9,6 +11,8 @@ import { decodeInferRequest, encodeInferRequest, encodeInferResponse, parseHeade
 import type { DecodeLimits, EncodedResponse, InferRequest } from '../protocol/codec.ts';
 import { validateRequest } from '../protocol/signature.ts';
 import { predictionsOf } from '../quality/prediction.ts';
+import { BodyPool, readBody } from './body.ts';
+import type { Body } from './body.ts';
 import { findModel, modelParamsSchema } from './models.ts';
 import type { ModelParams } from './models.ts';
 
@@ -23,8 +27,17 @@ export function inferRoutes(app: FastifyInstance, ctx: ServingContext): void {
     maxRank: 8,
     maxInputs: 64,
   };
+  const bodies = new BodyPool();
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('*', (req, payload, done) => {
+    // Only to place the binary part aligned; infer() validates the header properly.
+    const text = req.headers['inference-header-content-length'];
+    const headerLength = typeof text === 'string' && /^\d{1,12}$/.test(text) ? Number(text) : undefined;
+    readBody(payload, ctx.config.bodyLimitBytes, bodies, headerLength).then(
+      (body) => done(null, body),
+      (err: Error) => done(err),
+    );
+  });
   requireBearerToken(app, ctx.tokens);
   const opts = {
     schema: {
@@ -32,20 +45,27 @@ export function inferRoutes(app: FastifyInstance, ctx: ServingContext): void {
       headers: { type: 'object', properties: { 'inference-header-content-length': { type: 'string', maxLength: 16 } } },
     },
   };
-  const handler = (req: InferReq, reply: FastifyReply) => infer(ctx, limits, req, reply);
+  const handler = async (req: InferReq, reply: FastifyReply) => {
+    const body = req.body as Body | undefined;
+    try {
+      return await infer(ctx, limits, req, reply, body);
+    } finally {
+      if (body !== undefined) bodies.release(body.bytes);
+    }
+  };
   app.post<{ Params: ModelParams }>('/v2/models/:name/infer', opts, handler);
   app.post<{ Params: ModelParams }>('/v2/models/:name/versions/:version/infer', opts, handler);
 }
 
-async function infer(ctx: ServingContext, limits: DecodeLimits, req: InferReq, reply: FastifyReply): Promise<FastifyReply> {
+async function infer(ctx: ServingContext, limits: DecodeLimits, req: InferReq, reply: FastifyReply, body: Body | undefined): Promise<FastifyReply> {
   const model = findModel(ctx, req.params);
   if (!model.isReady()) throw notReady(model.name);
-  const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+  const bytes = body?.bytes ?? Buffer.alloc(0);
   let request: InferRequest;
   let rows: number;
   try {
-    const headerLength = parseHeaderLength(req.headers['inference-header-content-length'], body.length);
-    request = decodeInferRequest(body, headerLength, limits);
+    const headerLength = parseHeaderLength(req.headers['inference-header-content-length'], bytes.length);
+    request = decodeInferRequest(bytes, headerLength, limits, body?.exclusive === true);
     rows = validateRequest(model.signature, request.inputs, request.outputs);
     ctx.monitor?.check(request.inputs);
   } catch (err) {
@@ -59,7 +79,7 @@ async function infer(ctx: ServingContext, limits: DecodeLimits, req: InferReq, r
     ctx.breaker.record(false);
     if (ctx.breaker.isOpen()) throw breakerOpen(ctx.breaker.badRatio());
   }
-  // Everything that reads the input tensors runs now: their buffers move to a worker.
+  // Everything that reads the input tensors runs now: their buffers may move to a worker.
   ctx.monitor?.observeInputs(request.inputs);
   const mirror: EncodedResponse | undefined = ctx.shadow?.sample() === true ? encodeInferRequest(request.inputs, { binary: true }) : undefined;
   if (ctx.config.payloadLogSampleRate > 0 && Math.random() < ctx.config.payloadLogSampleRate) {
