@@ -11,7 +11,10 @@ declare -A want=([openssl]=openssl [setpriv]=util-linux [flock]=util-linux [nsen
   [lua5.4]=lua5.4 # the Argo CD health check (charts/siskin/health) runs on a real Lua in its test
   # the real node: a dedicated containerd with runc, CNI plugins, iptables for kube-proxy
   [containerd]=containerd [runc]=runc [iptables]=iptables [conntrack]=conntrack
-  [/usr/lib/cni/bridge]=containernetworking-plugins [/bin/busybox]=busybox-static)
+  [/usr/lib/cni/bridge]=containernetworking-plugins [/bin/busybox]=busybox-static
+  # the repository image: a Docker engine (started by the tests with no bridge or iptables)
+  # and debootstrap for the local base image (scripts/make-base-image.sh)
+  [dockerd]=docker.io [docker]=docker.io [debootstrap]=debootstrap)
 missing=()
 for cmd in "${!want[@]}"; do
   if [[ $cmd == /* ]]; then [[ -x $cmd ]] && continue; else command -v "$cmd" >/dev/null 2>&1 && continue; fi
