@@ -62,7 +62,7 @@ export interface ServingConfig {
   batchMaxSize: number;
   batchMaxDelayMs: number;
   warmup: number;
-  /** Lone requests on an idle server run on the event loop while the model's run takes at most this; 0 turns it off. */
+  /** Batches estimated to run within this many µs run on the event loop, at most this much per turn; 0 turns it off. */
   inlineMaxMicros: number;
   queueBound: number;
   bodyLimitBytes: number;

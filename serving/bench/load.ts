@@ -40,7 +40,8 @@ export async function runLoad(req: LoadRequest, concurrency: number, seconds: nu
       {
         url: req.url,
         method: 'POST',
-        headers: { ...req.headers, 'content-length': String(req.body.length) },
+        // Autocannon sets Content-Length from the body itself; a second one is a 400.
+        headers: req.headers,
         body: req.body,
         connections: concurrency,
         pipelining: 1,

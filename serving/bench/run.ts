@@ -185,7 +185,7 @@ interface Row {
 }
 
 function fmtUs(s: number): string {
-  return `${(s * 1e6).toFixed(0)} µs`;
+  return `${(s * 1e6).toFixed(s < 1e-5 ? 1 : 0)} µs`;
 }
 
 function verdict(ok: boolean): string {

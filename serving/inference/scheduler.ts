@@ -10,11 +10,13 @@
 // lets a worker on the same core preempt the event loop after each one, and groups and
 // batches then hold one or two requests.
 // A lone request on an idle server may run inline instead (inline.ts): only when nothing
-// is queued or running and its estimated run time is below the inline bound.
+// else is queued or running and its estimated run time is within the inline bound. Under
+// load the groups above already share each hand-off between many requests, and measured
+// inline runs there cost the event loop as much as the hand-off they save (BENCHMARKS.md).
 import { overloaded } from '../errors.ts';
 import type { Tensor } from '../protocol/tensor.ts';
 import { batchKey, mergeBatch, splitBatch } from './batching.ts';
-import type { InlineRunner } from './inline.ts';
+import type { InlineRunner, RunCost } from './inline.ts';
 import type { Executor, RunResult } from './pool.ts';
 
 /** Scheduler settings. */
@@ -69,8 +71,7 @@ export class Scheduler {
   private computeAverage = GROUP_BUDGET_S;
   private inline: InlineRunner | undefined;
   private inlineMaxSeconds = 0;
-  /** Moving average of compute seconds per row of lone (unmerged) requests. */
-  private perRowAverage = Number.POSITIVE_INFINITY;
+  private cost: RunCost | undefined;
 
   constructor(executor: Executor, opts: SchedulerOptions, observe: BatchObserver = () => {}) {
     this.executor = executor;
@@ -80,13 +81,13 @@ export class Scheduler {
   }
 
   /**
-   * Lets lone requests on an idle scheduler run on `runner` while their estimated run time
-   * (rows × the measured per-row time, starting from `perRowSeconds`) is at most `maxSeconds`.
+   * Lets a lone request on an idle scheduler run on `runner` while its estimated run time
+   * (from `cost`, which every run completed here keeps learning) is at most `maxSeconds`.
    */
-  setInline(runner: InlineRunner, maxSeconds: number, perRowSeconds: number): void {
+  setInline(runner: InlineRunner, maxSeconds: number, cost: RunCost): void {
     this.inline = runner;
     this.inlineMaxSeconds = maxSeconds;
-    this.perRowAverage = perRowSeconds;
+    this.cost = cost;
   }
 
   /** Requests waiting for a worker. */
@@ -131,7 +132,7 @@ export class Scheduler {
     const mayInline = !this.opts.batching || this.opts.maxDelayMs === 0;
     if (this.inline !== undefined && mayInline && this.inflight === 0 && this.queue.length === 1) {
       const lone = this.queue[0]!;
-      if (lone.rows * this.perRowAverage <= this.inlineMaxSeconds) {
+      if ((this.cost?.estimate(lone.rows) ?? Number.POSITIVE_INFINITY) <= this.inlineMaxSeconds) {
         this.queue.length = 0;
         this.runInline(this.inline, lone);
         return;
@@ -223,12 +224,8 @@ export class Scheduler {
     const rows = batch.map((p) => p.rows);
     let totalRows = 0;
     for (const r of rows) totalRows += r;
-    this.computeAverage += 0.1 * (result.computeSeconds - this.computeAverage);
-    // Merged batches share a run's fixed cost between rows and would understate a lone one.
-    if (batch.length === 1 && totalRows > 0) {
-      const perRow = result.computeSeconds / totalRows;
-      this.perRowAverage = Number.isFinite(this.perRowAverage) ? this.perRowAverage + 0.2 * (perRow - this.perRowAverage) : perRow;
-    }
+    if (path === 'worker') this.computeAverage += 0.1 * (result.computeSeconds - this.computeAverage);
+    this.cost?.observe(totalRows, result.computeSeconds);
     this.observe(totalRows, batch.length, result.computeSeconds, path);
     let parts: Tensor[][];
     try {

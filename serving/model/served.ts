@@ -1,7 +1,7 @@
 // The served model: verified bytes → worker pool → scheduler → warm-up → ready.
 // Ready is a one-way door until shutdown; a model that fails any step never opens it.
 import { ModelLoadError, notReady } from '../errors.ts';
-import { INLINE_MAX_MODEL_BYTES, InlineSession } from '../inference/inline.ts';
+import { INLINE_MAX_MODEL_BYTES, InlineSession, RunCost } from '../inference/inline.ts';
 import type { InlineRunner } from '../inference/inline.ts';
 import { WorkerPool } from '../inference/pool.ts';
 import { Scheduler } from '../inference/scheduler.ts';
@@ -25,7 +25,7 @@ export interface ServedModelOptions {
   batchMaxDelayMs: number;
   queueBound: number;
   warmup: number;
-  /** Lone requests on an idle server run on the event loop while the model's run takes at most this (0: never). */
+  /** Batches estimated to run within this many µs run on the event loop, at most this much per turn (0: never). */
   inlineMaxMicros: number;
   /** Called once per batch that ran (metrics). */
   onBatch?: BatchObserver;
@@ -101,16 +101,16 @@ export class ServedModel {
     return model;
   }
 
-  /** Whether the idle fast path is open, and why (for the ready log line). */
+  /** Whether the inline path is open, and why (for the ready log line). */
   inlineStatus = 'off';
 
-  /** Whether lone requests on an idle server may run inline (the model is cheap enough). */
+  /** Whether cheap batches may run inline (the model is cheap enough). */
   runsInline(): boolean {
     return this.inline !== undefined;
   }
 
   /**
-   * Opens the idle fast path when warm-up showed a one-row run within the bound: a second
+   * Opens the inline path when warm-up showed a one-row run within the bound: a second
    * session on the event loop, warmed and measured itself before the scheduler may use it.
    */
   private async startInline(opts: ServedModelOptions, bytes: Uint8Array, warmupSeconds: number[]): Promise<void> {
@@ -127,17 +127,26 @@ export class ServedModel {
     if (warm.length < 3 && Math.min(...warmupSeconds) <= 100 * max) {
       for (let i = warm.length; i < 3; i++) warm.push((await this.pool.run(warmupInputs(this.signature))).computeSeconds);
     }
+    // A worker's timing includes its own event-loop hop and is only a filter (a model ten
+    // times over the bound is not worth a second session); the inline session decides.
     const workerRun = Math.min(...(warm.length > 0 ? warm : warmupSeconds));
-    if (workerRun > max) return void (this.inlineStatus = `off (one row takes ${us(workerRun)} > ${us(max)})`);
+    if (workerRun > 10 * max) return void (this.inlineStatus = `off (one row takes ${us(workerRun)} > ${us(max)})`);
     let inline: InlineSession | undefined;
     try {
       inline = await InlineSession.create(bytes);
       const measured: number[] = [];
-      for (let i = 0; i < Math.max(3, opts.warmup); i++) measured.push((await inline.run(warmupInputs(this.signature))).computeSeconds);
+      for (let i = 0; i < Math.max(5, opts.warmup); i++) measured.push((await inline.run(warmupInputs(this.signature))).computeSeconds);
+      const oneRow = Math.min(...measured.slice(1));
+      if (oneRow > max) {
+        await inline.close();
+        this.inlineStatus = `off (one row takes ${us(oneRow)} > ${us(max)})`;
+        return;
+      }
+      const cost = new RunCost();
+      cost.observe(1, oneRow);
       this.inline = inline;
-      const perRow = Math.min(...measured.slice(1));
-      this.scheduler.setInline(inline, max, perRow);
-      this.inlineStatus = `on (one row takes ${us(perRow)} ≤ ${us(max)})`;
+      this.scheduler.setInline(inline, max, cost);
+      this.inlineStatus = `on (one row takes ${us(oneRow)} ≤ ${us(max)})`;
     } catch (err) {
       // Not a reason to refuse the model: the workers serve it (they already ran it).
       await inline?.close();
