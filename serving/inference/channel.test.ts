@@ -30,6 +30,19 @@ describe('shared-memory channel', () => {
     expect(read[0]![1]!.data.byteOffset % 8).toBe(0);
   });
 
+  test('a stack is written as the merged batch: rows summed, data concatenated in request order', () => {
+    const arena = new Arena(createChannel(4096).input);
+    const a = [fp32('x', [2, 2], [1, 2, 3, 4]), { name: 'ids', datatype: 'INT64', shape: [2], data: BigInt64Array.from([1n, 2n]) } as Tensor];
+    // Inputs in another order: stacked by name, not position.
+    const b = [{ name: 'ids', datatype: 'INT64', shape: [1], data: BigInt64Array.from([3n]) } as Tensor, fp32('x', [1, 2], [5, 6])];
+    expect(arena.writeJobs([{ stack: [a, b] }, [fp32('y', [1], [9])]])).toBe(true);
+    expect(arena.readJobs()).toEqual([
+      [fp32('x', [3, 2], [1, 2, 3, 4, 5, 6]), { name: 'ids', datatype: 'INT64', shape: [3], data: BigInt64Array.from([1n, 2n, 3n]) }],
+      [fp32('y', [1], [9])],
+    ]);
+    expect(() => arena.writeJobs([{ stack: [a, [fp32('other', [1, 2], [0, 0])]] }])).toThrow(/lacks input "x"/);
+  });
+
   test('results carry outputs, compute time and per-job errors', () => {
     const arena = new Arena(createChannel(4096).output);
     const results: JobResult[] = [
@@ -43,6 +56,8 @@ describe('shared-memory channel', () => {
   test('a group larger than the arena is refused, for the caller to post instead', () => {
     const arena = new Arena(createChannel(256).input);
     expect(arena.writeJobs([[fp32('x', [64], new Array<number>(64).fill(1))]])).toBe(false);
+    const half = fp32('x', [1, 32], new Array<number>(32).fill(1));
+    expect(arena.writeJobs([{ stack: [[half], [half]] }])).toBe(false);
     expect(arena.writeResults([{ outputs: [fp32('y', [64], new Array<number>(64).fill(1))], computeSeconds: 0 }])).toBe(false);
   });
 });

@@ -23,11 +23,18 @@ export interface ChannelBuffers {
   output: SharedArrayBuffer;
 }
 
+/**
+ * One run's inputs: its tensors, or the requests whose tensors are stacked along dimension 0
+ * into them (a merged batch), written into the arena without an intermediate copy. Requests
+ * in a stack share names, datatypes and trailing dimensions (their batch key).
+ */
+export type JobInputs = readonly Tensor[] | { readonly stack: readonly (readonly Tensor[])[] };
+
 /** Result of one job of a group: its outputs, or the message of the error it raised. */
 export type JobResult = { outputs: Tensor[]; computeSeconds: number } | { error: string };
 
 /** Arena size per direction; groups that do not fit travel by postMessage instead. */
-export const ARENA_BYTES = 1 << 20;
+export const ARENA_BYTES = 4 << 20;
 
 /** Allocates the shared memory of one worker. */
 export function createChannel(arenaBytes = ARENA_BYTES): ChannelBuffers {
@@ -48,12 +55,12 @@ export class Arena {
   }
 
   /** Writes job groups (pool → worker); false when they do not fit. */
-  writeJobs(jobs: readonly (readonly Tensor[])[]): boolean {
+  writeJobs(jobs: readonly JobInputs[]): boolean {
     let size = 4;
-    for (const tensors of jobs) size += tensorsSize(tensors);
+    for (const job of jobs) size += jobSize(job);
     if (size > this.bytes.length) return false;
     let at = this.u32(0, jobs.length);
-    for (const tensors of jobs) at = this.writeTensors(at, tensors);
+    for (const job of jobs) at = 'stack' in job ? this.writeStack(at, job.stack) : this.writeTensors(at, job);
     return true;
   }
 
@@ -124,20 +131,40 @@ export class Arena {
   // data at the next multiple of 8 (so typed arrays of any element size can view it).
   private writeTensors(start: number, tensors: readonly Tensor[]): number {
     let at = this.u32(start, tensors.length);
-    for (const t of tensors) {
-      const n = this.bytes.write(t.name, at + 2, 'utf8');
-      this.view.setUint16(at, n, true);
-      at += 2 + n;
-      this.view.setUint8(at, CODE_OF.get(t.datatype)!);
-      this.view.setUint8(at + 1, t.shape.length);
-      at += 2;
-      for (const d of t.shape) {
-        this.view.setFloat64(at, d, true);
-        at += 8;
-      }
-      at = align8(this.u32(at, t.data.byteLength));
-      this.bytes.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
-      at += t.data.byteLength;
+    for (const t of tensors) at = this.writeTensor(at, t.name, t.datatype, t.shape, [t.data]);
+    return at;
+  }
+
+  /** Writes the requests' tensors stacked: one tensor per name, rows summed, data concatenated. */
+  private writeStack(start: number, requests: readonly (readonly Tensor[])[]): number {
+    const first = requests[0]!;
+    let at = this.u32(start, first.length);
+    for (const proto of first) {
+      const parts = requests.map((r) => stackPart(r, proto.name));
+      let rows = 0;
+      for (const p of parts) rows += p.shape[0] ?? 0;
+      at = this.writeTensor(at, proto.name, proto.datatype, [rows, ...proto.shape.slice(1)], parts.map((p) => p.data));
+    }
+    return at;
+  }
+
+  private writeTensor(start: number, name: string, datatype: Datatype, shape: readonly number[], parts: readonly TensorData[]): number {
+    const n = this.bytes.write(name, start + 2, 'utf8');
+    this.view.setUint16(start, n, true);
+    let at = start + 2 + n;
+    this.view.setUint8(at, CODE_OF.get(datatype)!);
+    this.view.setUint8(at + 1, shape.length);
+    at += 2;
+    for (const d of shape) {
+      this.view.setFloat64(at, d, true);
+      at += 8;
+    }
+    let byteLength = 0;
+    for (const p of parts) byteLength += p.byteLength;
+    at = align8(this.u32(at, byteLength));
+    for (const p of parts) {
+      this.bytes.set(new Uint8Array(p.buffer, p.byteOffset, p.byteLength), at);
+      at += p.byteLength;
     }
     return at;
   }
@@ -178,6 +205,20 @@ export class Arena {
 
 function align8(n: number): number {
   return (n + 7) & ~7;
+}
+
+function stackPart(request: readonly Tensor[], name: string): Tensor {
+  const t = request.find((x) => x.name === name);
+  if (t === undefined) throw new Error(`request lacks input "${name}"`);
+  return t;
+}
+
+function jobSize(job: JobInputs): number {
+  if (!('stack' in job)) return tensorsSize(job);
+  // The stacked tensors have the first request's names and ranks, and all requests' bytes.
+  let size = tensorsSize(job.stack[0]!);
+  for (let i = 1; i < job.stack.length; i++) for (const t of job.stack[i]!) size += t.data.byteLength;
+  return size;
 }
 
 function tensorsSize(tensors: readonly Tensor[]): number {

@@ -48,12 +48,43 @@ describe('worker pool', () => {
     expect(pool.idle()).toBe(2);
   });
 
+  test('stacked requests run as one batch; a stack that cannot be stacked fails before claiming a worker', async () => {
+    const [stacked] = pool.runGroup([{ stack: [input([[1, 2, 3, 4]]), input([[0, 0, 0, 1], [4, 3, 2, 1]])] }]);
+    const merged = await pool.run(input([[1, 2, 3, 4], [0, 0, 0, 1], [4, 3, 2, 1]]));
+    expect(Array.from((await stacked!).outputs[0]!.data as Float32Array)).toEqual(Array.from(merged.outputs[0]!.data as Float32Array));
+    const other: Tensor[] = [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: new Float32Array(4) }];
+    expect(() => pool.runGroup([{ stack: [input([[1, 2, 3, 4]]), other] }])).toThrow(/lacks input "input"/);
+    expect(pool.idle()).toBe(2);
+    // Too large for the arena: merged and posted instead, same answer.
+    const rows = Array.from({ length: 150_000 }, (_, i) => [i % 5, 1, 2, 3]);
+    const [big] = pool.runGroup([{ stack: [input(rows), input(rows)] }]);
+    const out = (await big!).outputs[0]!;
+    expect(out.shape).toEqual([300_000, 3]);
+    expect(Array.from(out.data.subarray(0, 15) as Float32Array)).toEqual(Array.from(out.data.subarray(450_000, 450_015) as Float32Array));
+  });
+
   test('a group too large for the shared arena travels by message and gives the same answer', async () => {
-    const rows = Array.from({ length: 70_000 }, (_, i) => [i % 7, 1, 2, 3]);
+    const rows = Array.from({ length: 300_000 }, (_, i) => [i % 7, 1, 2, 3]);
     const big = await pool.run(input(rows));
     const small = await pool.run(input(rows.slice(0, 7)));
-    expect(big.outputs[0]!.shape).toEqual([70_000, 3]);
+    expect(big.outputs[0]!.shape).toEqual([300_000, 3]);
     expect(Array.from(big.outputs[0]!.data.subarray(0, 21) as Float32Array)).toEqual(Array.from(small.outputs[0]!.data as Float32Array));
+  });
+
+  test('the scheduler cuts groups to fit the arena, so queued large requests never go by message', async () => {
+    const scheduler = new Scheduler(pool, { batching: false, maxBatchSize: 1, maxDelayMs: 0, queueBound: 100 });
+    // Cheap runs first, so the compute budget alone would allow large groups.
+    for (let i = 0; i < 40; i++) await scheduler.submit(input([[i, 1, 2, 3]]), 1);
+    // Twelve requests of 1 MB queued at once: six per worker, more than one arena holds.
+    const rows = Array.from({ length: 62_500 }, (_, i) => [i % 3, 1, 2, 3]);
+    const posted = pool.postedGroups;
+    const answers = await Promise.all(Array.from({ length: 12 }, () => scheduler.submit(input(rows), rows.length)));
+    expect(answers.map((a) => a.outputs[0]!.shape[0])).toEqual(new Array(12).fill(62_500));
+    expect(pool.postedGroups).toBe(posted);
+    // One request alone larger than the arena still goes by message.
+    const huge = Array.from({ length: 300_000 }, () => [1, 1, 2, 3]);
+    await scheduler.submit(input(huge), huge.length);
+    expect(pool.postedGroups).toBe(posted + 1);
   });
 
   test('batched results equal the results of single requests', async () => {

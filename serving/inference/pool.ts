@@ -6,8 +6,9 @@ import { Worker } from 'node:worker_threads';
 import { ModelLoadError, inferenceFailed } from '../errors.ts';
 import type { Tensor } from '../protocol/tensor.ts';
 import type { Signature } from '../protocol/signature.ts';
+import { mergeBatch } from './batching.ts';
 import { Arena, JOB, JOB_VIA_MESSAGE, RESULT, VIA_MESSAGE, createChannel } from './channel.ts';
-import type { JobResult } from './channel.ts';
+import type { JobInputs, JobResult } from './channel.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './messages.ts';
 
 /** Output of one run on a worker. */
@@ -20,7 +21,7 @@ export interface RunResult {
 export interface Executor {
   idle(): number;
   /** Runs independent jobs one after another on one free worker; one promise per job. */
-  runGroup(jobs: Tensor[][]): Promise<RunResult>[];
+  runGroup(jobs: readonly JobInputs[]): Promise<RunResult>[];
   /** Called whenever a worker becomes free. */
   onIdle: () => void;
 }
@@ -92,6 +93,8 @@ export class WorkerPool implements Executor {
   /** The model's signature as the first worker read it from the graph. */
   readonly signature: Signature;
   onIdle: () => void = () => {};
+  /** Groups that were too large for a worker's arena and went by postMessage. */
+  postedGroups = 0;
   private readonly slots: Slot[] = [];
   private readonly settings: Settings;
   private closing = false;
@@ -134,21 +137,25 @@ export class WorkerPool implements Executor {
   }
 
   /** Runs a group of jobs on one free worker; the caller must have checked idle() > 0. */
-  runGroup(jobs: Tensor[][]): Promise<RunResult>[] {
+  runGroup(jobs: readonly JobInputs[]): Promise<RunResult>[] {
     const slot = this.slots.find((s) => s.group === undefined);
     if (slot === undefined) return jobs.map(() => Promise.reject(new Error('no idle worker')));
     const seq = ++slot.seq;
     const group: Group = { seq, jobs: [] };
     const promises = jobs.map(() => new Promise<RunResult>((resolve, reject) => group.jobs.push({ resolve, reject })));
+    // Written (or, too large for the arena, merged) before the worker is claimed: a stack
+    // that cannot be stacked throws here, nothing is rung for and the worker stays free.
+    const plain = slot.input.writeJobs(jobs) ? undefined : jobs.map((j): Tensor[] => ('stack' in j ? mergeBatch(j.stack) : [...j]));
     slot.group = group;
-    if (slot.input.writeJobs(jobs)) {
+    if (plain === undefined) {
       Atomics.store(slot.control, JOB_VIA_MESSAGE, 0);
     } else {
-      // Input buffers belong to these jobs alone (codec or batcher allocations, or a
-      // request body the codec viewed into); several inputs may share one, so each moves once.
+      // Input buffers belong to these jobs alone (codec or merge allocations, or a request
+      // body the codec viewed into); several inputs may share one, so each moves once.
       const transfer = new Set<ArrayBuffer>();
-      for (const inputs of jobs) for (const t of inputs) transfer.add(t.data.buffer as ArrayBuffer);
-      const msg: ToWorker = { kind: 'run', seq, jobs };
+      for (const inputs of plain) for (const t of inputs) transfer.add(t.data.buffer as ArrayBuffer);
+      const msg: ToWorker = { kind: 'run', seq, jobs: plain };
+      this.postedGroups++;
       // Queued on the port before the doorbell rings; the worker reads it synchronously.
       slot.worker.postMessage(msg, [...transfer]);
       Atomics.store(slot.control, JOB_VIA_MESSAGE, 1);

@@ -15,7 +15,9 @@
 // inline runs there cost the event loop as much as the hand-off they save (BENCHMARKS.md).
 import { overloaded } from '../errors.ts';
 import type { Tensor } from '../protocol/tensor.ts';
-import { batchKey, mergeBatch, splitBatch } from './batching.ts';
+import { batchKey, splitBatch } from './batching.ts';
+import { ARENA_BYTES } from './channel.ts';
+import type { JobInputs } from './channel.ts';
 import type { InlineRunner, RunCost } from './inline.ts';
 import type { Executor, RunResult } from './pool.ts';
 
@@ -43,8 +45,17 @@ export type RunPath = 'worker' | 'inline';
 /** Receives one observation per batch that ran: its rows, requests, compute time and path. */
 export type BatchObserver = (rows: number, requests: number, computeSeconds: number, path: RunPath) => void;
 
-/** Compute time a group of batches may hold: beyond ~1 ms the hand-off cost is noise. */
-const GROUP_BUDGET_S = 0.001;
+/**
+ * Compute time a group of batches may hold. Not only the hand-off is shared: on a core the
+ * event loop and the worker share, every switch refills caches a CNN has evicted. For the
+ * PP-OCR classifier (~0.85 ms a row) groups of ~1 ms gave 635 req/s, 4 ms 840–905, 8 ms
+ * 865–942, 16 ms 923–964 (BENCHMARKS.md); 8 ms keeps most of that while the first answer of
+ * a group — which waits for the whole group — waits at most that long for the others, and
+ * only when that many requests were already queued.
+ */
+const GROUP_BUDGET_S = 0.008;
+/** Input bytes a group may hold: most of a worker's arena (the rest is tensor headers). */
+const GROUP_MAX_BYTES = ARENA_BYTES - 64 * 1024;
 /** Most batches in one group. */
 const MAX_GROUP = 64;
 
@@ -143,9 +154,19 @@ export class Scheduler {
       const share = Math.ceil(this.queue.length / this.executor.idle());
       const limit = Math.min(share, MAX_GROUP, Math.max(1, Math.floor(GROUP_BUDGET_S / this.computeAverage)));
       const group: Pending[][] = [];
+      let bytes = 0;
       while (group.length < limit && this.queue.length > 0) {
         const batch = this.take();
         if (batch === undefined) break;
+        // Groups stay within the worker's arena: a larger one would go by postMessage,
+        // allocating merged copies and moving the request bodies away from their pool.
+        let size = 0;
+        for (const p of batch) for (const t of p.inputs) size += t.data.byteLength;
+        if (group.length > 0 && bytes + size > GROUP_MAX_BYTES) {
+          this.queue.unshift(...batch);
+          break;
+        }
+        bytes += size;
         group.push(batch);
       }
       if (group.length === 0) return;
@@ -188,27 +209,25 @@ export class Scheduler {
 
   private dispatch(group: Pending[][]): void {
     const now = performance.now();
-    const runnable: Pending[][] = [];
-    const merged: Tensor[][] = [];
-    const failed: [Pending[], Error][] = [];
-    for (const batch of group) {
-      this.inflight += batch.length;
-      try {
-        merged.push(mergeBatch(batch.map((p) => p.inputs)));
-        runnable.push(batch);
-      } catch (err) {
-        failed.push([batch, err as Error]);
-      }
+    // A merged batch travels as a stack: the pool writes its requests' tensors straight
+    // into the worker's arena (one copy, instead of a merged buffer and then the arena).
+    const jobs: JobInputs[] = group.map((batch) => (batch.length === 1 ? batch[0]!.inputs : { stack: batch.map((p) => p.inputs) }));
+    for (const batch of group) this.inflight += batch.length;
+    let results: Promise<RunResult>[];
+    try {
+      results = this.executor.runGroup(jobs);
+    } catch (err) {
+      // Requests of one batch share their batch key, so stacking cannot fail; if it did,
+      // the group fails alone and the worker was not claimed.
+      for (const batch of group) this.finish(batch, err as Error);
+      return;
     }
-    // Failures are settled after the group is on its way, so the worker is claimed once.
-    const results = runnable.length === 0 ? [] : this.executor.runGroup(merged);
-    runnable.forEach((batch, i) => {
+    group.forEach((batch, i) => {
       results[i]!.then(
         (result) => this.complete(batch, now, result),
         (err: Error) => this.finish(batch, err),
       );
     });
-    for (const [batch, err] of failed) this.finish(batch, err);
   }
 
   private runInline(runner: InlineRunner, p: Pending): void {

@@ -5,7 +5,8 @@ import { createServer, request } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ServingError } from '../errors.ts';
-import { BodyPool, POOL_MIN_BYTES, alignmentPad, readBody } from './body.ts';
+import { PerformanceObserver, constants } from 'node:perf_hooks';
+import { BodyPool, POOL_MIN_BYTES, SCAVENGE_EVERY_BYTES, alignmentPad, countChunkBytes, readBody } from './body.ts';
 import type { Body } from './body.ts';
 
 describe('BodyPool', () => {
@@ -49,6 +50,26 @@ describe('BodyPool', () => {
     expect(alignmentPad(8)).toBe(0);
     expect(alignmentPad(101)).toBe(3);
     expect((101 + alignmentPad(101)) % 8).toBe(0);
+  });
+});
+
+describe('chunk garbage', () => {
+  test('every SCAVENGE_EVERY_BYTES of chunks read asks V8 for a minor GC', async () => {
+    const minors: number[] = [];
+    const observer = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) {
+        if ((e.detail as { kind?: number } | undefined)?.kind === constants.NODE_PERFORMANCE_GC_MINOR) minors.push(e.startTime);
+      }
+    });
+    observer.observe({ entryTypes: ['gc'] });
+    try {
+      const crossed = performance.now();
+      countChunkBytes(SCAVENGE_EVERY_BYTES);
+      for (let i = 0; i < 40 && !minors.some((t) => t >= crossed); i++) await new Promise((r) => setTimeout(r, 10));
+      expect(minors.some((t) => t >= crossed)).toBe(true);
+    } finally {
+      observer.disconnect();
+    }
   });
 });
 
