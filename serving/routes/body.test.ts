@@ -58,7 +58,8 @@ describe('chunk garbage', () => {
     const minors: number[] = [];
     const observer = new PerformanceObserver((list) => {
       for (const e of list.getEntries()) {
-        if ((e.detail as { kind?: number } | undefined)?.kind === constants.NODE_PERFORMANCE_GC_MINOR) minors.push(e.startTime);
+        const detail = (e as unknown as { detail?: { kind?: number } }).detail;
+        if (detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) minors.push(e.startTime);
       }
     });
     observer.observe({ entryTypes: ['gc'] });
