@@ -3,7 +3,9 @@
 // the same payload (transport). The server runs as its own process pinned to core 0, the
 // load generator to core 1 (taskset, when present).
 //
-// Environment: BENCH_SECONDS (per scenario, default 3), BENCH_CONCURRENCY (saturation,
+// Environment: BENCH_SECONDS (per scenario, default 3), BENCH_WARMUP_SECONDS (unmeasured
+// load on every server before its first scenario, per request kind at 1 and 16 connections,
+// default 1.5: Node's JIT needs seconds before its tail settles, p99 1.3 ms → 0.5 ms), BENCH_CONCURRENCY (saturation,
 // default 32), BENCH_BATCH_CONCURRENCY (default 64), BENCH_MODELS (tabular,ppocr),
 // BENCH_TABULAR_BATCH / BENCH_PPOCR_BATCH (SISKIN_BATCH_MAX_SIZE of the batching scenario,
 // default 64 and 4: a CNN's rows per second peak at small batches, see BENCHMARKS.md),
@@ -31,6 +33,7 @@ const SATURATION = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const BATCH_CONCURRENCY = Number(process.env.BENCH_BATCH_CONCURRENCY ?? 64);
 const MODELS = (process.env.BENCH_MODELS ?? 'tabular,ppocr').split(',');
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 0);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 1.5);
 const PEERS = (process.env.BENCH_PEERS ?? 'kserve,mlserver').split(',').filter((p): p is PeerKind => p === 'kserve' || p === 'mlserver');
 const NODE = process.execPath;
 const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
@@ -176,6 +179,12 @@ async function startServer(model: BenchModel, env: Record<string, string>): Prom
   return { child, base };
 }
 
+/** Unmeasured load on a fresh server, each request kind at 1 and 16 connections. */
+async function warm(requests: LoadRequest[]): Promise<void> {
+  if (WARMUP_SECONDS <= 0) return;
+  for (const req of requests) for (const c of [1, 16]) await runLoad(req, c, WARMUP_SECONDS, 0);
+}
+
 interface Row {
   scenario: string;
   concurrency: number;
@@ -268,6 +277,7 @@ async function benchModel(model: BenchModel): Promise<void> {
 
   const echo = await startEcho();
   const echoBase = `http://127.0.0.1:${echo.port}`;
+  await warm([binReq(echoBase)]);
   const echoC1 = await runLoad(binReq(echoBase), 1, SECONDS);
   rows.push({ scenario: 'bare http echo, same binary payload', concurrency: 1, result: echoC1 });
   rows.push({ scenario: 'bare http echo, same binary payload', concurrency: SATURATION, result: await runLoad(binReq(echoBase), SATURATION, SECONDS) });
@@ -278,6 +288,7 @@ async function benchModel(model: BenchModel): Promise<void> {
     const label = batching ? 'batching' : 'no batching';
     const server = await startServer(model, env);
     const rssIdle = rssMiB(server.child.pid);
+    await warm(batching ? [binReq(server.base)] : [jsonReq(server.base), binReq(server.base)]);
     if (!batching) {
       rows.push({ scenario: `siskin JSON, ${label}`, concurrency: 1, result: await runLoad(jsonReq(server.base), 1, SECONDS) });
       rows.push({ scenario: `siskin binary, ${label}`, concurrency: 1, result: await runLoad(binReq(server.base), 1, SECONDS) });
@@ -295,8 +306,9 @@ async function benchModel(model: BenchModel): Promise<void> {
   // already queued, no added delay), as a user would run it beside the peers.
   {
     const server = await startServer(model, {});
-    rows.push({ scenario: 'siskin JSON, defaults', concurrency: 1, result: await runLoad(jsonReq(server.base), 1, SECONDS) });
     const rssIdle = rssMiB(server.child.pid);
+    await warm([jsonReq(server.base)]);
+    rows.push({ scenario: 'siskin JSON, defaults', concurrency: 1, result: await runLoad(jsonReq(server.base), 1, SECONDS) });
     const loaded = await runLoad(jsonReq(server.base), SATURATION, SECONDS);
     rows.push({ scenario: 'siskin JSON, defaults', concurrency: SATURATION, result: loaded, rssIdle, rssLoaded: rssMiB(server.child.pid) });
     await stop(server.child);
@@ -311,6 +323,7 @@ async function benchModel(model: BenchModel): Promise<void> {
       const base = `http://127.0.0.1:${port}`;
       await waitReady(`${base}/v2/health/ready`);
       const rssIdle = rssMiB(child.pid);
+      await warm([jsonReq(base)]);
       rows.push({ scenario: `${kind} JSON`, concurrency: 1, result: await runLoad(jsonReq(base), 1, SECONDS) });
       const loaded = await runLoad(jsonReq(base), SATURATION, SECONDS);
       rows.push({ scenario: `${kind} JSON`, concurrency: SATURATION, result: loaded, rssIdle, rssLoaded: rssMiB(child.pid) });
