@@ -214,13 +214,18 @@ function targets(model: BenchModel, rows: Row[], rawRes: LoadResult, echoC1: Loa
   if (batched !== undefined) {
     const best = Math.max(batched.throughput, ...rows.filter((r) => r.scenario.startsWith('siskin binary')).map((r) => r.result.throughput));
     const vsBatched = rawBatched === undefined ? '' : `; ${((best / rawBatched.throughput) * 100).toFixed(0)}% of raw in the same batches (${rawBatched.throughput.toFixed(0)}/s)`;
+    // Set on the compute-bound real model; a 10 µs model is bound by HTTP, not compute.
+    const judged = model.name !== 'tabular';
     process.stdout.write(
-      `- saturation throughput ${best.toFixed(0)}/s ≥ 85% of raw ${rawRes.throughput.toFixed(0)}/s: ${verdict(best >= 0.85 * rawRes.throughput)} (${((best / rawRes.throughput) * 100).toFixed(0)}%${vsBatched})\n`,
+      `- saturation throughput ${best.toFixed(0)}/s ≥ 85% of raw ${rawRes.throughput.toFixed(0)}/s: ${judged ? verdict(best >= 0.85 * rawRes.throughput) : 'figures only (the target is on the compute-bound model)'} (${((best / rawRes.throughput) * 100).toFixed(0)}%${vsBatched})\n`,
     );
   }
   if (batched !== undefined && unbatched !== undefined) {
     const gain = batched.throughput / unbatched.throughput;
-    process.stdout.write(`- batching at concurrency ${BATCH_CONCURRENCY}: ${gain.toFixed(2)}× unbatched (target ≥ 3×): ${verdict(gain >= 3)}\n`);
+    const judged = model.name === 'tabular';
+    process.stdout.write(
+      `- batching at concurrency ${BATCH_CONCURRENCY}: ${gain.toFixed(2)}× unbatched${judged ? ` (target ≥ 3×): ${verdict(gain >= 3)}` : ' (figures only: the target is on the small tabular model)'}\n`,
+    );
   }
   // The peer targets are set on the small model; for the others the figures are shown only.
   const judged = model.name === 'tabular';
