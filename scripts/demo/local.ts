@@ -75,7 +75,7 @@ export async function startLocalCluster(teardown: Teardown, log: (line: string) 
   const add = (name: string, bytes: Uint8Array): { url: string; sha256: string } => store.add(name, bytes);
   const good = add('iris/model.onnx', tabularClassifier({ seed: 7 }));
   // The same model with 30 extra 512×512 layers per row: ~0.3 s per inference on two cores.
-  const slow = add('iris/slow/model.onnx', tabularClassifier({ seed: 7, slowLayers: 30 }));
+  const slow = add('iris/slow/model.onnx', tabularClassifier({ seed: 7, slowLayers: 200 }));
   const kubectl = findBinary('kubectl');
   return {
     kubectl: (args, input) => cluster.kubectlOk(args, input === undefined ? {} : { input }),

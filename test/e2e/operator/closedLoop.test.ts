@@ -109,7 +109,12 @@ describe('the closed loop on the real node (replica-ratio routing)', () => {
   }, 300_000);
 
   test('a slow version is rolled back automatically: traffic leaves at the speed of an endpoint update', async () => {
-    await rollOut('3-slow', tabularClassifier({ seed: 7, slowLayers: 30 }), {
+    // ~330 ms a row on one worker: slow against the 0.25 s gate, but its quarter of 8 req/s
+    // (2 req/s) stays within what it can serve. At 10 req/s it would build a queue, and the
+    // requests still queued there when traffic leaves would time out in the client (5 s)
+    // during the window measured after the rollback — an overloaded canary, not lost traffic.
+    traffic!.setRps(8);
+    await rollOut('3-slow', tabularClassifier({ seed: 7, slowLayers: 200 }), {
       steps: [{ setWeight: 25 }, { pause: { durationSeconds: 300 } }],
       analysis: analysis([LATENCY, ERRORS], { intervalSeconds: 10, minSamples: 5 }),
     });
@@ -144,6 +149,7 @@ describe('the closed loop on the real node (replica-ratio routing)', () => {
     expect(rolledBack.stable?.version).toBe('2');
     const events = await e2e.cluster.kubectlOk(['get', 'events', '--field-selector', `involvedObject.name=${MD},type=Warning,reason=AnalysisFailed`, '-o', 'jsonpath={.items[*].message}']);
     expect(events).toMatch(/latency-p99/);
+    traffic!.setRps(40);
   }, 300_000);
 
   test('a version whose predictions disagree with stable is rolled back by the agreement gate', async () => {
