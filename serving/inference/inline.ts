@@ -19,10 +19,14 @@ export const INLINE_MAX_MODEL_BYTES = 64 * 1024 ** 2;
 const MAX_BUCKET = 20;
 
 /**
- * What a run of `rows` rows costs, learnt from runs: a moving average of seconds per row for
- * each power-of-two bucket of rows (per-row cost falls as batches grow). A bucket never seen
- * is estimated from the nearest smaller one seen — an overestimate, since rows get cheaper
- * in larger batches — or, when there is none, from the nearest larger one.
+ * What an inline run of `rows` rows costs, learnt from inline runs only (a worker's timing
+ * includes its own event-loop hop, ~100 µs, and would shut the path for good): a moving
+ * average of seconds per row for each power-of-two bucket of rows (per-row cost falls as
+ * batches grow). One run can at most double a bucket's estimate, so a run that was merely
+ * preempted on a busy machine does not close the path, while a model that really got slower
+ * crosses the bound within a few runs. A bucket never seen is estimated from the nearest
+ * smaller one seen — an overestimate, since rows get cheaper in larger batches — or, when
+ * there is none, from the nearest larger one.
  */
 export class RunCost {
   private readonly perRow: number[] = new Array<number>(MAX_BUCKET + 1).fill(Number.NaN);
@@ -31,9 +35,13 @@ export class RunCost {
   observe(rows: number, seconds: number): void {
     if (rows <= 0 || !(seconds >= 0)) return;
     const b = bucket(rows);
-    const v = seconds / rows;
     const old = this.perRow[b]!;
-    this.perRow[b] = Number.isNaN(old) ? v : old + 0.2 * (v - old);
+    if (Number.isNaN(old)) {
+      this.perRow[b] = seconds / rows;
+      return;
+    }
+    const v = Math.min(seconds / rows, 2 * old);
+    this.perRow[b] = old + 0.2 * (v - old);
   }
 
   /** Estimated seconds for a run of `rows` rows; Infinity before any run was seen. */

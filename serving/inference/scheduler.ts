@@ -93,7 +93,7 @@ export class Scheduler {
 
   /**
    * Lets a lone request on an idle scheduler run on `runner` while its estimated run time
-   * (from `cost`, which every run completed here keeps learning) is at most `maxSeconds`.
+   * (from `cost`, which every inline run keeps learning) is at most `maxSeconds`.
    */
   setInline(runner: InlineRunner, maxSeconds: number, cost: RunCost): void {
     this.inline = runner;
@@ -244,7 +244,7 @@ export class Scheduler {
     let totalRows = 0;
     for (const r of rows) totalRows += r;
     if (path === 'worker') this.computeAverage += 0.1 * (result.computeSeconds - this.computeAverage);
-    this.cost?.observe(totalRows, result.computeSeconds);
+    if (path === 'inline') this.cost?.observe(totalRows, result.computeSeconds);
     this.observe(totalRows, batch.length, result.computeSeconds, path);
     let parts: Tensor[][];
     try {
