@@ -3,7 +3,7 @@
 // an idle server spends more time in the hand-off than in the model (at concurrency 1 the
 // worker thread spent ~85 µs of CPU per request on a ~12 µs tabular run). The inline runner
 // is one more session, on the event loop, that the scheduler uses only when nothing else is
-// queued or running and the request's estimated run time (RunCost, learnt from every run)
+// queued or running and the request's estimated run time (RunCost, learnt from its own runs)
 // is within a small bound — so the event loop is never held longer than that bound, and
 // never while another request waits.
 import type { InferenceSession } from 'onnxruntime-node';
