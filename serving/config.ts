@@ -62,7 +62,7 @@ export interface ServingConfig {
   batchMaxSize: number;
   batchMaxDelayMs: number;
   warmup: number;
-  /** Batches estimated to run within this many µs run on the event loop, at most this much per turn; 0 turns it off. */
+  /** A lone request on an idle server runs on the event loop while its estimated run is within this many µs; 0 turns it off. */
   inlineMaxMicros: number;
   queueBound: number;
   bodyLimitBytes: number;

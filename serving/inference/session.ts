@@ -51,33 +51,12 @@ function datatypeOf(ortType: string): string {
   return dt;
 }
 
-// onnxruntime checks tensor data with instanceof against its own realm's typed arrays. A
-// server has one realm, but a vm context (Jest runs every test file in one) has its own
-// intrinsics: an array made there is rejected. The constructor onnxruntime expects is
-// learnt from a tensor it builds itself, and foreign arrays are re-viewed (no copy).
-const realmArrays = new Map<string, (new (buffer: ArrayBufferLike, byteOffset: number, length: number) => TensorData) | null>();
-function inOrtRealm(ortType: string, data: TensorData): TensorData {
-  let ctor = realmArrays.get(ortType);
-  if (ctor === undefined) {
-    try {
-      const probe = new ort.Tensor(ortType as 'float32', [], [0]).data as unknown as { constructor: new (b: ArrayBufferLike, o: number, n: number) => TensorData };
-      ctor = ArrayBuffer.isView(probe) ? probe.constructor : null;
-    } catch {
-      ctor = null;
-    }
-    realmArrays.set(ortType, ctor);
-  }
-  if (ctor === null || data instanceof ctor) return data;
-  return new ctor(data.buffer, data.byteOffset, data.length);
-}
-
 /** Runs one job; an error becomes a result, never a rejection. computeSeconds is the caller's to fill. */
 export async function runJob(session: ort.InferenceSession, inputs: readonly Tensor[]): Promise<JobResult> {
   try {
     const feeds: Record<string, ort.Tensor> = {};
     for (const t of inputs) {
-      const type = DATATYPES[t.datatype].ort;
-      feeds[t.name] = new ort.Tensor(type, inOrtRealm(type, t.data), t.shape);
+      feeds[t.name] = new ort.Tensor(DATATYPES[t.datatype].ort, t.data, t.shape);
     }
     const results = await session.run(feeds);
     const outputs: Tensor[] = [];

@@ -25,7 +25,7 @@ export interface ServedModelOptions {
   batchMaxDelayMs: number;
   queueBound: number;
   warmup: number;
-  /** Batches estimated to run within this many µs run on the event loop, at most this much per turn (0: never). */
+  /** A lone request on an idle server runs on the event loop while its estimated run is within this many µs (0: never). */
   inlineMaxMicros: number;
   /** Called once per batch that ran (metrics). */
   onBatch?: BatchObserver;
@@ -103,11 +103,6 @@ export class ServedModel {
 
   /** Whether the inline path is open, and why (for the ready log line). */
   inlineStatus = 'off';
-
-  /** Whether cheap batches may run inline (the model is cheap enough). */
-  runsInline(): boolean {
-    return this.inline !== undefined;
-  }
 
   /**
    * Opens the inline path when warm-up showed a one-row run within the bound: a second
