@@ -15,10 +15,48 @@ node_version="$("$node_bin" --version)"
 source "$here/test/cluster/versions.env"
 npm_version="$NPM_VERSION"
 ref="siskin.local/node-base:${node_version#v}"
-docker=/usr/bin/docker
-[[ -x $docker ]] || docker="$(command -v docker)"
+docker="$(command -v docker)" || { echo "make-base-image: the Docker CLI is missing (apt-get install docker.io, or bash scripts/setup-host.sh)" >&2; exit 1; }
 
 if "$docker" image inspect "$ref" >/dev/null 2>&1; then echo "$ref"; exit 0; fi
+
+# Temporary trees (a debootstrap rootfs is ~140 MB) go away on success, error, Ctrl-C and
+# SIGTERM: the long steps run in the background so a signal reaches this trap at once, the
+# trap stops them, unmounts what debootstrap mounted, then deletes. Each tree carries the
+# cluster library's owner file, so a run killed with SIGKILL is swept by the next test run.
+temps=()
+children=()
+cleanup() {
+  local code=$?
+  trap - EXIT INT TERM HUP
+  local c
+  for c in "${children[@]}"; do kill -TERM -- "-$c" 2>/dev/null || true; done
+  ((${#children[@]})) && { wait "${children[@]}" 2>/dev/null || true; }
+  local t m
+  for t in "${temps[@]}"; do
+    # Deepest first; lazily, so a busy mount cannot keep the tree.
+    while read -r m; do umount -l "$m" 2>/dev/null || true; done < <(awk -v d="$t" '$5 == d || index($5, d "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r)
+    rm -rf --one-file-system "$t"
+  done
+  exit "$code"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+# make_temp PREFIX: a new temporary directory under $TMPDIR, removed by cleanup.
+make_temp() {
+  local t; t="$(mktemp -d -t "$1-XXXXXX")"
+  echo $$ >"$t/.siskin-owner-pid"
+  temps+=("$t")
+  REPLY="$t"
+}
+# in_background CMD...: runs CMD in a process group of its own that cleanup can stop whole
+# (debootstrap's dpkg children included), and waits for it.
+in_background() {
+  setsid "$@" &
+  children+=("$!")
+  wait "$!"
+}
 
 exec 9>"$cache/.lock"; flock 9
 rootfs_tar="$cache/debian-bookworm-minbase.tar"
@@ -29,18 +67,16 @@ if [[ ! -f $rootfs_tar ]]; then
              | grep -v -e security -e '^$' | head -1 || true)"
   mirror="${mirror:-http://deb.debian.org/debian}"
   command -v debootstrap >/dev/null || { echo "make-base-image: debootstrap missing (apt-get install debootstrap)" >&2; exit 1; }
-  tmp="$(mktemp -d /tmp/siskin-rootfs-XXXXXX)"
-  trap 'rm -rf "$tmp"' EXIT
+  make_temp siskin-rootfs; tmp="$REPLY"
   echo "make-base-image: debootstrap bookworm from $mirror" >&2
-  debootstrap --variant=minbase --include=ca-certificates bookworm "$tmp/rootfs" "$mirror" >"$tmp/debootstrap.log" 2>&1 \
+  in_background debootstrap --variant=minbase --include=ca-certificates bookworm "$tmp/rootfs" "$mirror" >"$tmp/debootstrap.log" 2>&1 \
     || { tail -20 "$tmp/debootstrap.log" >&2; exit 1; }
   rm -rf "$tmp/rootfs/var/cache/apt/archives/"*.deb "$tmp/rootfs/var/lib/apt/lists/"*
   tar --numeric-owner -C "$tmp/rootfs" -cf "$rootfs_tar.tmp" .
   mv "$rootfs_tar.tmp" "$rootfs_tar"
 fi
 
-work="$(mktemp -d /tmp/siskin-baseimg-XXXXXX)"
-trap 'rm -rf "$work"' EXIT
+make_temp siskin-baseimg; work="$REPLY"
 mkdir -p "$work/rootfs"
 tar --numeric-owner -C "$work/rootfs" -xf "$rootfs_tar"
 install -m 0755 "$node_bin" "$work/rootfs/usr/local/bin/node"

@@ -5,21 +5,14 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
-# command -> Debian package that provides it
-declare -A want=([openssl]=openssl [setpriv]=util-linux [flock]=util-linux [nsenter]=util-linux [curl]=curl [git]=git
-  [gcc]=gcc [tar]=tar [ip]=iproute2
-  [lua5.4]=lua5.4 # the Argo CD health check (charts/siskin/health) runs on a real Lua in its test
-  # the real node: a dedicated containerd with runc, CNI plugins, iptables for kube-proxy
-  [containerd]=containerd [runc]=runc [iptables]=iptables [conntrack]=conntrack
-  [/usr/lib/cni/bridge]=containernetworking-plugins [/bin/busybox]=busybox-static
-  # the repository image: a Docker engine (started by the tests with no bridge or iptables)
-  # and debootstrap for the local base image (scripts/make-base-image.sh)
-  [dockerd]=docker.io [docker]=docker.io [debootstrap]=debootstrap)
+# The host tools and their Debian packages: test/cluster/host-tools.tsv, the one list (the
+# TypeScript cluster library finds the tools through it when it uses them).
 missing=()
-for cmd in "${!want[@]}"; do
+while IFS=$'\t' read -r cmd pkg _; do
+  [[ -z $cmd || $cmd == \#* ]] && continue
   if [[ $cmd == /* ]]; then [[ -x $cmd ]] && continue; else command -v "$cmd" >/dev/null 2>&1 && continue; fi
-  missing+=("${want[$cmd]}")
-done
+  missing+=("$pkg")
+done <"$here/test/cluster/host-tools.tsv"
 if ((${#missing[@]})); then
   if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
     echo "setup-host: installing ${missing[*]} from Debian" >&2

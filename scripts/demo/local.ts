@@ -17,6 +17,7 @@ import {
   startModelStore,
   startPodPrometheus,
   type BinaryName,
+  type DockerEngine,
 } from '../../test/cluster/index.ts';
 import type { DemoCluster, Teardown } from './target.ts';
 
@@ -24,28 +25,27 @@ import type { DemoCluster, Teardown } from './target.ts';
 export const LOCAL_IMAGE = { repository: 'siskin.local/siskin', tag: 'demo' };
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+/** The host's preparation: Debian's host tools, then the cluster's binaries (scripts/setup-host.sh). */
+export type HostSetup = (log: (line: string) => void) => void;
+
+/** Runs scripts/setup-host.sh as `npm test` does: idempotent, quick once done, about 25 minutes the first time. */
+export const runSetupHost: HostSetup = (log) => {
+  log('preparing the host: scripts/setup-host.sh (Debian packages, then the cluster binaries from the Go module proxy: about 25 minutes on 2 cores the first time, cached after)');
+  const r = spawnSync('/bin/bash', [join(repoRoot, 'scripts', 'setup-host.sh')], { stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`scripts/setup-host.sh failed (exit ${r.status ?? r.signal}); its output is above`);
+};
+
 const NEEDED: BinaryName[] = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet', 'kube-proxy', 'kubectl', 'helm', 'prometheus'];
 
-function missingBinaries(): BinaryName[] {
-  return NEEDED.filter((name) => {
-    try {
-      findBinary(name);
-      return false;
-    } catch {
-      return true;
-    }
-  });
-}
-
-/** Builds the cluster's binaries (and installs Debian's host tools) when any is missing, as `npm test` does. */
-export function ensureBinaries(log: (line: string) => void): void {
-  const missing = missingBinaries();
-  if (missing.length === 0) return;
-  log(`missing ${missing.join(', ')}: running scripts/setup-host.sh (Debian packages, then the binaries from the Go module proxy; the first run takes about 25 minutes on 2 cores)`);
-  const r = spawnSync('bash', [join(repoRoot, 'scripts', 'setup-host.sh')], { stdio: 'inherit' });
-  if (r.status !== 0) throw new Error(`scripts/setup-host.sh failed (exit ${r.status ?? r.signal}); its output is above`);
-  const still = missingBinaries();
-  if (still.length > 0) throw new Error(`still missing after scripts/setup-host.sh: ${still.join(', ')}`);
+/**
+ * The demo's start-up on this machine, in the only safe order: the host is prepared first,
+ * and only then is any tool looked up (a fresh machine has no Docker CLI before setup).
+ * Returns the Docker engine, started here when none answered.
+ */
+export async function prepareHost(log: (line: string) => void, setup: HostSetup = runSetupHost): Promise<DockerEngine> {
+  setup(log);
+  for (const name of NEEDED) findBinary(name); // a clear error naming what setup could not provide
+  return ensureDockerEngine();
 }
 
 /** Starts everything the local demo needs; every part is registered in teardown as it starts. */
@@ -53,9 +53,8 @@ export async function startLocalCluster(teardown: Teardown, log: (line: string) 
   if (process.getuid?.() !== 0) {
     throw new Error('the local demo runs a real node (kubelet, containerd, kube-proxy) and needs root: sudo npm run demo — or target an existing cluster with --kubeconfig (see --help)');
   }
-  ensureBinaries(log);
   const image = `${LOCAL_IMAGE.repository}:${LOCAL_IMAGE.tag}`;
-  const docker = await ensureDockerEngine();
+  const docker = await prepareHost(log);
   teardown.add('docker engine', () => docker.stop());
   log(`building ${image} from the Dockerfile (the base image is made once with debootstrap; later builds reuse cached layers)`);
   await buildRepoImage(image, await ensureBaseImage());

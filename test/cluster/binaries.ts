@@ -6,6 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { UnknownToolError } from './hostTools.ts';
 import { loadVersions, type Versions } from './versions.ts';
 
 /** Every binary the library can run. */
@@ -85,12 +86,24 @@ function printsVersion(path: string, spec: BinarySpec, versions: Versions): bool
   }
 }
 
+/** True when name is one of the cluster library's binaries. */
+export function isBinaryName(name: string): name is BinaryName {
+  return Object.hasOwn(specs, name);
+}
+
+/** The names of the cluster library's binaries. */
+export function knownBinaries(): BinaryName[] {
+  return Object.keys(specs) as BinaryName[];
+}
+
 const found = new Map<BinaryName, string>();
 
 /** Where a binary is, or a clear error naming what is missing and how to get it. */
 export function findBinary(name: BinaryName, env: NodeJS.ProcessEnv = process.env): string {
   const hit = found.get(name);
   if (hit) return hit;
+  // Callers outside TypeScript's reach (a name from a flag, a file) get a typed error, not a TypeError.
+  if (!isBinaryName(name)) throw new UnknownToolError(name, knownBinaries());
   const versions = loadVersions();
   const spec = specs[name];
   const candidates: { path: string; check: boolean }[] = [];

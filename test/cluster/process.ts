@@ -2,16 +2,16 @@
 // with it: on stop(), on normal exit, on SIGINT/SIGTERM/SIGHUP, and (through the kernel's
 // parent-death signal) even when the test process itself is SIGKILLed.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { onPath } from './hostTools.ts';
 
 const live = new Set<ChildProcess>();
 const tempDirs = new Set<string>();
 const asyncCleanups = new Set<() => Promise<void>>();
 let hooksInstalled = false;
 
-const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 
 function installHooks(): void {
   if (hooksInstalled) return;
@@ -165,6 +165,8 @@ export interface StartOptions {
 export function startProcess(opts: StartOptions): ManagedProcess {
   installHooks();
   const fd = openSync(opts.logFile, 'a');
+  // Looked up per start, not at import: setup-host may install util-linux after this module loaded.
+  const setpriv = onPath('setpriv');
   const [cmd, args] = setpriv
     ? [setpriv, ['--pdeathsig', 'KILL', '--', opts.command, ...opts.args]]
     : [opts.command, opts.args];

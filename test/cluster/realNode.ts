@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import YAML from 'yaml';
 import { findBinary } from './binaries.ts';
+import { hostTool, missingHostPackages } from './hostTools.ts';
 import { NODE_IP, type ControlPlane } from './controlPlane.ts';
 import {
   BRIDGE,
@@ -48,29 +49,11 @@ export function realNodePreflight(): void {
   if (process.getuid?.() !== 0) throw new Error('the real-node mode needs root (it runs containerd, kubelet and iptables); the kwok mode does not');
   const mounts = readFileSync('/proc/mounts', 'utf8');
   if (!/ cgroup2? /.test(mounts)) throw new Error('the real-node mode needs a mounted cgroup filesystem (/sys/fs/cgroup); the kwok mode does not');
-  const need: [string, string][] = [
-    ['/usr/bin/containerd', 'containerd'],
-    ['/usr/bin/ctr', 'containerd'],
-    [`${CNI_BIN}/bridge`, 'containernetworking-plugins'],
-    [`${CNI_BIN}/host-local`, 'containernetworking-plugins'],
-    [`${CNI_BIN}/loopback`, 'containernetworking-plugins'],
-  ];
-  const missing = new Set(need.filter(([p]) => !existsSync(p)).map(([, pkg]) => pkg));
-  for (const [cmd, pkg] of [
-    ['runc', 'runc'],
-    ['iptables', 'iptables'],
-    ['ip', 'iproute2'],
-    ['nsenter', 'util-linux'],
-    ['gcc', 'gcc'],
-    ['conntrack', 'conntrack'],
-  ] as const) {
-    try {
-      execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    } catch {
-      missing.add(pkg);
-    }
-  }
-  if (missing.size) throw new Error(`the real-node mode needs Debian packages: apt-get install ${[...missing].join(' ')} (scripts/setup-host.sh installs them)`);
+  const missing = missingHostPackages([
+    'containerd', 'ctr', 'runc', 'iptables', 'conntrack', 'ip', 'nsenter', 'gcc',
+    `${CNI_BIN}/bridge`, `${CNI_BIN}/host-local`, `${CNI_BIN}/loopback`,
+  ]);
+  if (missing.length) throw new Error(`the real-node mode needs Debian packages: apt-get install ${missing.join(' ')} (scripts/setup-host.sh installs them)`);
 }
 
 function containerdConfig(dir: string, socket: string): string {
@@ -274,7 +257,7 @@ export async function startRealNode(cp: ControlPlane, dir: string, opts: { kubeC
     writeFileSync(join(cdDir, 'cni', '10-siskin.conflist'), cniConflist(join(cdDir, 'ipam')));
     const containerd = startProcess({
       name: 'containerd',
-      command: '/usr/bin/containerd',
+      command: hostTool('containerd'),
       args: ['--config', join(cdDir, 'config.toml'), '--log-level', 'warn'],
       logFile: join(dir, 'containerd.log'),
     });

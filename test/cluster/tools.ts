@@ -1,6 +1,7 @@
 // Runs the real kubectl and helm against a cluster, as a user would.
 import { execFile } from 'node:child_process';
-import { findBinary, type BinaryName } from './binaries.ts';
+import { findBinary, isBinaryName, knownBinaries, type BinaryName } from './binaries.ts';
+import { hostTool, hostToolSpecs, isHostTool, UnknownToolError } from './hostTools.ts';
 
 /** Outcome of a CLI run. */
 export interface CliResult {
@@ -9,8 +10,20 @@ export interface CliResult {
   stderr: string;
 }
 
-/** A binary of the cluster library by name, or an absolute path to any executable. */
-export type Command = BinaryName | `/${string}`;
+/** A binary of the cluster library or a host tool (host-tools.tsv) by name, or an absolute path. */
+export type Command = BinaryName | (string & {});
+
+/**
+ * Where a command is, decided now (never at import: setup may install it later): an absolute
+ * path as given, a cluster binary through findBinary, a host tool through hostTool; any other
+ * name is an UnknownToolError.
+ */
+export function resolveCommand(name: Command): string {
+  if (name.startsWith('/')) return name;
+  if (isBinaryName(name)) return findBinary(name);
+  if (isHostTool(name)) return hostTool(name);
+  throw new UnknownToolError(name, [...knownBinaries(), ...hostToolSpecs().map((s) => s.tool)]);
+}
 
 /** Runs a binary with args, optional stdin and env; never rejects on a non-zero exit. */
 export function runCli(
@@ -18,7 +31,12 @@ export function runCli(
   args: string[],
   opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; cwd?: string } = {},
 ): Promise<CliResult> {
-  const command = name.startsWith('/') ? name : findBinary(name as BinaryName);
+  let command: string;
+  try {
+    command = resolveCommand(name);
+  } catch (err) {
+    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+  }
   return new Promise((resolve, reject) => {
     const child = execFile(
       command,
