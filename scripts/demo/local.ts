@@ -31,7 +31,8 @@ export type HostSetup = (log: (line: string) => void) => void;
 /** Runs scripts/setup-host.sh as `npm test` does: idempotent, quick once done, about 25 minutes the first time. */
 export const runSetupHost: HostSetup = (log) => {
   log('preparing the host: scripts/setup-host.sh (Debian packages, then the cluster binaries from the Go module proxy: about 25 minutes on 2 cores the first time, cached after)');
-  const r = spawnSync('/bin/bash', [join(repoRoot, 'scripts', 'setup-host.sh')], { stdio: 'inherit' });
+  // Its output goes to stderr: the demo's stdout is its stamped transcript.
+  const r = spawnSync('/bin/bash', [join(repoRoot, 'scripts', 'setup-host.sh')], { stdio: ['inherit', 2, 2] });
   if (r.status !== 0) throw new Error(`scripts/setup-host.sh failed (exit ${r.status ?? r.signal}); its output is above`);
 };
 

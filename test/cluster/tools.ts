@@ -2,6 +2,7 @@
 import { execFile } from 'node:child_process';
 import { findBinary, isBinaryName, knownBinaries, type BinaryName } from './binaries.ts';
 import { hostTool, hostToolSpecs, isHostTool, UnknownToolError } from './hostTools.ts';
+import { onInterrupt } from './process.ts';
 
 /** Outcome of a CLI run. */
 export interface CliResult {
@@ -43,6 +44,7 @@ export function runCli(
       args,
       { env: { ...process.env, ...opts.env }, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024, cwd: opts.cwd },
       (err, stdout, stderr) => {
+        stopOnInterrupt();
         const e = err as (NodeJS.ErrnoException & { code?: number | string }) | null;
         if (e && typeof e.code === 'string') {
           reject(new Error(`${command}: ${e.message}`));
@@ -51,6 +53,13 @@ export function runCli(
         resolve({ code: e ? Number(e.code ?? 1) : 0, stdout, stderr });
       },
     );
+    // On Ctrl-C the command gets SIGTERM and is waited for, so a script's own cleanup (temp
+    // trees, mounts) runs before this process ends.
+    const exited = new Promise<void>((r) => child.once('close', () => r()));
+    const stopOnInterrupt = onInterrupt(async () => {
+      child.kill('SIGTERM');
+      await exited;
+    });
     if (opts.input !== undefined) child.stdin?.end(opts.input);
     else child.stdin?.end();
   });

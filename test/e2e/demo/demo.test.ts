@@ -3,13 +3,17 @@
 // back by the latency analysis — then everything torn down, with nothing left running.
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tempDirOwner } from '../../cluster/process.ts';
 
 const demo = fileURLToPath(new URL('../../../scripts/demo.ts', import.meta.url));
 const LOCK = '/run/siskin-real-node.pid';
 
 interface Ran {
+  pid: number;
   code: number | null;
   signal: NodeJS.Signals | null;
   stdout: string;
@@ -29,7 +33,7 @@ function runDemo(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Ran> {
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ pid: child.pid!, code, signal, stdout, stderr })));
 }
 
 function pgrep(pattern: string): string {
@@ -83,6 +87,12 @@ describe('npm run demo', () => {
     expect(out).toMatch(/first canary answer -> rollback decided: \d+\.\d s/);
     expect(out).toMatch(/torn down: nothing the demo started is left running/);
     expect(pgrep('kube-apiserver')).toBe('');
+    // No temporary directory of the demo's, nor of the image scripts it ran, is left.
+    const leftovers = readdirSync(tmpdir())
+      .filter((name) => name.startsWith('siskin-'))
+      .map((name) => join(tmpdir(), name))
+      .filter((dir) => tempDirOwner(dir) === ran.pid || (/siskin-(rootfs|baseimg)-/.test(dir) && statSync(dir).mtimeMs >= started));
+    expect(leftovers).toEqual([]);
     expect(existsSync(LOCK)).toBe(false);
   }, 40 * 60_000);
 });
