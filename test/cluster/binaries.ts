@@ -2,11 +2,11 @@
 // PATH (only at the pinned version), then the version-keyed cache that build-binaries.sh
 // fills. A missing binary is an error that says which command provides it — never a skip.
 import { execFileSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UnknownToolError } from './hostTools.ts';
+import { isExecutable, UnknownToolError } from './hostTools.ts';
 import { loadVersions, type Versions } from './versions.ts';
 
 /** Every binary the library can run. */
@@ -67,15 +67,6 @@ export function componentDir(component: string, version: string, env: NodeJS.Pro
 
 /** The build script that fills the cache. */
 export const buildScript = fileURLToPath(new URL('./build-binaries.sh', import.meta.url));
-
-function isExecutable(path: string): boolean {
-  try {
-    const st = statSync(path);
-    return st.isFile() && (st.mode & 0o111) !== 0;
-  } catch {
-    return false;
-  }
-}
 
 function printsVersion(path: string, spec: BinarySpec, versions: Versions): boolean {
   try {

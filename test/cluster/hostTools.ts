@@ -54,7 +54,8 @@ export function hostToolSpecs(): HostToolSpec[] {
   return parseHostTools(readFileSync(new URL('./host-tools.tsv', import.meta.url), 'utf8'));
 }
 
-function isExecutable(path: string): boolean {
+/** True when path is an executable regular file. */
+export function isExecutable(path: string): boolean {
   try {
     const st = statSync(path);
     return st.isFile() && (st.mode & 0o111) !== 0;
