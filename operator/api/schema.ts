@@ -2,7 +2,8 @@
 // crds/ is generated from these zod schemas (crd.ts); the operator parses objects it reads
 // with the same schemas. Descriptions become `kubectl explain` text, defaults are applied
 // by the API server, and cross-field rules are CEL (x-kubernetes-validations) so the API
-// server itself rejects a bad spec with the field's path.
+// server itself rejects a bad spec with the field's path; each rule also carries the same
+// check in TypeScript (withRules), so the operator's parse refuses what admission would.
 import { z } from 'zod';
 
 /** The API group. */
