@@ -68,6 +68,8 @@ export function renderReference(): string {
   for (const part of ['spec', 'status'] as const) {
     out.push(`## ${part}`, '', '| field | type | description | constraints |', '|---|---|---|---|');
     const s = root.properties?.[part];
+    // Rules spanning sections sit on the part itself (spec.model with spec.rollout, …).
+    if (s?.['x-kubernetes-validations']) out.push(`| \`${part}\` | ${cell(typeOf(s))} | ${cell(s.description ?? '')} | ${cell(constraints(s))} |`);
     if (s) rows(part, s, out);
     out.push('');
   }

@@ -2,7 +2,8 @@
 // crds/ is generated from these zod schemas (crd.ts); the operator parses objects it reads
 // with the same schemas. Descriptions become `kubectl explain` text, defaults are applied
 // by the API server, and cross-field rules are CEL (x-kubernetes-validations) so the API
-// server itself rejects a bad spec with the field's path.
+// server itself rejects a bad spec with the field's path; each rule also carries the same
+// check in TypeScript (withRules), so the operator's parse refuses what admission would.
 import { z } from 'zod';
 
 /** The API group. */
@@ -24,6 +25,33 @@ interface CelRule {
 
 const cel = (...rules: CelRule[]): { 'x-kubernetes-validations': CelRule[] } => ({ 'x-kubernetes-validations': rules });
 
+/**
+ * A cross-field rule, spelled for both of its enforcers side by side: CEL for the API server
+ * (admission) and `holds` for the operator's own parse of what it reads. Both see the value
+ * with defaults applied. rules.test.ts (zod) and test/integration/api/examples.test.ts (the
+ * real API server) run one table of specs through each, so the two cannot drift apart.
+ */
+interface Rule<T> extends CelRule {
+  holds: (self: T) => boolean;
+}
+
+/** Zod's issue path for a CEL fieldPath (".a.b" → ["a", "b"]). */
+function issuePath(fieldPath: string | undefined): string[] {
+  return fieldPath === undefined ? [] : fieldPath.split('.').filter((p) => p !== '');
+}
+
+/** Attaches rules to a schema: x-kubernetes-validations in the CRD, a refinement in zod. */
+function withRules<S extends z.ZodType>(schema: S, ...rules: Rule<z.output<S>>[]): S {
+  return schema
+    .superRefine((value, ctx) => {
+      for (const r of rules) if (!r.holds(value)) ctx.addIssue({ code: 'custom', message: r.message, path: issuePath(r.fieldPath) });
+    })
+    .meta(cel(...rules.map(({ holds: _holds, ...rule }) => rule)));
+}
+
+/** Whether a URI is fetched over the network (and so needs a digest). */
+const overHttp = (uri: string): boolean => uri.startsWith('http://') || uri.startsWith('https://');
+
 /** A Kubernetes resource quantity ("500m", "1Gi", 2). */
 const quantity = z
   .union([z.string().regex(/^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[numkMGTPE]|[KMGTPE]i)?$/), z.number()])
@@ -39,47 +67,48 @@ const sha256 = z
 const uriPattern = /^(https?:\/\/[^\s]+|file:\/\/\/[^\s]+|pvc:\/\/[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[^\s]+)$/;
 
 /** spec.model */
-export const modelSpec = z
-  .object({
-    name: z
-      .string()
-      .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/)
-      .optional()
-      .describe('Name the model is served under (the {name} in /v2/models/{name}); defaults to the object name.'),
-    uri: z
-      .string()
-      .max(2048)
-      .regex(uriPattern)
-      .describe(
-        'Where the ONNX file is: https://… or http://… (with sha256), file:///path inside the image or a mounted volume, or pvc://claim/path on a PersistentVolumeClaim.',
-      ),
-    sha256: sha256.optional(),
-    version: z.string().min(1).max(63).regex(/^[a-zA-Z0-9][a-zA-Z0-9_.+-]*$/).describe('Version label of this model, shown in status and history.'),
-    referenceProfile: z
-      .object({
-        uri: z.string().max(2048).regex(uriPattern).describe('Where the training-data feature profile (JSON) is.'),
-        sha256: sha256.optional(),
-      })
-      .optional()
-      .describe('Per-feature reference distribution from training data; enables drift (PSI) measurements.')
-      .meta(
-        cel({
+export const modelSpec = withRules(
+  z
+    .object({
+      name: z
+        .string()
+        .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/)
+        .optional()
+        .describe('Name the model is served under (the {name} in /v2/models/{name}); defaults to the object name.'),
+      uri: z
+        .string()
+        .max(2048)
+        .regex(uriPattern)
+        .describe(
+          'Where the ONNX file is: https://… or http://… (with sha256), file:///path inside the image or a mounted volume, or pvc://claim/path on a PersistentVolumeClaim.',
+        ),
+      sha256: sha256.optional(),
+      version: z.string().min(1).max(63).regex(/^[a-zA-Z0-9][a-zA-Z0-9_.+-]*$/).describe('Version label of this model, shown in status and history.'),
+      referenceProfile: withRules(
+        z
+          .object({
+            uri: z.string().max(2048).regex(uriPattern).describe('Where the training-data feature profile (JSON) is.'),
+            sha256: sha256.optional(),
+          })
+          .describe('Per-feature reference distribution from training data; enables drift (PSI) measurements.'),
+        {
           rule: "!(self.uri.startsWith('http://') || self.uri.startsWith('https://')) || has(self.sha256)",
           message: 'sha256 is required when the reference profile is fetched over http(s)',
           fieldPath: '.sha256',
           reason: 'FieldValueRequired',
-        }),
-      ),
-  })
-  .describe('The model to serve.')
-  .meta(
-    cel({
-      rule: "!(self.uri.startsWith('http://') || self.uri.startsWith('https://')) || has(self.sha256)",
-      message: 'sha256 is required when the model is fetched over http(s)',
-      fieldPath: '.sha256',
-      reason: 'FieldValueRequired',
-    }),
-  );
+          holds: (p) => !overHttp(p.uri) || p.sha256 !== undefined,
+        },
+      ).optional(),
+    })
+    .describe('The model to serve.'),
+  {
+    rule: "!(self.uri.startsWith('http://') || self.uri.startsWith('https://')) || has(self.sha256)",
+    message: 'sha256 is required when the model is fetched over http(s)',
+    fieldPath: '.sha256',
+    reason: 'FieldValueRequired',
+    holds: (m) => !overHttp(m.uri) || m.sha256 !== undefined,
+  },
+);
 
 /** spec.modelCard */
 export const modelCardSpec = z
@@ -130,66 +159,82 @@ export const servingSpec = z
   .describe('How the model is served.');
 
 /** spec.autoscaling */
-export const autoscalingSpec = z
-  .object({
-    minReplicas: z.number().int().min(1).max(1000).default(1).describe('Fewest replicas.'),
-    maxReplicas: z.number().int().min(1).max(1000).describe('Most replicas.'),
-    targetRequestsPerSecond: z.number().gt(0).optional().describe('Requests per second one replica should carry.'),
-    targetP99LatencySeconds: z.number().gt(0).optional().describe('p99 request latency to stay under.'),
-    scaleUpStabilizationSeconds: z.number().int().min(0).max(3600).default(0).describe('How long a higher recommendation must hold before scaling up.'),
-    scaleDownStabilizationSeconds: z.number().int().min(0).max(3600).default(300).describe('How long a lower recommendation must hold before scaling down.'),
-  })
-  .describe('Metric-driven autoscaling from Prometheus; when set, spec.replicas is ignored.')
-  .meta(
-    cel(
-      { rule: 'self.minReplicas <= self.maxReplicas', message: 'minReplicas must not exceed maxReplicas', fieldPath: '.minReplicas' },
-      {
-        rule: 'has(self.targetRequestsPerSecond) || has(self.targetP99LatencySeconds)',
-        message: 'set targetRequestsPerSecond and/or targetP99LatencySeconds',
-        reason: 'FieldValueRequired',
-      },
-    ),
-  );
+export const autoscalingSpec = withRules(
+  z
+    .object({
+      minReplicas: z.number().int().min(1).max(1000).default(1).describe('Fewest replicas.'),
+      maxReplicas: z.number().int().min(1).max(1000).describe('Most replicas.'),
+      targetRequestsPerSecond: z.number().gt(0).optional().describe('Requests per second one replica should carry.'),
+      targetP99LatencySeconds: z.number().gt(0).optional().describe('p99 request latency to stay under.'),
+      scaleUpStabilizationSeconds: z.number().int().min(0).max(3600).default(0).describe('How long a higher recommendation must hold before scaling up.'),
+      scaleDownStabilizationSeconds: z.number().int().min(0).max(3600).default(300).describe('How long a lower recommendation must hold before scaling down.'),
+    })
+    .describe('Metric-driven autoscaling from Prometheus; when set, spec.replicas is ignored.'),
+  { rule: 'self.minReplicas <= self.maxReplicas', message: 'minReplicas must not exceed maxReplicas', fieldPath: '.minReplicas', holds: (a) => a.minReplicas <= a.maxReplicas },
+  {
+    rule: 'has(self.targetRequestsPerSecond) || has(self.targetP99LatencySeconds)',
+    message: 'set targetRequestsPerSecond and/or targetP99LatencySeconds',
+    reason: 'FieldValueRequired',
+    holds: (a) => a.targetRequestsPerSecond !== undefined || a.targetP99LatencySeconds !== undefined,
+  },
+);
 
 /** The metric kinds the analysis knows. */
 export const METRIC_KINDS = ['LatencyQuantile', 'ErrorRate', 'FeatureDrift', 'PredictionAgreement', 'Accuracy', 'Custom'] as const;
 
 /** One analysis metric with its bounds. */
-export const metricSpec = z
-  .object({
-    name: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/).describe('Name of the measurement, unique in the list.'),
-    kind: z.enum(METRIC_KINDS).describe('Built-in metric, or Custom with a PromQL query.'),
-    quantile: z.number().gt(0).lt(1).optional().describe('For LatencyQuantile: which quantile (default 0.99).'),
-    query: z
-      .string()
-      .max(4096)
-      .optional()
-      .describe('For Custom: a PromQL template; {{namespace}}, {{name}} and {{revision}} are replaced.'),
-    max: z.number().optional().describe('Fail when the canary value is above this.'),
-    min: z.number().optional().describe('Fail when the canary value is below this.'),
-    minSamples: z
-      .number()
-      .int()
-      .min(1)
-      .max(1000000)
-      .optional()
-      .describe('Fewest samples for a verdict on this metric (Accuracy: labelled predictions; PredictionAgreement: compared requests; others: requests). Default: analysis.minSamples.'),
-    maxRelativeToStable: z.number().gt(0).optional().describe('Fail when canary > this × stable over the same window (e.g. 1.2).'),
-    minRelativeToStable: z.number().gt(0).optional().describe('Fail when canary < this × stable over the same window.'),
-  })
-  .describe('An analysis metric: a measurement and its absolute and/or stable-relative bounds.')
-  .meta(
-    cel(
-      { rule: "self.kind != 'Custom' || has(self.query)", message: 'a Custom metric needs a query', fieldPath: '.query', reason: 'FieldValueRequired' },
-      { rule: "self.kind == 'Custom' || !has(self.query)", message: 'query is only for Custom metrics', fieldPath: '.query', reason: 'FieldValueForbidden' },
-      { rule: "self.kind == 'LatencyQuantile' || !has(self.quantile)", message: 'quantile is only for LatencyQuantile metrics', fieldPath: '.quantile', reason: 'FieldValueForbidden' },
-      {
-        rule: 'has(self.max) || has(self.min) || has(self.maxRelativeToStable) || has(self.minRelativeToStable)',
-        message: 'a metric needs at least one bound: max, min, maxRelativeToStable or minRelativeToStable',
-        reason: 'FieldValueRequired',
-      },
-    ),
-  );
+export const metricSpec = withRules(
+  z
+    .object({
+      name: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/).describe('Name of the measurement, unique in the list.'),
+      kind: z.enum(METRIC_KINDS).describe('Built-in metric, or Custom with a PromQL query.'),
+      quantile: z.number().gt(0).lt(1).optional().describe('For LatencyQuantile: which quantile (default 0.99).'),
+      query: z
+        .string()
+        .max(4096)
+        .optional()
+        .describe('For Custom: a PromQL template; {{namespace}}, {{name}} and {{revision}} are replaced.'),
+      max: z.number().optional().describe('Fail when the canary value is above this.'),
+      min: z.number().optional().describe('Fail when the canary value is below this.'),
+      minSamples: z
+        .number()
+        .int()
+        .min(1)
+        .max(1000000)
+        .optional()
+        .describe('Fewest samples for a verdict on this metric (Accuracy: labelled predictions; PredictionAgreement: compared requests; others: requests). Default: analysis.minSamples.'),
+      maxRelativeToStable: z.number().gt(0).optional().describe('Fail when canary > this × stable over the same window (e.g. 1.2).'),
+      minRelativeToStable: z.number().gt(0).optional().describe('Fail when canary < this × stable over the same window.'),
+    })
+    .describe('An analysis metric: a measurement and its absolute and/or stable-relative bounds.'),
+  {
+    rule: "self.kind != 'Custom' || has(self.query)",
+    message: 'a Custom metric needs a query',
+    fieldPath: '.query',
+    reason: 'FieldValueRequired',
+    holds: (m) => m.kind !== 'Custom' || m.query !== undefined,
+  },
+  {
+    rule: "self.kind == 'Custom' || !has(self.query)",
+    message: 'query is only for Custom metrics',
+    fieldPath: '.query',
+    reason: 'FieldValueForbidden',
+    holds: (m) => m.kind === 'Custom' || m.query === undefined,
+  },
+  {
+    rule: "self.kind == 'LatencyQuantile' || !has(self.quantile)",
+    message: 'quantile is only for LatencyQuantile metrics',
+    fieldPath: '.quantile',
+    reason: 'FieldValueForbidden',
+    holds: (m) => m.kind === 'LatencyQuantile' || m.quantile === undefined,
+  },
+  {
+    rule: 'has(self.max) || has(self.min) || has(self.maxRelativeToStable) || has(self.minRelativeToStable)',
+    message: 'a metric needs at least one bound: max, min, maxRelativeToStable or minRelativeToStable',
+    reason: 'FieldValueRequired',
+    holds: (m) => [m.max, m.min, m.maxRelativeToStable, m.minRelativeToStable].some((b) => b !== undefined),
+  },
+);
 
 /** spec.rollout.analysis */
 export const analysisSpec = z
@@ -215,137 +260,209 @@ export const analysisSpec = z
   .describe('Canary analysis on live Prometheus metrics.');
 
 /** One canary step: exactly one of setWeight, pause, analysis. */
-export const stepSpec = z
-  .object({
-    setWeight: z.number().int().min(0).max(100).optional().describe('Send this percentage of traffic to the canary.'),
-    pause: z
-      .object({ durationSeconds: z.number().int().min(0).max(604800).optional().describe('How long to wait; absent: until promoted.') })
-      .optional()
-      .describe('Wait, for a duration or until a manual promote.'),
-    analysis: z
-      .object({ durationSeconds: z.number().int().min(1).max(604800).describe('How long the analysis must pass at the current weight.') })
-      .optional()
-      .describe('Hold at the current weight while the analysis runs.'),
-  })
-  .describe('A canary step.')
-  .meta(
-    cel({
-      rule: '[has(self.setWeight), has(self.pause), has(self.analysis)].filter(x, x).size() == 1',
-      message: 'a step sets exactly one of setWeight, pause or analysis',
-    }),
-  );
+export const stepSpec = withRules(
+  z
+    .object({
+      setWeight: z.number().int().min(0).max(100).optional().describe('Send this percentage of traffic to the canary.'),
+      pause: z
+        .object({ durationSeconds: z.number().int().min(0).max(604800).optional().describe('How long to wait; absent: until promoted.') })
+        .optional()
+        .describe('Wait, for a duration or until a manual promote.'),
+      analysis: z
+        .object({ durationSeconds: z.number().int().min(1).max(604800).describe('How long the analysis must pass at the current weight.') })
+        .optional()
+        .describe('Hold at the current weight while the analysis runs.'),
+    })
+    .describe('A canary step.'),
+  {
+    rule: '[has(self.setWeight), has(self.pause), has(self.analysis)].filter(x, x).size() == 1',
+    message: 'a step sets exactly one of setWeight, pause or analysis',
+    holds: (s) => [s.setWeight, s.pause, s.analysis].filter((x) => x !== undefined).length === 1,
+  },
+);
 
 /** One freeze window: absolute (start/end) or weekly (days + times). */
-export const freezeWindowSpec = z
-  .object({
-    name: z.string().min(1).max(63).describe('Name of the window, shown in conditions.'),
-    start: z.string().datetime({ offset: true }).optional().describe('Absolute window start (RFC 3339).'),
-    end: z.string().datetime({ offset: true }).optional().describe('Absolute window end (RFC 3339).'),
-    days: z
-      .array(z.enum(['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun']))
-      .max(7)
-      .optional()
-      .describe('Weekly window: the days it applies.'),
-    from: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/).optional().describe('Weekly window: start time, HH:MM.'),
-    to: z.string().regex(/^([01]\d|2[0-4]):[0-5]\d$/).optional().describe('Weekly window: end time, HH:MM.'),
-    timeZone: z.string().max(64).default('UTC').describe('IANA time zone of a weekly window.'),
-  })
-  .describe('A window in which no rollout step advances (rollbacks still happen).')
-  .meta(
-    cel(
-      {
-        rule: '(has(self.start) && has(self.end) && !has(self.days)) || (!has(self.start) && !has(self.end) && has(self.days) && has(self.from) && has(self.to))',
-        message: 'a freeze window is either absolute (start and end) or weekly (days, from and to)',
-      },
-      { rule: '!has(self.start) || !has(self.end) || timestamp(self.end) > timestamp(self.start)', message: 'end must be after start', fieldPath: '.end' },
-    ),
-  );
+export const freezeWindowSpec = withRules(
+  z
+    .object({
+      name: z.string().min(1).max(63).describe('Name of the window, shown in conditions.'),
+      start: z.string().datetime({ offset: true }).optional().describe('Absolute window start (RFC 3339).'),
+      end: z.string().datetime({ offset: true }).optional().describe('Absolute window end (RFC 3339).'),
+      days: z
+        .array(z.enum(['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun']))
+        .max(7)
+        .optional()
+        .describe('Weekly window: the days it applies.'),
+      from: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/).optional().describe('Weekly window: start time, HH:MM.'),
+      to: z.string().regex(/^([01]\d|2[0-4]):[0-5]\d$/).optional().describe('Weekly window: end time, HH:MM.'),
+      timeZone: z.string().max(64).default('UTC').describe('IANA time zone of a weekly window.'),
+    })
+    .describe('A window in which no rollout step advances (rollbacks still happen).'),
+  {
+    rule: '(has(self.start) && has(self.end) && !has(self.days)) || (!has(self.start) && !has(self.end) && has(self.days) && has(self.from) && has(self.to))',
+    message: 'a freeze window is either absolute (start and end) or weekly (days, from and to)',
+    holds: (w) =>
+      (w.start !== undefined && w.end !== undefined && w.days === undefined) ||
+      (w.start === undefined && w.end === undefined && w.days !== undefined && w.from !== undefined && w.to !== undefined),
+  },
+  {
+    rule: '!has(self.start) || !has(self.end) || timestamp(self.end) > timestamp(self.start)',
+    message: 'end must be after start',
+    fieldPath: '.end',
+    holds: (w) => w.start === undefined || w.end === undefined || Date.parse(w.end) > Date.parse(w.start),
+  },
+);
+
+/** The setWeight values of the steps, in order. */
+function weightsOf(steps: readonly { setWeight?: number | undefined }[]): number[] {
+  return steps.flatMap((s) => (s.setWeight === undefined ? [] : [s.setWeight]));
+}
+
+/**
+ * Whether the canary answers clients before the rollout first waits for a passing analysis
+ * round: the first step that either puts weight on the canary or waits on the analysis (a
+ * timed pause, an analysis step; the end of the steps waits too) is a setWeight above 0.
+ */
+function weightBeforeFirstJudgement(steps: readonly { setWeight?: number | undefined; pause?: { durationSeconds?: number | undefined } | undefined; analysis?: unknown }[]): boolean {
+  const first = steps.find((s) => (s.setWeight ?? 0) > 0 || s.analysis !== undefined || s.pause?.durationSeconds !== undefined);
+  return first?.setWeight !== undefined;
+}
 
 /** spec.rollout */
-export const rolloutSpec = z
-  .object({
-    steps: z
-      .array(stepSpec)
-      .max(32)
-      .default([{ setWeight: 20 }, { pause: { durationSeconds: 60 } }, { setWeight: 50 }, { pause: { durationSeconds: 60 } }])
-      .describe('Canary steps, in order; after the last one the canary is promoted.')
-      .meta(
-        cel({
+export const rolloutSpec = withRules(
+  z
+    .object({
+      steps: withRules(
+        z
+          .array(stepSpec)
+          .max(32)
+          .default([{ setWeight: 20 }, { pause: { durationSeconds: 60 } }, { setWeight: 50 }, { pause: { durationSeconds: 60 } }])
+          .describe('Canary steps, in order; after the last one the canary is promoted.'),
+        {
           rule: 'self.filter(s, has(s.setWeight)).map(s, s.setWeight).isSorted() && self.filter(s, has(s.setWeight)).map(s, s.setWeight).all(w, self.filter(s, has(s.setWeight) && s.setWeight == w).size() == 1)',
           message: 'setWeight values must increase from step to step',
-        }),
+          holds: (steps) => weightsOf(steps).every((w, i, all) => i === 0 || w > all[i - 1]!),
+        },
       ),
-    trafficRouting: z
-      .object({
-        type: z.enum(['ReplicaRatio', 'GatewayAPI']).default('ReplicaRatio').describe('ReplicaRatio (weights become replica counts; needs nothing) or GatewayAPI (HTTPRoute backend weights).'),
-        httpRoute: z.string().max(253).optional().describe('GatewayAPI: name of the HTTPRoute (same namespace) whose stable/canary backend weights the operator owns.'),
-      })
-      .default({ type: 'ReplicaRatio' })
-      .describe('How canary weight becomes traffic.')
-      .meta(cel({ rule: "self.type != 'GatewayAPI' || has(self.httpRoute)", message: 'GatewayAPI routing needs httpRoute', fieldPath: '.httpRoute', reason: 'FieldValueRequired' })),
-    analysis: analysisSpec.optional(),
-    schemaCheck: z
-      .enum(['Strict', 'AllowAdditive', 'Off'])
-      .default('Strict')
-      .describe("Schema gate between versions: Strict (same inputs and outputs), AllowAdditive (new optional outputs only), Off."),
-    freezeWindows: z.array(freezeWindowSpec).max(32).optional().describe('Windows in which rollouts do not advance.'),
-    progressDeadlineSeconds: z.number().int().min(30).max(86400).default(600).describe('Longest a canary may take to become ready before the rollout fails.'),
-  })
-  .describe('How a new model version rolls out.');
+      trafficRouting: withRules(
+        z
+          .object({
+            type: z.enum(['ReplicaRatio', 'GatewayAPI']).default('ReplicaRatio').describe('ReplicaRatio (weights become replica counts; needs nothing) or GatewayAPI (HTTPRoute backend weights).'),
+            httpRoute: z.string().max(253).optional().describe('GatewayAPI: name of the HTTPRoute (same namespace) whose stable/canary backend weights the operator owns.'),
+          })
+          .describe('How canary weight becomes traffic.'),
+        {
+          rule: "self.type != 'GatewayAPI' || has(self.httpRoute)",
+          message: 'GatewayAPI routing needs httpRoute',
+          fieldPath: '.httpRoute',
+          reason: 'FieldValueRequired',
+          holds: (t) => t.type !== 'GatewayAPI' || t.httpRoute !== undefined,
+        },
+      ).default({ type: 'ReplicaRatio' }),
+      analysis: analysisSpec.optional(),
+      schemaCheck: z
+        .enum(['Strict', 'AllowAdditive', 'Off'])
+        .default('Strict')
+        .describe("Schema gate between versions: Strict (same inputs and outputs), AllowAdditive (new optional outputs only), Off."),
+      freezeWindows: z.array(freezeWindowSpec).max(32).optional().describe('Windows in which rollouts do not advance.'),
+      progressDeadlineSeconds: z.number().int().min(30).max(86400).default(600).describe('Longest a canary may take to become ready before the rollout fails.'),
+    })
+    .describe('How a new model version rolls out.'),
+  {
+    // The canary's predictions can be labelled only when clients got them: feedback names a
+    // request id the client was answered with, and requests the stable revision mirrors to
+    // the canary (PredictionAgreement) are answered by the stable one. At weight 0 an
+    // Accuracy metric has no samples, so every round before the first weight is Inconclusive.
+    rule:
+      "!has(self.analysis) || !self.analysis.metrics.exists(m, m.kind == 'Accuracy') || " +
+      '(self.steps.exists(s, has(s.setWeight) && s.setWeight > 0) && ' +
+      'has(self.steps.filter(s, (has(s.setWeight) && s.setWeight > 0) || has(s.analysis) || (has(s.pause) && has(s.pause.durationSeconds)))[0].setWeight))',
+    message:
+      'an Accuracy metric needs a setWeight above 0 before the first timed pause or analysis step: feedback can only label predictions the canary returned to clients',
+    fieldPath: '.steps',
+    holds: (r) => !r.analysis?.metrics.some((m) => m.kind === 'Accuracy') || weightBeforeFirstJudgement(r.steps),
+  },
+);
 
 /** spec.monitoring */
-export const monitoringSpec = z
-  .object({
-    prometheusURL: z.string().regex(/^https?:\/\/[^\s]+$/).optional().describe("Prometheus address; defaults to the operator's configured one."),
-    drift: z
-      .object({
-        threshold: z.number().gt(0).max(10).default(0.2).describe('Feature PSI above which the stable revision counts as drifted.'),
-        windowSeconds: z.number().int().min(10).max(604800).default(3600).describe('Window rates and accuracy are measured over.'),
-        action: z.enum(['Alert', 'Rollback', 'Retrain']).default('Alert').describe('What a breach on the stable revision triggers (any kind: drift, bad input, accuracy, errors).'),
-        intervalSeconds: z.number().int().min(5).max(3600).default(30).describe('How often the stable revision is measured.'),
-        cooldownSeconds: z.number().int().min(10).max(2592000).default(3600).describe('Least time between two Alert or Rollback actions (Retrain uses retraining.cooldownSeconds).'),
-        maxBadInputRatio: z.number().min(0).max(1).optional().describe('Breach when the share of rejected inputs is above this (bad input data).'),
-        minAccuracy: z.number().min(0).max(1).optional().describe('Breach when live accuracy from ground-truth feedback falls below this (accuracy decay).'),
-        minLabels: z.number().int().min(1).max(1000000).default(100).describe('Fewest labelled predictions in the window for an accuracy verdict.'),
-        maxErrorRate: z.number().min(0).max(1).optional().describe('Breach when the share of 5xx answers is above this (serving errors).'),
-      })
-      .optional()
-      .describe('Health policy for the stable revision after promotion: data drift (feature PSI), bad input data, accuracy decay and serving errors.'),
-    retraining: z
-      .object({
-        jobTemplate: z.record(z.string(), z.unknown()).meta({ 'x-kubernetes-preserve-unknown-fields': true }).describe('A batch/v1 JobSpec started to retrain.'),
-        cooldownSeconds: z.number().int().min(30).max(2592000).default(86400).describe('Least time between two retraining Jobs.'),
-      })
-      .optional()
-      .describe('Retraining triggered by drift or accuracy decay.'),
-  })
-  .describe('Monitoring of the stable revision.')
-  .meta(
-    cel({
-      rule: "!has(self.drift) || self.drift.action != 'Retrain' || has(self.retraining)",
-      message: 'drift action Retrain needs retraining.jobTemplate',
-      fieldPath: '.retraining',
-      reason: 'FieldValueRequired',
-    }),
-  );
+export const monitoringSpec = withRules(
+  z
+    .object({
+      prometheusURL: z.string().regex(/^https?:\/\/[^\s]+$/).optional().describe("Prometheus address; defaults to the operator's configured one."),
+      drift: z
+        .object({
+          threshold: z.number().gt(0).max(10).default(0.2).describe('Feature PSI above which the stable revision counts as drifted.'),
+          windowSeconds: z.number().int().min(10).max(604800).default(3600).describe('Window rates and accuracy are measured over.'),
+          action: z.enum(['Alert', 'Rollback', 'Retrain']).default('Alert').describe('What a breach on the stable revision triggers (any kind: drift, bad input, accuracy, errors).'),
+          intervalSeconds: z.number().int().min(5).max(3600).default(30).describe('How often the stable revision is measured.'),
+          cooldownSeconds: z.number().int().min(10).max(2592000).default(3600).describe('Least time between two Alert or Rollback actions (Retrain uses retraining.cooldownSeconds).'),
+          maxBadInputRatio: z.number().min(0).max(1).optional().describe('Breach when the share of rejected inputs is above this (bad input data).'),
+          minAccuracy: z.number().min(0).max(1).optional().describe('Breach when live accuracy from ground-truth feedback falls below this (accuracy decay).'),
+          minLabels: z.number().int().min(1).max(1000000).default(100).describe('Fewest labelled predictions in the window for an accuracy verdict.'),
+          maxErrorRate: z.number().min(0).max(1).optional().describe('Breach when the share of 5xx answers is above this (serving errors).'),
+        })
+        .optional()
+        .describe('Health policy for the stable revision after promotion: data drift (feature PSI), bad input data, accuracy decay and serving errors.'),
+      retraining: z
+        .object({
+          jobTemplate: z.record(z.string(), z.unknown()).meta({ 'x-kubernetes-preserve-unknown-fields': true }).describe('A batch/v1 JobSpec started to retrain.'),
+          cooldownSeconds: z.number().int().min(30).max(2592000).default(86400).describe('Least time between two retraining Jobs.'),
+        })
+        .optional()
+        .describe('Retraining triggered by drift or accuracy decay.'),
+    })
+    .describe('Monitoring of the stable revision.'),
+  {
+    rule: "!has(self.drift) || self.drift.action != 'Retrain' || has(self.retraining)",
+    message: 'drift action Retrain needs retraining.jobTemplate',
+    fieldPath: '.retraining',
+    reason: 'FieldValueRequired',
+    holds: (m) => m.drift?.action !== 'Retrain' || m.retraining !== undefined,
+  },
+);
 
 /** spec */
-export const modelDeploymentSpec = z
-  .object({
-    model: modelSpec,
-    modelCard: modelCardSpec.optional(),
-    serving: servingSpec.default({ workers: 1, intraOpThreads: 1, payloadLogSampleRate: 0 }),
-    replicas: z.number().int().min(0).max(1000).default(1).describe('Replicas of the stable revision when autoscaling is off (the scale subresource).'),
-    autoscaling: autoscalingSpec.optional(),
-    rollout: rolloutSpec.default({
-      steps: [{ setWeight: 20 }, { pause: { durationSeconds: 60 } }, { setWeight: 50 }, { pause: { durationSeconds: 60 } }],
-      trafficRouting: { type: 'ReplicaRatio' },
-      schemaCheck: 'Strict',
-      progressDeadlineSeconds: 600,
-    }),
-    monitoring: monitoringSpec.optional(),
-  })
-  .describe('Desired state of a served model and how its new versions roll out.');
+export const modelDeploymentSpec = withRules(
+  z
+    .object({
+      model: modelSpec,
+      modelCard: modelCardSpec.optional(),
+      serving: servingSpec.default({ workers: 1, intraOpThreads: 1, payloadLogSampleRate: 0 }),
+      replicas: z.number().int().min(0).max(1000).default(1).describe('Replicas of the stable revision when autoscaling is off (the scale subresource).'),
+      autoscaling: autoscalingSpec.optional(),
+      rollout: rolloutSpec.default({
+        steps: [{ setWeight: 20 }, { pause: { durationSeconds: 60 } }, { setWeight: 50 }, { pause: { durationSeconds: 60 } }],
+        trafficRouting: { type: 'ReplicaRatio' },
+        schemaCheck: 'Strict',
+        progressDeadlineSeconds: 600,
+      }),
+      monitoring: monitoringSpec.optional(),
+    })
+    .describe('Desired state of a served model and how its new versions roll out.'),
+  {
+    // The serving pod exports siskin_feature_psi only when it has a profile to compare with.
+    rule: "!has(self.rollout) || !has(self.rollout.analysis) || !self.rollout.analysis.metrics.exists(m, m.kind == 'FeatureDrift') || has(self.model.referenceProfile)",
+    message: 'a FeatureDrift metric needs model.referenceProfile: feature PSI is measured against it',
+    fieldPath: '.model.referenceProfile',
+    reason: 'FieldValueRequired',
+    holds: (s) => !s.rollout.analysis?.metrics.some((m) => m.kind === 'FeatureDrift') || s.model.referenceProfile !== undefined,
+  },
+  {
+    // drift.threshold (always set: it has a default) is judged only against a profile; with
+    // no profile and no other bound, every health check is Inconclusive.
+    rule:
+      '!has(self.monitoring) || !has(self.monitoring.drift) || has(self.model.referenceProfile) || ' +
+      'has(self.monitoring.drift.maxBadInputRatio) || has(self.monitoring.drift.minAccuracy) || has(self.monitoring.drift.maxErrorRate)',
+    message:
+      'monitoring.drift judges nothing without model.referenceProfile: its threshold is a PSI against the profile; set the profile, or maxBadInputRatio, minAccuracy or maxErrorRate',
+    fieldPath: '.model.referenceProfile',
+    reason: 'FieldValueRequired',
+    holds: (s) => {
+      const d = s.monitoring?.drift;
+      return d === undefined || s.model.referenceProfile !== undefined || [d.maxBadInputRatio, d.minAccuracy, d.maxErrorRate].some((b) => b !== undefined);
+    },
+  },
+);
 
 /** A condition, kstatus-compatible. */
 export const conditionSchema = z.object({
