@@ -102,7 +102,7 @@ describe("the chart's aggregated roles for people", () => {
   });
 
   test('once applied, the aggregation controller folds them into view, edit and admin', async () => {
-    await cluster.kubectlOk(['apply', '-f', '-'], { input: aggregated(rendered).map((o) => JSON.stringify(o)).join('\n') });
+    await cluster.kubectlOk(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: aggregated(rendered) }) });
     const rbac = cluster.kubeConfig().makeApiClient(RbacAuthorizationV1Api);
     for (const builtIn of ['view', 'edit', 'admin']) {
       await waitFor(`the built-in ${builtIn} role to include ModelDeployments`, async () => {
