@@ -165,7 +165,7 @@ describe("the chart's aggregated roles for people", () => {
     expect(ok(await as(viewerConfig, ['siskin', 'status', 'iris', '-n', TEAM]))).toMatch(/^Name: +iris$/m);
     const before = await annotations();
     forbidden(await as(viewerConfig, ['siskin', 'promote', 'iris', '-n', TEAM]));
-    forbidden(await as(viewerConfig, ['annotate', 'md/iris', '-n', TEAM, 'siskin.dev/command=abort:2']));
+    forbidden(await as(viewerConfig, ['annotate', '--overwrite', 'md/iris', '-n', TEAM, 'siskin.dev/command=abort:2']));
     forbidden(await as(viewerConfig, ['scale', 'md/iris', '-n', TEAM, '--replicas=1']));
     forbidden(await as(viewerConfig, ['apply', '-n', TEAM, '-f', '-'], modelDeployment('other')));
     forbidden(await as(viewerConfig, ['delete', 'md/iris', '-n', TEAM]));
