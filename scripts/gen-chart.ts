@@ -1,12 +1,13 @@
 // Writes the generated files of the Helm chart (npm run gen:chart): the CRD, the operator's RBAC
-// rules, the PrometheusRule and the Grafana dashboard, each from its one TypeScript source.
+// rules, the aggregated ClusterRoles for people, the PrometheusRule and the Grafana dashboard,
+// each from its one TypeScript source.
 // The chart tests fail when a committed file differs from what this renders.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { GENERATED_HEADER, renderCrdYaml } from '../operator/api/crd.ts';
-import { OPERATOR_RULES } from '../operator/api/rbac.ts';
+import { aggregationLabel, OPERATOR_RULES, USER_ROLES } from '../operator/api/rbac.ts';
 import { ALERT_GROUPS, runbookAnchor } from '../operator/observability/alerts.ts';
 import { DASHBOARD_FILE, renderDashboardJson } from '../operator/observability/dashboard.ts';
 
@@ -46,6 +47,34 @@ function renderRulesTemplate(): string {
     '{{- /* The leader-election rules: the Role in the release namespace when watchNamespace is set. */ -}}',
     define('siskin.leaderElectionRules', leaseRules),
   ].join('\n');
+}
+
+/**
+ * The aggregated ClusterRoles for people (USER_ROLES), named after the release as Argo Rollouts
+ * names its own (<fullname>-aggregate-to-view, …) so two releases never collide. Only with
+ * cluster-wide RBAC: watchNamespace mode promises nothing cluster-scoped.
+ */
+function renderAggregateRolesTemplate(): string {
+  const out: string[] = [
+    `{{- /* Generated from operator/api/rbac.ts ${DO_NOT_EDIT} */ -}}`,
+    '{{- if and .Values.rbac.create .Values.rbac.aggregatedRoles (not .Values.watchNamespace) }}',
+  ];
+  for (const [i, role] of USER_ROLES.entries()) {
+    if (i > 0) out.push('---');
+    out.push(
+      'apiVersion: rbac.authorization.k8s.io/v1',
+      'kind: ClusterRole',
+      'metadata:',
+      `  name: {{ include "siskin.fullname" . }}-aggregate-to-${role.aggregateTo}`,
+      '  labels:',
+      '    {{- include "siskin.labels" . | nindent 4 }}',
+      `    ${aggregationLabel(role.aggregateTo)}: "true"`,
+      'rules:',
+      indent(YAML.stringify(role.rules).trimEnd(), 2),
+    );
+  }
+  out.push('{{- end }}', '');
+  return out.join('\n');
 }
 
 /** The PrometheusRule template: every alert of alerts.ts, each switchable by prometheusRule.disabledAlerts. */
@@ -95,6 +124,7 @@ export function renderChartFiles(): Record<string, string> {
   return {
     [`${CHART_DIR}/crds/siskin.dev_modeldeployments.yaml`]: renderChartCrd(),
     [`${CHART_DIR}/templates/_rules.tpl`]: renderRulesTemplate(),
+    [`${CHART_DIR}/templates/aggregate-roles.yaml`]: renderAggregateRolesTemplate(),
     [`${CHART_DIR}/templates/prometheusrule.yaml`]: renderPrometheusRuleTemplate(),
     [`${CHART_DIR}/dashboards/${DASHBOARD_FILE}`]: renderDashboardJson(),
   };

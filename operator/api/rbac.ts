@@ -21,3 +21,44 @@ export const OPERATOR_RULES: V1PolicyRule[] = [
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'] },
 ];
+
+/** A built-in user-facing ClusterRole that aggregated roles can extend. */
+export type AggregateTarget = 'view' | 'edit' | 'admin';
+
+/** One aggregated ClusterRole for people: its rules join the built-in role `aggregateTo`. */
+export interface UserRole {
+  aggregateTo: AggregateTarget;
+  rules: V1PolicyRule[];
+}
+
+const READ = ['get', 'list', 'watch'];
+const WRITE = ['create', 'update', 'patch', 'delete', 'deletecollection'];
+
+/**
+ * The aggregated ClusterRoles the chart ships, as Argo Rollouts does: a namespace's `view`
+ * users read ModelDeployments, its `edit` and `admin` users also create, change and delete
+ * them — including the annotations that drive promote, abort, retry and pause, which is all
+ * the kubectl plugin writes. Status stays the operator's: nobody's role may write it.
+ */
+export const USER_ROLES: UserRole[] = [
+  { aggregateTo: 'view', rules: [{ apiGroups: [GROUP], resources: [PLURAL, `${PLURAL}/status`, `${PLURAL}/scale`], verbs: READ }] },
+  {
+    aggregateTo: 'edit',
+    rules: [
+      { apiGroups: [GROUP], resources: [PLURAL, `${PLURAL}/scale`], verbs: [...READ, ...WRITE] },
+      { apiGroups: [GROUP], resources: [`${PLURAL}/status`], verbs: READ },
+    ],
+  },
+  {
+    aggregateTo: 'admin',
+    rules: [
+      { apiGroups: [GROUP], resources: [PLURAL, `${PLURAL}/scale`], verbs: [...READ, ...WRITE] },
+      { apiGroups: [GROUP], resources: [`${PLURAL}/status`], verbs: READ },
+    ],
+  },
+];
+
+/** The label that adds a ClusterRole's rules to the built-in role `target`. */
+export function aggregationLabel(target: AggregateTarget): string {
+  return `rbac.authorization.k8s.io/aggregate-to-${target}`;
+}

@@ -22,7 +22,8 @@ export type BinaryName =
   | 'helm'
   | 'prometheus'
   | 'promtool'
-  | 'traefik';
+  | 'traefik'
+  | 'kstatus';
 
 interface BinarySpec {
   component: string;
@@ -52,6 +53,8 @@ const specs: Record<BinaryName, BinarySpec> = {
   prometheus: { component: 'prometheus', version: (v) => v.PROMETHEUS_VERSION, versionArgs: ['--version'], expect: (v) => v.PROMETHEUS_VERSION },
   promtool: { component: 'prometheus', version: (v) => v.PROMETHEUS_VERSION, versionArgs: ['--version'], expect: (v) => v.PROMETHEUS_VERSION },
   traefik: { component: 'traefik', version: (v) => v.TRAEFIK_VERSION, versionArgs: ['version'], expect: (v) => v.TRAEFIK_VERSION },
+  // Flux's readiness library as a checker (test/cluster/kstatus), keyed by the library's version.
+  kstatus: { component: 'kstatus', version: (v) => v.CLI_UTILS_VERSION, versionArgs: ['--version'], expect: (v) => `sigs.k8s.io/cli-utils ${v.CLI_UTILS_VERSION}` },
 };
 
 /** The cache root: SISKIN_CACHE, else $XDG_CACHE_HOME/siskin, else ~/.cache/siskin. */

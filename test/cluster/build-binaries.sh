@@ -4,7 +4,7 @@
 # Only the first run pays (about 25 minutes on 2 cores); later runs return at once.
 #
 #   test/cluster/build-binaries.sh [component...]   # default: all
-#   components: kubernetes etcd kwok helm prometheus traefik gateway-api
+#   components: kubernetes etcd kwok helm prometheus traefik gateway-api kstatus
 #
 # Cache: ${SISKIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/siskin}/bin/<component>-<version>/
 set -euo pipefail
@@ -197,8 +197,29 @@ GO
   finish "$tmp" "$dst"
 }
 
+# ---- kstatus: the readiness library Flux's health checks use (sigs.k8s.io/cli-utils/pkg/kstatus)
+# as a tiny checker, from the Go source in test/cluster/kstatus (its go.mod and go.sum pin the
+# library; versions.env's CLI_UTILS_VERSION must name the same version). The sources' hash is
+# kept beside the binary, so an edited checker is rebuilt, not served stale from the cache.
+build_kstatus() {
+  local dst; dst="$(install_dir kstatus "$CLI_UTILS_VERSION")"
+  local src="$here/kstatus" sum
+  sum="$(cat "$src/main.go" "$src/go.mod" "$src/go.sum" | sha256sum | cut -d' ' -f1)"
+  is_done "$dst" && [[ "$(cat "$dst/.source-sha256" 2>/dev/null)" == "$sum" ]] && return 0
+  grep -Eq "^[[:space:]]*(require[[:space:]]+)?sigs\.k8s\.io/cli-utils $CLI_UTILS_VERSION\$" "$src/go.mod" || {
+    log "test/cluster/kstatus/go.mod does not require sigs.k8s.io/cli-utils $CLI_UTILS_VERSION (versions.env): run go get sigs.k8s.io/cli-utils@$CLI_UTILS_VERSION && go mod tidy there"
+    exit 1
+  }
+  log "kstatus checker (sigs.k8s.io/cli-utils $CLI_UTILS_VERSION)"
+  local tmp="$dst.tmp"; rm -rf "$tmp"; mkdir -p "$tmp"
+  (cd "$src" && go build -mod=readonly -trimpath -ldflags "-s -w" -o "$tmp/kstatus" .)
+  printf '%s\n' "$sum" >"$tmp/.source-sha256"
+  finish "$tmp" "$dst"
+}
+# ---- end kstatus
+
 components=("$@")
-[[ ${#components[@]} -gt 0 ]] || components=(etcd kubernetes kwok helm prometheus gateway-api traefik)
+[[ ${#components[@]} -gt 0 ]] || components=(etcd kubernetes kwok helm prometheus gateway-api traefik kstatus)
 for c in "${components[@]}"; do
   case "$c" in
     kubernetes) build_kubernetes ;;
@@ -208,6 +229,7 @@ for c in "${components[@]}"; do
     prometheus) build_prometheus ;;
     gateway-api) build_gateway_api ;;
     traefik) build_traefik ;;
+    kstatus) build_kstatus ;;
     *) echo "build-binaries: unknown component '$c'" >&2; exit 2 ;;
   esac
 done

@@ -13,6 +13,8 @@ export interface Versions {
   PROMETHEUS_VERSION: string;
   TRAEFIK_VERSION: string;
   GATEWAY_API_VERSION: string;
+  /** sigs.k8s.io/cli-utils, whose kstatus the checker in test/cluster/kstatus is built on. */
+  CLI_UTILS_VERSION: string;
 }
 
 /** Parses KEY=VALUE lines, ignoring blanks and # comments. */
@@ -38,6 +40,7 @@ const required: (keyof Versions)[] = [
   'PROMETHEUS_VERSION',
   'TRAEFIK_VERSION',
   'GATEWAY_API_VERSION',
+  'CLI_UTILS_VERSION',
 ];
 
 /** Loads and validates versions.env next to this file. */

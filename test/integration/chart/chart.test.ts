@@ -96,17 +96,18 @@ describe('the default install: cluster-wide', () => {
   });
 
   test('renders the operator, its RBAC, metrics Service, PodDisruptionBudget and dashboard, and no monitoring CRs', () => {
-    expect(kinds(objects)).toEqual(['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Deployment', 'PodDisruptionBudget', 'Service', 'ServiceAccount']);
+    // Four ClusterRoles: the operator's and the aggregated view/edit/admin ones (test/integration/gitops/userRoles.test.ts).
+    expect(kinds(objects)).toEqual(['ClusterRole', 'ClusterRole', 'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Deployment', 'PodDisruptionBudget', 'Service', 'ServiceAccount']);
   });
 
   test('the ClusterRole grants exactly the rules the operator declares', () => {
-    expect(only<V1ClusterRole>(objects, 'ClusterRole').rules).toEqual(OPERATOR_RULES);
+    expect(only<V1ClusterRole>(objects, 'ClusterRole', RELEASE).rules).toEqual(OPERATOR_RULES);
   });
 
   test("the ClusterRoleBinding binds it to the operator's ServiceAccount", () => {
     const binding = only<V1RoleBinding>(objects, 'ClusterRoleBinding');
     const sa = only(objects, 'ServiceAccount');
-    expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: only(objects, 'ClusterRole').metadata.name });
+    expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: only(objects, 'ClusterRole', RELEASE).metadata.name });
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: RELEASE_NS }]);
     expect(deployment.spec!.template.spec!.serviceAccountName).toBe(sa.metadata.name);
   });

@@ -1,11 +1,9 @@
 // GitOps health: Argo CD's custom health check (charts/siskin/health/modeldeployment.lua) run
-// by a real Lua interpreter on statuses the operator's own planner writes, and kubectl wait on
-// the Ready condition against a real API server — the two ways GitOps tools and scripts learn
-// whether a ModelDeployment is done.
+// by real Lua interpreters (5.1, the dialect of Argo CD's gopher-lua, and 5.4) on statuses the
+// operator's own planner writes, and kubectl wait on the Ready condition against a real API
+// server — the two ways GitOps tools and scripts learn whether a ModelDeployment is done.
+// Statuses the live operator writes are judged in liveStatus.test.ts.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { CRD_FILE } from '../../../operator/api/crd.ts';
@@ -14,68 +12,13 @@ import { plan, type ObservedDeployment } from '../../../operator/controller/plan
 import { ANNOTATION_COMMAND, ANNOTATION_PAUSED } from '../../../operator/controller/reasons.ts';
 import { revisionHash } from '../../../operator/resources/revision.ts';
 import { startCluster, type LocalCluster } from '../../cluster/index.ts';
+import { argoHealth, LUAS } from './judges.ts';
 
-const HEALTH_LUA = fileURLToPath(new URL('../../../charts/siskin/health/modeldeployment.lua', import.meta.url));
 const CRD = fileURLToPath(new URL(`../../../${CRD_FILE}`, import.meta.url));
 const IMAGE = 'siskin.local/siskin:test';
 const OWNER = { name: 'iris', namespace: 'default', uid: 'u1' };
 const T0 = Date.parse('2026-11-23T12:00:00Z');
 const SIG = { inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 4] }], outputs: [{ name: 'label', datatype: 'INT64', shape: [-1] }] };
-
-// ---- A real Lua, and the object handed to it as Argo CD does (the global `obj`) ----
-
-/** lua5.4 on PATH; its absence fails the suite (no silent skip) with the command that installs it. */
-function luaBinary(): string {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    const candidate = join(dir, 'lua5.4');
-    if (dir && existsSync(candidate)) return candidate;
-  }
-  throw new Error('lua5.4 is not installed, and the Argo CD health check must run on a real Lua: apt-get install lua5.4 (scripts/setup-host.sh installs it)');
-}
-
-/** A Lua string literal: quotes, backslashes and control bytes escaped; UTF-8 passes through as bytes. */
-function luaString(s: string): string {
-  const escape = (c: string): string => {
-    if (c === '\\' || c === '"') return `\\${c}`;
-    const code = c.charCodeAt(0);
-    // Lua's \ddd is one byte: only ASCII controls; C1 controls stay UTF-8 like any other text.
-    return code < 0x80 ? `\\${String(code).padStart(3, '0')}` : c;
-  };
-  return `"${s.replace(/[\\"\p{Cc}]/gu, escape)}"`;
-}
-
-/** A JSON-shaped value as a Lua table constructor: the same table Argo CD builds from the object's JSON. */
-function luaValue(v: unknown): string {
-  if (v === null || v === undefined) return 'nil';
-  if (typeof v === 'string') return luaString(v);
-  if (typeof v === 'boolean') return String(v);
-  if (typeof v === 'number') {
-    if (!Number.isFinite(v)) throw new Error(`${v} has no JSON form`);
-    return String(v);
-  }
-  if (Array.isArray(v)) return `{${v.map(luaValue).join(', ')}}`;
-  if (typeof v === 'object') {
-    const fields = Object.entries(v).filter(([, x]) => x !== undefined && x !== null);
-    return `{${fields.map(([k, x]) => `[${luaString(k)}] = ${luaValue(x)}`).join(', ')}}`;
-  }
-  throw new Error(`cannot write a ${typeof v} as Lua`);
-}
-
-/** Runs the health check on an object in lua5.4 and returns what it set on hs. */
-function argoHealth(obj: unknown): { status: string; message: string } {
-  const harness = [
-    `obj = ${luaValue(obj)}`,
-    `local check = assert(loadfile(${luaString(HEALTH_LUA)}))`,
-    'local hs = check()',
-    'assert(type(hs) == "table", "the health check must return the hs table")',
-    'io.write(tostring(hs.status), "\\0", tostring(hs.message))',
-  ].join('\n');
-  const r = spawnSync(luaBinary(), ['-'], { input: harness, encoding: 'utf8', timeout: 10_000 });
-  if (r.error) throw r.error;
-  if (r.status !== 0) throw new Error(`lua5.4 exited ${r.status}: ${r.stderr}`);
-  const [status, message] = r.stdout.split('\0');
-  return { status: status!, message: message! };
-}
 
 // ---- Statuses as the operator writes them: plan() in a loop, the cluster simulated as converging ----
 
@@ -148,7 +91,7 @@ const ready = (): World => reconcile(newWorld());
 /** A new version (generation 2) rolling out as a canary, holding at its pause-until-promoted step. */
 const rolling = (): World => reconcile({ ...ready(), generation: 2, spec: specV('2') });
 
-describe('the Argo CD health check on statuses the operator writes', () => {
+describe.each(LUAS)('the Argo CD health check on statuses the operator writes, on %s', (lua) => {
   test.each<[string, () => World, { status: string; message: RegExp }, (s: ModelDeploymentStatus) => void]>([
     [
       'a new ModelDeployment, nothing ready yet: Progressing',
@@ -210,29 +153,29 @@ describe('the Argo CD health check on statuses the operator writes', () => {
       { status: 'Suspended', message: /paused: 2 inconclusive analysis rounds in a row \(limit 1\); annotate siskin\.dev\/command=resume to go on/ },
       (s) => expect(s.phase).toBe('Paused'),
     ],
-  ])('%s', (_, make, want, operatorWrote) => {
+  ])('%s', async (_, make, want, operatorWrote) => {
     const w = make();
     operatorWrote(w.status);
-    const hs = argoHealth(object(w));
+    const hs = await argoHealth(object(w), lua);
     expect(hs.status).toBe(want.status);
     expect(hs.message).toMatch(want.message);
   });
 
-  test('an object without status: Progressing, waiting for the operator', () => {
-    expect(argoHealth(object(newWorld()))).toEqual({ status: 'Progressing', message: 'Waiting for the Siskin operator to observe the ModelDeployment' });
+  test('an object without status: Progressing, waiting for the operator', async () => {
+    expect(await argoHealth(object(newWorld()), lua)).toEqual({ status: 'Progressing', message: 'Waiting for the Siskin operator to observe the ModelDeployment' });
   });
 
-  test('an object being deleted: Progressing', () => {
+  test('an object being deleted: Progressing', async () => {
     const obj = object(ready());
     (obj.metadata as Record<string, unknown>).deletionTimestamp = '2026-11-23T12:05:00Z';
-    expect(argoHealth(obj)).toEqual({ status: 'Progressing', message: 'ModelDeployment is being deleted' });
+    expect(await argoHealth(obj, lua)).toEqual({ status: 'Progressing', message: 'ModelDeployment is being deleted' });
   });
 
-  test('the Lua literal carries any string exactly (quotes, backslashes, newlines, UTF-8)', () => {
+  test('the Lua literal carries any string exactly (quotes, backslashes, newlines, UTF-8)', async () => {
     const w = ready();
     const tricky = 'model "v1" at C:\\models\nline two\ttab — über ✓';
     w.status = { ...w.status, conditions: w.status.conditions!.map((c) => (c.type === 'Ready' ? { ...c, message: tricky } : c)) };
-    expect(argoHealth(object(w))).toEqual({ status: 'Healthy', message: tricky });
+    expect(await argoHealth(object(w), lua)).toEqual({ status: 'Healthy', message: tricky });
   });
 });
 
@@ -279,13 +222,20 @@ describe('kubectl wait and the health check against a real API server', () => {
 
   test('the object as the API server returns it (what Argo CD reads) is Healthy, and Degraded once rolled back', async () => {
     const read = async (): Promise<unknown> => custom.getNamespacedCustomObject(ref);
-    expect(argoHealth(await read())).toEqual({ status: 'Healthy', message: '1 is serving' });
+    /** The verdict of the check on every interpreter: they must agree. */
+    const health = async (): Promise<{ status: string; message: string }> => {
+      const obj = await read();
+      const [first, ...rest] = await Promise.all(LUAS.map((lua) => argoHealth(obj, lua)));
+      for (const other of rest) expect(other).toEqual(first);
+      return first!;
+    };
+    expect(await health()).toEqual({ status: 'Healthy', message: '1 is serving' });
     // The spec moves to version 2 (generation 2): until the operator observes it, not Healthy.
     await cluster.kubectlOk(['patch', 'md/iris', '--type=merge', '-p', JSON.stringify({ spec: { model: { uri: 'file:///models/iris-2.onnx', version: '2' } } })]);
-    expect(argoHealth(await read())).toEqual({ status: 'Progressing', message: 'Waiting for the Siskin operator to observe generation 2 (status is for generation 1)' });
+    expect(await health()).toEqual({ status: 'Progressing', message: 'Waiting for the Siskin operator to observe generation 2 (status is for generation 1)' });
     const aborted = reconcile({ ...reconcile({ ...ready(), generation: 2, spec: specV('2') }), annotations: { [ANNOTATION_COMMAND]: 'abort:1' } });
     await writeStatus(aborted.status);
-    const hs = argoHealth(await read());
+    const hs = await health();
     expect(hs.status).toBe('Degraded');
     expect(hs.message).toMatch(/^rollout aborted by user/);
     const stalled = await cluster.kubectl(['wait', '--for=condition=Stalled', 'md/iris', '--timeout=10s']);
