@@ -22,7 +22,8 @@ export type BinaryName =
   | 'helm'
   | 'prometheus'
   | 'promtool'
-  | 'traefik';
+  | 'traefik'
+  | 'kubectl-krew';
 
 interface BinarySpec {
   component: string;
@@ -52,6 +53,8 @@ const specs: Record<BinaryName, BinarySpec> = {
   prometheus: { component: 'prometheus', version: (v) => v.PROMETHEUS_VERSION, versionArgs: ['--version'], expect: (v) => v.PROMETHEUS_VERSION },
   promtool: { component: 'prometheus', version: (v) => v.PROMETHEUS_VERSION, versionArgs: ['--version'], expect: (v) => v.PROMETHEUS_VERSION },
   traefik: { component: 'traefik', version: (v) => v.TRAEFIK_VERSION, versionArgs: ['version'], expect: (v) => v.TRAEFIK_VERSION },
+  // `krew version` works offline: its GitTag row; it only creates the (existing) KREW_ROOT dirs.
+  'kubectl-krew': { component: 'krew', version: (v) => v.KREW_VERSION, versionArgs: ['version'], expect: (v) => v.KREW_VERSION },
 };
 
 /** The cache root: SISKIN_CACHE, else $XDG_CACHE_HOME/siskin, else ~/.cache/siskin. */

@@ -13,6 +13,7 @@ export interface Versions {
   PROMETHEUS_VERSION: string;
   TRAEFIK_VERSION: string;
   GATEWAY_API_VERSION: string;
+  KREW_VERSION: string;
 }
 
 /** Parses KEY=VALUE lines, ignoring blanks and # comments. */
@@ -38,6 +39,7 @@ const required: (keyof Versions)[] = [
   'PROMETHEUS_VERSION',
   'TRAEFIK_VERSION',
   'GATEWAY_API_VERSION',
+  'KREW_VERSION',
 ];
 
 /** Loads and validates versions.env next to this file. */
