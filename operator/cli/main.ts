@@ -9,20 +9,26 @@ const io = {
   now: (): number => Date.now(),
 };
 
-try {
-  const args = parseArgs(process.argv.slice(2));
-  if (args.kind === 'help') io.stdout(USAGE);
-  else await runCommand(args, resolveTarget(args), io);
-} catch (err) {
-  if (err instanceof UsageError) {
-    io.stderr(`error: ${err.message}\nSee 'kubectl siskin --help' for usage.\n`);
-    process.exitCode = 2;
-  } else if (err instanceof CliError) {
-    io.stderr(`error: ${err.message}\n`);
-    process.exitCode = 1;
-  } else {
-    // A bug, not a user error: keep the stack for the report.
-    io.stderr(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exitCode = 1;
+async function main(): Promise<void> {
+  try {
+    const args = parseArgs(process.argv.slice(2));
+    if (args.kind === 'help') io.stdout(USAGE);
+    else await runCommand(args, resolveTarget(args), io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr(`error: ${err.message}\nSee 'kubectl siskin --help' for usage.\n`);
+      process.exitCode = 2;
+    } else if (err instanceof CliError) {
+      io.stderr(`error: ${err.message}\n`);
+      process.exitCode = 1;
+    } else {
+      // A bug, not a user error: keep the stack for the report.
+      io.stderr(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = 1;
+    }
   }
 }
+
+// A function, not top-level await: the single executable (scripts/build-plugin.ts) bundles
+// this file as CommonJS, which has no top-level await. main catches everything it throws.
+void main();

@@ -23,7 +23,8 @@ export type BinaryName =
   | 'prometheus'
   | 'promtool'
   | 'traefik'
-  | 'kstatus';
+  | 'kstatus'
+  | 'kubectl-krew';
 
 interface BinarySpec {
   component: string;
@@ -55,6 +56,8 @@ const specs: Record<BinaryName, BinarySpec> = {
   traefik: { component: 'traefik', version: (v) => v.TRAEFIK_VERSION, versionArgs: ['version'], expect: (v) => v.TRAEFIK_VERSION },
   // Flux's readiness library as a checker (test/cluster/kstatus), keyed by the library's version.
   kstatus: { component: 'kstatus', version: (v) => v.CLI_UTILS_VERSION, versionArgs: ['--version'], expect: (v) => `sigs.k8s.io/cli-utils ${v.CLI_UTILS_VERSION}` },
+  // `krew version` works offline: its GitTag row; it only creates the (existing) KREW_ROOT dirs.
+  'kubectl-krew': { component: 'krew', version: (v) => v.KREW_VERSION, versionArgs: ['version'], expect: (v) => v.KREW_VERSION },
 };
 
 /** The cache root: SISKIN_CACHE, else $XDG_CACHE_HOME/siskin, else ~/.cache/siskin. */

@@ -4,7 +4,7 @@
 # Only the first run pays (about 25 minutes on 2 cores); later runs return at once.
 #
 #   test/cluster/build-binaries.sh [component...]   # default: all
-#   components: kubernetes etcd kwok helm prometheus traefik gateway-api kstatus
+#   components: kubernetes etcd kwok helm prometheus traefik gateway-api kstatus krew
 #
 # Cache: ${SISKIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/siskin}/bin/<component>-<version>/
 set -euo pipefail
@@ -218,8 +218,21 @@ build_kstatus() {
 }
 # ---- end kstatus
 
+# krew, the kubectl plugin manager: the kubectl-siskin plugin test installs the plugin with it
+# as a user would. Built from its own module (no replace directives, so `go install` works)
+# and named kubectl-krew, the name under which kubectl finds it and Krew installs itself.
+build_krew() {
+  local dst; dst="$(install_dir krew "$KREW_VERSION")"
+  is_done "$dst" && return 0
+  log "krew $KREW_VERSION (kubectl-krew)"
+  local tmp="$dst.tmp"; rm -rf "$tmp"; mkdir -p "$tmp"
+  GOBIN="$tmp" go install -trimpath -ldflags "-s -w -X sigs.k8s.io/krew/internal/version.gitTag=$KREW_VERSION" "sigs.k8s.io/krew/cmd/krew@$KREW_VERSION"
+  mv "$tmp/krew" "$tmp/kubectl-krew"
+  finish "$tmp" "$dst"
+}
+
 components=("$@")
-[[ ${#components[@]} -gt 0 ]] || components=(etcd kubernetes kwok helm prometheus gateway-api traefik kstatus)
+[[ ${#components[@]} -gt 0 ]] || components=(etcd kubernetes kwok helm prometheus gateway-api traefik kstatus krew)
 for c in "${components[@]}"; do
   case "$c" in
     kubernetes) build_kubernetes ;;
@@ -230,6 +243,7 @@ for c in "${components[@]}"; do
     gateway-api) build_gateway_api ;;
     traefik) build_traefik ;;
     kstatus) build_kstatus ;;
+    krew) build_krew ;;
     *) echo "build-binaries: unknown component '$c'" >&2; exit 2 ;;
   esac
 done

@@ -15,6 +15,7 @@ export interface Versions {
   GATEWAY_API_VERSION: string;
   /** sigs.k8s.io/cli-utils, whose kstatus the checker in test/cluster/kstatus is built on. */
   CLI_UTILS_VERSION: string;
+  KREW_VERSION: string;
 }
 
 /** Parses KEY=VALUE lines, ignoring blanks and # comments. */
@@ -41,6 +42,7 @@ const required: (keyof Versions)[] = [
   'TRAEFIK_VERSION',
   'GATEWAY_API_VERSION',
   'CLI_UTILS_VERSION',
+  'KREW_VERSION',
 ];
 
 /** Loads and validates versions.env next to this file. */
