@@ -4,6 +4,7 @@
 import type { V1Deployment, V1EnvVar, V1OwnerReference, V1Probe, V1ResourceRequirements, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { ModelDeploymentSpec } from '../api/schema.ts';
 import { GROUP, KIND, VERSION } from '../api/schema.ts';
+import { ENTRY_POINTS } from './image.ts';
 import { LABEL_MODEL_DEPLOYMENT, LABEL_REVISION, READINESS_GATE, commonLabels, revisionDeploymentName } from './labels.ts';
 
 /** The identity of the ModelDeployment that owns what is built. */
@@ -137,7 +138,7 @@ export function servingDeployment(
               name: 'serving',
               image: serving.image ?? opts.defaultImage,
               imagePullPolicy: 'IfNotPresent',
-              args: ['serving/main.ts'],
+              args: [ENTRY_POINTS.serving.bundle],
               ports: [{ name: 'http', containerPort: SERVING_PORT, protocol: 'TCP' }],
               env,
               ...(serving.resources ? { resources: resourceRequirements(serving.resources) } : {}),

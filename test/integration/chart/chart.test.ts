@@ -17,6 +17,7 @@ import { allQueries } from '../../../operator/observability/queries.ts';
 import { loadConfig } from '../../../operator/runtime/config.ts';
 import { modelDeploymentSpec } from '../../../operator/api/schema.ts';
 import { servingDeployment } from '../../../operator/resources/deployment.ts';
+import { ENTRY_POINTS } from '../../../operator/resources/image.ts';
 import { runCli, type CliResult } from '../../cluster/index.ts';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -161,7 +162,7 @@ describe('the default install: cluster-wide', () => {
 
   test('the operator accepts its configuration: cluster-wide, Lease in the release namespace, serving pods on its own image', () => {
     const c = deployment.spec!.template.spec!.containers[0]!;
-    expect(c.args).toEqual(['operator/main.ts']);
+    expect(c.args).toEqual([ENTRY_POINTS.operator.bundle]);
     const env = resolveEnv(c.env!, { name: 'siskin-abc', namespace: RELEASE_NS });
     expect(c.env!.find((e) => e.name === 'POD_NAME')!.valueFrom!.fieldRef!.fieldPath).toBe('metadata.name');
     expect(c.env!.find((e) => e.name === 'POD_NAMESPACE')!.valueFrom!.fieldRef!.fieldPath).toBe('metadata.namespace');

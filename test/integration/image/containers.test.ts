@@ -1,6 +1,7 @@
 // The repository image run by Testcontainers on the local Docker engine, with no cluster node:
-// the serving entrypoint answers the Open Inference Protocol on a real ONNX model, and the
-// default entrypoint (the operator) reconciles against a local API server under its own RBAC.
+// the serving bundle answers the Open Inference Protocol on a real ONNX model, and the default
+// command (the operator's bundle) reconciles against a local API server under its own RBAC.
+// The other tests run the TypeScript sources; this one runs what scripts/build-dist.ts made of them.
 // Both run as the image's non-root user on a read-only root filesystem, on host networking
 // (this machine's Docker has no bridge: every port below is a host loopback port).
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
@@ -12,6 +13,7 @@ import type { StartedTestContainer, WaitStrategy } from 'testcontainers';
 import { OPERATOR_RULES } from '../../../operator/api/rbac.ts';
 import { CRD_FILE } from '../../../operator/api/crd.ts';
 import { GROUP, PLURAL, VERSION, type ModelDeploymentStatus } from '../../../operator/api/schema.ts';
+import { ENTRY_POINTS } from '../../../operator/resources/image.ts';
 import {
   buildRepoImage,
   ensureBaseImage,
@@ -148,7 +150,7 @@ describe('the repository image under Testcontainers', () => {
     await docker?.stop();
   }, 120_000);
 
-  describe('serving/main.ts on a real ONNX model', () => {
+  describe(`${ENTRY_POINTS.serving.bundle} on a real ONNX model`, () => {
     let serving: StartedTestContainer;
     let base: string;
 
@@ -162,7 +164,7 @@ describe('the repository image under Testcontainers', () => {
         'serving',
         started(
           imageContainer('serving')
-            .withCommand(['serving/main.ts'])
+            .withCommand([ENTRY_POINTS.serving.bundle])
             .withBindMounts([{ source: models, target: '/models', mode: 'ro' }])
             .withEnvironment({
               SISKIN_MODEL_URI: 'file:///models/classifier.onnx',
@@ -221,9 +223,31 @@ describe('the repository image under Testcontainers', () => {
     test('it runs as the image\'s non-root user on a read-only root filesystem', async () => {
       await expectNonRootAndReadOnly(serving);
     });
+
+    test('the image holds the bundles and the native addon for its own platform, no sources', async () => {
+      // What /app holds, two levels down, and which onnxruntime binaries came along.
+      const listing = await serving.exec([
+        'node',
+        '-e',
+        `const fs = require('fs');
+         const app = fs.readdirSync('/app', { recursive: true });
+         const bin = 'node_modules/onnxruntime-node/bin';
+         console.log(JSON.stringify({
+           top: fs.readdirSync('/app').sort(),
+           ts: app.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && !f.startsWith('node_modules/')),
+           platforms: fs.readdirSync('/app/' + bin, { recursive: true }).filter((f) => f.split('/').length === 3).sort(),
+           arch: process.platform + '/' + process.arch,
+         }));`,
+      ]);
+      expect(listing).toMatchObject({ exitCode: 0, stderr: '' });
+      const seen = JSON.parse(listing.stdout) as { top: string[]; ts: string[]; platforms: string[]; arch: string };
+      expect(seen.top).toEqual(['dist', 'node_modules']);
+      expect(seen.ts).toEqual([]);
+      expect(seen.platforms).toEqual([`napi-v6/${seen.arch}`]);
+    });
   });
 
-  describe('operator/main.ts (the default command) against a local API server', () => {
+  describe(`${ENTRY_POINTS.operator.bundle} (the default command) against a local API server`, () => {
     const NS = 'default';
     let cluster: LocalCluster | undefined;
     let operator: StartedTestContainer;
@@ -305,6 +329,12 @@ describe('the repository image under Testcontainers', () => {
         }, { timeoutMs: 60_000, intervalMs: 500 }),
       );
       expect(status.stable?.version).toBe('1');
+    });
+
+    test('the image\'s default command is the operator\'s bundle, which this container runs', async () => {
+      const info = await inspect(operator);
+      expect(info.Config.Entrypoint).toEqual(['node']);
+      expect(info.Config.Cmd).toEqual([ENTRY_POINTS.operator.bundle]);
     });
 
     test('it holds the leader Lease in siskin-system', async () => {
