@@ -3,7 +3,8 @@
 // configuration the operator accepts, rejects bad values by name, and ships alerts and
 // dashboard queries that Prometheus parses. Installing it on a cluster is the e2e suite's job.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { V1ClusterRole, V1Deployment, V1EnvVar, V1PodDisruptionBudget, V1Role, V1RoleBinding, V1Service } from '@kubernetes/client-node';
@@ -17,7 +18,7 @@ import { loadConfig } from '../../../operator/runtime/config.ts';
 import { modelDeploymentSpec } from '../../../operator/api/schema.ts';
 import { servingDeployment } from '../../../operator/resources/deployment.ts';
 import { ENTRY_POINTS } from '../../../operator/resources/image.ts';
-import { makeTempDir, runCli, type CliResult } from '../../cluster/index.ts';
+import { runCli, type CliResult } from '../../cluster/index.ts';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const chart = join(root, CHART_DIR);
@@ -28,8 +29,7 @@ type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; n
 
 // A plain temp dir: nothing here mounts or starts a process, so the cluster library's
 // owner tracking and sweeping of temp dirs is not needed.
-// Removed in afterAll, and at exit when a -t filter skips every test (and so afterAll).
-const tmp = makeTempDir('chart').path;
+const tmp = mkdtempSync(join(tmpdir(), 'siskin-chart-'));
 // helm writes its config, cache and data under $HOME by default; keep the test's to itself.
 const helmEnv: NodeJS.ProcessEnv = { HELM_CACHE_HOME: join(tmp, 'cache'), HELM_CONFIG_HOME: join(tmp, 'config'), HELM_DATA_HOME: join(tmp, 'data') };
 
