@@ -28,8 +28,8 @@ export interface RouteWeights {
 
 /** Turns a canary weight into traffic and reads back what is in place. */
 export interface Router {
-  /** Sends canaryWeight percent (an integer 0..100) to the canary and the rest to stable; writes nothing when already so. */
-  setRoutes(t: RouteTarget, canaryWeight: number): Promise<void>;
+  /** Sends canaryWeight percent (an integer 0..100) to the canary and the rest to stable; writes nothing when already so; signal aborts its requests. */
+  setRoutes(t: RouteTarget, canaryWeight: number, signal?: AbortSignal): Promise<void>;
   /** The split in place, or undefined when this router has none of its own (replica ratio). */
   getRoutes(t: RouteTarget): Promise<RouteWeights | undefined>;
 }
