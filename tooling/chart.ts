@@ -6,10 +6,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
-import { GENERATED_HEADER, renderCrdYaml } from '../operator/api/crd.ts';
+import { GENERATED_HEADER, renderCrdYaml } from './crd.ts';
 import { aggregationLabel, OPERATOR_RULES, USER_ROLES } from '../operator/api/rbac.ts';
-import { ALERT_GROUPS, runbookAnchor } from '../operator/observability/alerts.ts';
-import { DASHBOARD_FILE, renderDashboardJson } from '../operator/observability/dashboard.ts';
+import { ALERT_GROUPS, runbookAnchor } from './observability/alerts.ts';
+import { DASHBOARD_FILE, renderDashboardJson } from './observability/dashboard.ts';
 
 /** The chart's directory, relative to the repository root. */
 export const CHART_DIR = 'charts/siskin';
@@ -80,7 +80,7 @@ function renderAggregateRolesTemplate(): string {
 /** The PrometheusRule template: every alert of alerts.ts, each switchable by prometheusRule.disabledAlerts. */
 function renderPrometheusRuleTemplate(): string {
   const out: string[] = [
-    `{{- /* Generated from operator/observability/alerts.ts ${DO_NOT_EDIT} */ -}}`,
+    `{{- /* Generated from tooling/observability/alerts.ts ${DO_NOT_EDIT} */ -}}`,
     '{{- if .Values.prometheusRule.enabled }}',
     '{{- $disabled := .Values.prometheusRule.disabledAlerts }}',
     'apiVersion: monitoring.coreos.com/v1',

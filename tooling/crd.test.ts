@@ -6,13 +6,13 @@ import YAML from 'yaml';
 import { fileURLToPath } from 'node:url';
 import { CRD_FILE, GENERATED_HEADER, modelDeploymentCrd, renderCrdYaml, toStructural } from './crd.ts';
 import { REFERENCE_FILE, renderReference } from './reference.ts';
-import { modelDeploymentSpec } from './schema.ts';
+import { modelDeploymentSpec } from '../operator/api/schema.ts';
 
 type Json = Record<string, unknown>;
 
 describe('crds/ is generated from the schema', () => {
   test(`${CRD_FILE} is current (regenerate with npm run gen:crds)`, () => {
-    const onDisk = readFileSync(fileURLToPath(new URL(`../../${CRD_FILE}`, import.meta.url)), 'utf8');
+    const onDisk = readFileSync(fileURLToPath(new URL(`../${CRD_FILE}`, import.meta.url)), 'utf8');
     expect(onDisk.startsWith(GENERATED_HEADER)).toBe(true);
     expect(onDisk).toBe(renderCrdYaml());
   });
@@ -81,7 +81,7 @@ describe('the CRD YAML', () => {
 
 describe('the field reference', () => {
   test(`${REFERENCE_FILE} is current (regenerate with npm run gen:crds)`, () => {
-    const onDisk = readFileSync(fileURLToPath(new URL(`../../${REFERENCE_FILE}`, import.meta.url)), 'utf8');
+    const onDisk = readFileSync(fileURLToPath(new URL(`../${REFERENCE_FILE}`, import.meta.url)), 'utf8');
     expect(onDisk).toBe(renderReference());
   });
 
