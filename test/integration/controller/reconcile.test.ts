@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { fileURLToPath } from 'node:url';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { OPERATOR_RULES } from '../../../operator/api/rbac.ts';
-import { CRD_FILE } from '../../../operator/api/crd.ts';
+import { CRD_FILE } from '../../../tooling/crd.ts';
 import { GROUP, PLURAL, VERSION, type ModelDeploymentStatus } from '../../../operator/api/schema.ts';
 import { makeReconciler, type ReconcileResult } from '../../../operator/controller/reconcile.ts';
 import { serviceAccountWithRules, startCluster, waitFor, type LocalCluster } from '../../cluster/index.ts';
