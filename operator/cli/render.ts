@@ -2,7 +2,7 @@
 // and the current time, so the output is specified by table tests. The layout follows
 // `kubectl describe`: labelled fields, then column-aligned tables.
 import type { ModelDeploymentStatus } from '../api/schema.ts';
-import { ANNOTATION_PAUSED } from '../controller/reasons.ts';
+import { ANNOTATION_PAUSED } from '../api/reasons.ts';
 
 /** The parts of a ModelDeployment the views read (as the API returns it, unvalidated). */
 export interface ModelDeploymentView {

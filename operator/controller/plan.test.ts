@@ -3,7 +3,8 @@ import { describe, expect, test } from '@jest/globals';
 import { modelDeploymentSpec, type ModelDeploymentStatus } from '../api/schema.ts';
 import { revisionHash } from '../resources/revision.ts';
 import { analysisDue, plan, signaturesToRead, type ObservedDeployment, type ObservedPod, type PlanInput } from './plan.ts';
-import { ANNOTATION_COMMAND, ANNOTATION_PAUSED } from './reasons.ts';
+import { ANNOTATION_COMMAND, ANNOTATION_PAUSED } from '../api/reasons.ts';
+import { PollMs } from '../rollout/poll.ts';
 
 const IMAGE = 'img:1';
 const T0 = Date.parse('2026-11-23T12:00:00Z');
@@ -263,7 +264,7 @@ describe('plan', () => {
       expect(p.deployments).toEqual([]);
       expect(p.status.conditions?.find((c) => c.type === 'Progressing')).toMatchObject({ reason: 'FreezeWindow', message: expect.stringContaining('2026-11-23T12:30:00') });
       expect(p.events.map((e) => e.reason)).toEqual(['FreezeWindow']);
-      expect(p.requeueAfterMs).toBe(60_000); // re-checked every minute while the window lasts
+      expect(p.requeueAfterMs).toBe(PollMs.frozen); // re-checked while the window lasts, as often as a frozen rollout is
       const after = plan(input({ spec, status: p.status, observed: [dep('1', 4)], now: Date.parse('2026-11-23T12:30:00Z') }));
       expect(after.status.canary?.version).toBe('2');
     });

@@ -1,11 +1,14 @@
-// One small interface between the canary step machine and whatever turns a canary weight
-// into traffic (Flagger's router pattern): the reconciler sets a weight and can read back
-// what is in place; a factory picks the implementation that spec.rollout.trafficRouting names.
+// One small interface between the rollout and whatever turns a canary weight into traffic
+// (Flagger's router pattern): the router splits a weight into replica counts and a route
+// weight (pure, used by the plan) and puts the route weight in place (used by the reconciler);
+// a factory picks the implementation that spec.rollout.trafficRouting names.
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { ModelDeploymentSpec } from '../api/schema.ts';
 import { serviceNames } from '../resources/labels.ts';
 import { gatewayApiRouter } from './gatewayApi.ts';
 import { replicaRatioRouter } from './replicaRatio.ts';
+import type { TrafficRoutingType, TrafficSplit } from './split.ts';
+
+export type { TrafficRoutingType } from './split.ts';
 
 /** What a router splits traffic for: one ModelDeployment's stable and canary Services. */
 export interface RouteTarget {
@@ -26,16 +29,11 @@ export interface RouteWeights {
   canary: number;
 }
 
-/** Turns a canary weight into traffic and reads back what is in place. */
-export interface Router {
+/** Splits a canary weight into replica counts and a route weight, and puts the route weight in place. */
+export interface Router extends TrafficSplit {
   /** Sends canaryWeight percent (an integer 0..100) to the canary and the rest to stable; writes nothing when already so. */
   setRoutes(t: RouteTarget, canaryWeight: number): Promise<void>;
-  /** The split in place, or undefined when this router has none of its own (replica ratio). */
-  getRoutes(t: RouteTarget): Promise<RouteWeights | undefined>;
 }
-
-/** How canary weight becomes traffic: spec.rollout.trafficRouting.type. */
-export type TrafficRoutingType = ModelDeploymentSpec['rollout']['trafficRouting']['type'];
 
 /** What routers may need from the outside world. */
 export interface RouterDeps {
