@@ -29,7 +29,7 @@
 // Weights are compared as shares, not numbers: Gateway API weights are relative, so 1/0 and
 // 100/0 send the same traffic and neither is rewritten.
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import type { RouteTarget, RouteWeights, Router } from './router.ts';
+import type { RouteTarget, RouteWeights, Router } from './route.ts';
 import { trafficSplit } from './split.ts';
 
 const GROUP = 'gateway.networking.k8s.io';
