@@ -151,6 +151,7 @@ export function renderStatus(md: ModelDeploymentView, now: number): string {
     ['Namespace', meta.namespace ?? NONE],
     ['Phase', s.phase ?? 'Unknown (no status yet: is the Siskin operator running?)'],
   ];
+  if (s.rollout) head.push(['Rollout', `${s.rollout.state} (${s.rollout.reason})${s.rollout.message ? `: ${s.rollout.message}` : ''}`]);
   if (s.observedGeneration !== undefined && meta.generation !== undefined && s.observedGeneration < meta.generation) {
     // A status of an older spec is easy to misread as the answer to the latest change.
     head.push(['Generation', `${meta.generation} (status is for generation ${s.observedGeneration}: the operator has not caught up yet)`]);
