@@ -28,7 +28,7 @@ import { FIELD_MANAGER, LABEL_MODEL_DEPLOYMENT, LABEL_REVISION, READINESS_GATE, 
 import { routeTarget, routerFor } from '../routing/router.ts';
 import { setCondition } from './conditions.ts';
 import type { ModelDeploymentMetrics } from './metrics.ts';
-import { ConditionType, Reason } from './reasons.ts';
+import { ConditionType, Reason } from '../api/reasons.ts';
 import { measureHealth, measureLoad } from '../monitoring/measureHealth.ts';
 import { analysisDue, autoscaleDue, healthDue, plan, signaturesToRead, type ObservedDeployment, type ObservedPod, type PlannedEvent, type SignatureRead } from './plan.ts';
 
