@@ -346,13 +346,14 @@ describe('rollout paths', () => {
     const observed = [dep('1', 3), dep('2', 1)];
     const aborted = plan(planInput({ spec: specV('2'), status: rollingStatus('1', '2'), observed, ...command('abort') }));
     const pods = [pod('1', 0, { admitted: 'True' }), pod('2', 0, { admitted: 'False' })];
-    const p = plan(planInput({ spec: specV('2'), status: aborted.status, observed: [dep('1', 4), dep('2', 0)], pods, ...command('retry') }));
+    const later = T0 + 60_000;
+    const p = plan(planInput({ spec: specV('2'), status: aborted.status, observed: [dep('1', 4), dep('2', 0)], pods, now: later, ...command('retry') }));
     expect(p.status.canary?.signature).toBeUndefined();
     expect(p.podGates).toEqual([]);
     expect(signaturesToRead(p.status, pods)).toEqual([{ revision: rev('2'), pod: pods[1] }]);
-    // The retry starts a new attempt; the aborted one keeps its single history entry.
+    // The retry starts a new attempt at the first step; the aborted one keeps its single history entry.
+    expect(p.status).toMatchObject({ currentStepIndex: 0, canaryWeight: 25, rolloutStartedAt: iso(later), stepStartedAt: iso(later) });
     expect(p.status.history?.map((h) => h.outcome)).toEqual(['Aborted']);
-    expect(p.status.rolloutStartedAt).toBe(iso(T0));
   });
 
   test('a rolled-back status written by an older operator (the Stalled condition only) still reads as rolled back', () => {
