@@ -5,9 +5,10 @@
 import { describe, expect, test } from '@jest/globals';
 import type { ModelDeploymentSpec, ModelDeploymentStatus } from '../api/schema.ts';
 import type { HealthObservation } from '../monitoring/health.ts';
-import { AUTOSCALE_INTERVAL_MS, analysisDue, autoscaleDue, healthDue, plan, signaturesToRead, type Plan, type PlanInput } from './plan.ts';
+import { analysisDue, autoscaleDue, healthDue, plan, signaturesToRead, type Plan, type PlanInput } from './plan.ts';
 import { condition, dep, iso, planInput, pod, reasons, rev, revision, rollingStatus, sizes, specV, stableStatus, T0 } from './planFixtures.ts';
-import { ANNOTATION_COMMAND } from './reasons.ts';
+import { ANNOTATION_COMMAND } from '../api/reasons.ts';
+import { PollMs } from '../rollout/poll.ts';
 
 const HINT = 'Annotate siskin.dev/command=retry to try again, or change the spec';
 /** The revision a role's Service (stable, canary) selects. */
@@ -23,7 +24,7 @@ describe('autoscaling', () => {
   const decided = (n: number, recommendations: { at: string; replicas: number }[] = []): NonNullable<ModelDeploymentStatus['autoscaling']> => ({
     desiredReplicas: n,
     reason: `earlier decision: ${n}`,
-    lastCheckAt: iso(T0 - AUTOSCALE_INTERVAL_MS),
+    lastCheckAt: iso(T0 - PollMs.autoscale),
     recommendations,
   });
 
@@ -58,8 +59,8 @@ describe('autoscaling', () => {
     expect(autoscaleDue(spec, { autoscaling: decided(3) }, T0)).toBe(true);
     expect(autoscaleDue(specV('1'), {}, T0)).toBe(false);
     const status = stableStatus('1', { autoscaling: { ...decided(3), lastCheckAt: iso(T0 - 5_000) } });
-    expect(plan(planInput({ spec, status, observed: [dep('1', 3)] })).requeueAfterMs).toBe(AUTOSCALE_INTERVAL_MS - 5_000);
-    expect(plan(planInput({ spec, status, observed: [dep('1', 3)], load: { requestRate: 30 } })).requeueAfterMs).toBe(AUTOSCALE_INTERVAL_MS);
+    expect(plan(planInput({ spec, status, observed: [dep('1', 3)] })).requeueAfterMs).toBe(PollMs.autoscale - 5_000);
+    expect(plan(planInput({ spec, status, observed: [dep('1', 3)], load: { requestRate: 30 } })).requeueAfterMs).toBe(PollMs.autoscale);
   });
 
   test('without spec.autoscaling, spec.replicas sizes the model and the autoscaler state leaves status', () => {
