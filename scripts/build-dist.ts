@@ -2,7 +2,7 @@
 // operator/resources/image.ts bundled by esbuild into one ESM file under dist/, at its source
 // path with .js, every dependency inlined except the native addon, which stays in node_modules.
 // Bundles rather than a tsc emit: one file per process parses faster and is smaller than the
-// thousands of modules of client-node, fastify and zod it replaces (operator/bench/BENCHMARKS.md).
+// thousands of modules of client-node, fastify and zod it replaces (bench/operator/BENCHMARKS.md).
 //
 // A module loaded at run time by URL, `new URL('./worker.ts', import.meta.url)` (serving's
 // worker threads), becomes a bundle of its own and the URL is rewritten to point at it; any

@@ -3,7 +3,7 @@
 // test/integration/api/examples.test.ts, and every CEL rule of the CRD has a row.
 import { describe, expect, test } from '@jest/globals';
 import { RULE_CASES, type RuleCase } from '../../test/fixtures/specRules.ts';
-import { modelDeploymentCrd } from './crd.ts';
+import { modelDeploymentCrd } from '../../tooling/crd.ts';
 import { modelDeploymentSpec } from './schema.ts';
 
 type Json = Record<string, unknown>;

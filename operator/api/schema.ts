@@ -507,6 +507,20 @@ export const measurementStatus = z.object({
   time: z.string().datetime({ offset: true }).describe('When it was measured.'),
 });
 
+/** Where a rollout stands; the conditions say the same for people and kstatus. */
+export const ROLLOUT_STATES = ['Stable', 'Progressing', 'Paused', 'Frozen', 'RolledBack'] as const;
+
+/** The rollout state in status. RolledBack keeps the canary out until a retry or a new spec. */
+export const rolloutStatus = z.object({
+  state: z
+    .enum(ROLLOUT_STATES)
+    .describe(
+      'Stable: no rollout runs. Progressing: a canary is being rolled out. Paused: by a user or by inconclusive analysis. Frozen: a freeze window holds the rollout or keeps a new revision waiting. RolledBack: the canary was taken out (analysis, schema gate, deadline, abort or drift) and stays out until a retry or a new spec.',
+    ),
+  reason: z.string().max(128).describe('Why, as a CamelCase reason (the Progressing or Stalled condition carries the same).'),
+  message: z.string().max(4096).describe('What happened, for people.'),
+});
+
 /** status */
 export const modelDeploymentStatus = z.object({
   observedGeneration: z.number().int().min(0).optional().describe('The spec generation this status describes.'),
@@ -523,6 +537,7 @@ export const modelDeploymentStatus = z.object({
   stable: revisionStatus.optional().describe('The revision serving production traffic.'),
   canary: revisionStatus.optional().describe('The revision being rolled out.'),
   previous: revisionStatus.optional().describe('The stable revision before the last promotion; its Deployment is kept at zero replicas for a drift rollback.'),
+  rollout: rolloutStatus.optional().describe('Where the rollout stands, as data: the operator reads a rolled-back canary back from here.'),
   canaryWeight: z.number().int().min(0).max(100).optional().describe('Percentage of traffic on the canary.'),
   currentStepIndex: z.number().int().min(0).optional().describe('Index of the rollout step in progress.'),
   stepStartedAt: z.string().datetime({ offset: true }).optional().describe('When the current step started.'),
@@ -606,5 +621,7 @@ export const modelDeploymentSchema = z.object({
 export type ModelDeploymentSpec = z.output<typeof modelDeploymentSpec>;
 /** A ModelDeployment status. */
 export type ModelDeploymentStatus = z.output<typeof modelDeploymentStatus>;
+/** The rollout state as stored in status. */
+export type RolloutStatus = z.output<typeof rolloutStatus>;
 /** A parsed ModelDeployment. */
 export type ModelDeployment = z.output<typeof modelDeploymentSchema>;

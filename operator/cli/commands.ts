@@ -4,7 +4,7 @@
 // else; reads go straight to the API server, never a cache.
 import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION } from '../api/schema.ts';
-import { ANNOTATION_COMMAND, ANNOTATION_PAUSED } from '../controller/reasons.ts';
+import { ANNOTATION_COMMAND, ANNOTATION_PAUSED } from '../api/reasons.ts';
 import type { CliArgs, Subcommand } from './args.ts';
 import { renderHistory, renderStatus, type ModelDeploymentView } from './render.ts';
 

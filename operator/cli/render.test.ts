@@ -116,6 +116,12 @@ History:
       [],
     ],
     [
+      'a rolled-back canary: the rollout state says why',
+      variant((_, s) => Object.assign(s, { phase: 'RolledBack', rollout: { state: 'RolledBack', reason: 'AnalysisFailed', message: 'analysis failed 2 time(s)' } })),
+      [/^Rollout: +RolledBack \(AnalysisFailed\): analysis failed 2 time\(s\)$/m],
+      [],
+    ],
+    [
       'a canary past its last step',
       variant((_, s) => Object.assign(s, { currentStepIndex: 4, canaryWeight: 100 })),
       [/^Step: +4\/4: promoting$/m, /^Canary weight: +100%$/m],

@@ -2,7 +2,7 @@
 // and the current time, so the output is specified by table tests. The layout follows
 // `kubectl describe`: labelled fields, then column-aligned tables.
 import type { ModelDeploymentStatus } from '../api/schema.ts';
-import { ANNOTATION_PAUSED } from '../controller/reasons.ts';
+import { ANNOTATION_PAUSED } from '../api/reasons.ts';
 
 /** The parts of a ModelDeployment the views read (as the API returns it, unvalidated). */
 export interface ModelDeploymentView {
@@ -151,6 +151,7 @@ export function renderStatus(md: ModelDeploymentView, now: number): string {
     ['Namespace', meta.namespace ?? NONE],
     ['Phase', s.phase ?? 'Unknown (no status yet: is the Siskin operator running?)'],
   ];
+  if (s.rollout) head.push(['Rollout', `${s.rollout.state} (${s.rollout.reason})${s.rollout.message ? `: ${s.rollout.message}` : ''}`]);
   if (s.observedGeneration !== undefined && meta.generation !== undefined && s.observedGeneration < meta.generation) {
     // A status of an older spec is easy to misread as the answer to the latest change.
     head.push(['Generation', `${meta.generation} (status is for generation ${s.observedGeneration}: the operator has not caught up yet)`]);

@@ -22,7 +22,7 @@ import { withSignal } from '../runtime/abort.ts';
 import { setCondition } from './conditions.ts';
 import type { ReconcilerCache, StoredModelDeployment } from './observe.ts';
 import type { Plan, PlannedEvent, PodGate } from './plan.ts';
-import { ConditionType, Reason } from './reasons.ts';
+import { ConditionType, Reason } from '../api/reasons.ts';
 
 /** Annotation holding the hash of what the operator last applied, to skip no-op applies. */
 export const ANNOTATION_APPLIED = 'siskin.dev/applied-hash';
@@ -209,7 +209,7 @@ export async function emitEvents(s: ApplyScope, events: readonly PlannedEvent[])
 }
 
 /** Creates an Event whose involvedObject is the ModelDeployment owner. */
-export async function emitEvent(core: CoreV1Api, owner: { name: string; namespace: string; uid: string }, e: PlannedEvent, at: number, signal: AbortSignal): Promise<void> {
+async function emitEvent(core: CoreV1Api, owner: { name: string; namespace: string; uid: string }, e: PlannedEvent, at: number, signal: AbortSignal): Promise<void> {
   const time = new Date(at);
   await core.createNamespacedEvent(
     {

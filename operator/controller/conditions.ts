@@ -1,7 +1,7 @@
 // Conditions as data: setting one keeps its lastTransitionTime unless its status changed,
 // so status only changes when something did. Pure.
 import type { ModelDeploymentStatus } from '../api/schema.ts';
-import { ConditionType, ROLLED_BACK_REASONS } from './reasons.ts';
+import { ConditionType } from '../api/reasons.ts';
 
 /** One status condition. */
 export type Condition = NonNullable<ModelDeploymentStatus['conditions']>[number];
@@ -18,12 +18,12 @@ export function getCondition(conditions: readonly Condition[] | undefined, type:
   return conditions?.find((c) => c.type === type);
 }
 
-/** The phase: a summary derived from the conditions, never stored state to branch on. */
-export function derivePhase(conditions: readonly Condition[], paused: boolean): NonNullable<ModelDeploymentStatus['phase']> {
+/** The phase: a summary derived from the conditions and the rollout state, never stored state to branch on. */
+export function derivePhase(conditions: readonly Condition[], rollout: { paused: boolean; rolledBack: boolean }): NonNullable<ModelDeploymentStatus['phase']> {
   const is = (t: string): boolean => getCondition(conditions, t)?.status === 'True';
-  if (is(ConditionType.Stalled)) return ROLLED_BACK_REASONS.includes(getCondition(conditions, ConditionType.Stalled)?.reason ?? '') ? 'RolledBack' : 'Failed';
+  if (is(ConditionType.Stalled)) return rollout.rolledBack ? 'RolledBack' : 'Failed';
   if (is(ConditionType.Degraded)) return 'Degraded';
-  if (is(ConditionType.Progressing)) return paused ? 'Paused' : 'Progressing';
+  if (is(ConditionType.Progressing)) return rollout.paused ? 'Paused' : 'Progressing';
   if (is(ConditionType.Ready)) return 'Healthy';
   return 'Pending';
 }

@@ -3,7 +3,7 @@
 // series per model (and per metric name, phase or breach kind of its spec).
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ModelDeploymentStatus } from '../api/schema.ts';
-import { ConditionType, Reason } from './reasons.ts';
+import { ConditionType, Reason } from '../api/reasons.ts';
 
 const PHASES = ['Pending', 'Progressing', 'Paused', 'Healthy', 'Degraded', 'RolledBack', 'Failed'] as const;
 const OUTCOMES = ['Promoted', 'RolledBack', 'Aborted'] as const;

@@ -42,19 +42,10 @@ export interface StoredModelDeployment {
   meta: StoredMeta;
 }
 
-/** A stored object this operator's schema refuses: no retry can fix it, only a change to the object. */
-export class InvalidObjectError extends TerminalError {
-  /** The refused object's metadata (to point an Event at it). */
-  readonly meta: StoredMeta;
-
-  constructor(message: string, meta: StoredMeta) {
-    super(message);
-    this.name = 'InvalidObjectError';
-    this.meta = meta;
-  }
-}
-
-/** The cached ModelDeployment, undefined once deleted; throws InvalidObjectError when the schema refuses it. */
+/**
+ * The cached ModelDeployment, undefined once deleted. One the schema refuses is a TerminalError:
+ * no retry can fix it, only a change to the object (whose event brings the key back).
+ */
 export function readModelDeployment(cache: ReconcilerCache, namespace: string, name: string): StoredModelDeployment | undefined {
   const raw = cache.getModelDeployment(namespace, name);
   if (raw === undefined) return undefined;
@@ -62,7 +53,10 @@ export function readModelDeployment(cache: ReconcilerCache, namespace: string, n
   const parsed = modelDeploymentSchema.safeParse(raw);
   // The CRD's OpenAPI schema is looser than ours in places (a quantity's pattern, say), and an
   // object stored under another CRD version may not fit this operator's schema at all.
-  if (!parsed.success) throw new InvalidObjectError(`${namespace}/${name}: the stored object does not match the schema: ${parsed.error.message}`, meta);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new TerminalError(`${namespace}/${name}: the stored object does not match the schema: ${issues}`);
+  }
   return { namespace, name, md: parsed.data, meta };
 }
 

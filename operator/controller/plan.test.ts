@@ -3,7 +3,8 @@ import { describe, expect, test } from '@jest/globals';
 import { modelDeploymentSpec, type ModelDeploymentStatus } from '../api/schema.ts';
 import { revisionHash } from '../resources/revision.ts';
 import { analysisDue, plan, signaturesToRead, type ObservedDeployment, type ObservedPod, type PlanInput } from './plan.ts';
-import { ANNOTATION_COMMAND, ANNOTATION_PAUSED } from './reasons.ts';
+import { ANNOTATION_COMMAND, ANNOTATION_PAUSED } from '../api/reasons.ts';
+import { PollMs } from '../rollout/poll.ts';
 
 const IMAGE = 'img:1';
 const T0 = Date.parse('2026-11-23T12:00:00Z');
@@ -99,9 +100,11 @@ describe('plan', () => {
     expect(aborted.events.map((e) => e.type)).toContain('Warning');
     const later = plan(input({ spec: specV('2'), status: aborted.status, observed: [dep('1', 4), dep('2', 0)], annotations: { [ANNOTATION_COMMAND]: 'abort' } }));
     expect(later.status.phase).toBe('RolledBack');
-    // Reconciles read the condition back: its message stays the same, the hint never piles up.
+    // Reconciles read the rollout state back as data: the message stays the same, the hint never piles up.
+    expect(aborted.status.rollout).toEqual({ state: 'RolledBack', reason: 'RolloutAborted', message: expect.stringContaining('rollout aborted by user') });
     const again = plan(input({ spec: specV('2'), status: later.status, observed: [dep('1', 4), dep('2', 0)], annotations: { [ANNOTATION_COMMAND]: 'abort' } }));
     expect(again.status.conditions).toEqual(aborted.status.conditions);
+    expect(again.status.rollout).toEqual(aborted.status.rollout);
     const retried = plan(input({ spec: specV('2'), status: aborted.status, observed: [dep('1', 4), dep('2', 0)], annotations: { [ANNOTATION_COMMAND]: 'retry:1' } }));
     expect(retried.status.phase).toBe('Progressing');
     expect(retried.status.canaryWeight).toBe(25);
@@ -263,7 +266,7 @@ describe('plan', () => {
       expect(p.deployments).toEqual([]);
       expect(p.status.conditions?.find((c) => c.type === 'Progressing')).toMatchObject({ reason: 'FreezeWindow', message: expect.stringContaining('2026-11-23T12:30:00') });
       expect(p.events.map((e) => e.reason)).toEqual(['FreezeWindow']);
-      expect(p.requeueAfterMs).toBe(60_000); // re-checked every minute while the window lasts
+      expect(p.requeueAfterMs).toBe(PollMs.frozen); // re-checked while the window lasts, as often as a frozen rollout is
       const after = plan(input({ spec, status: p.status, observed: [dep('1', 4)], now: Date.parse('2026-11-23T12:30:00Z') }));
       expect(after.status.canary?.version).toBe('2');
     });
@@ -289,6 +292,41 @@ describe('plan', () => {
       const unadmitted = plan(input({ spec, status: { ...status, canary: { name: r, version: '2', uri: 'file:///m/2.onnx' } }, observed: [dep('1', 4)] }));
       expect(unadmitted.routeWeight).toBe(0);
       expect(plan(input({ spec: specV('1'), status: stableStatus('1'), observed: [dep('1', 4)] })).routeWeight).toBeUndefined();
+    });
+  });
+
+  describe('the rollout state in status', () => {
+    test.each<[string, () => ReturnType<typeof plan>, string, string]>([
+      ['no rollout: Stable', () => plan(input({ status: stableStatus('1'), observed: [dep('1', 4)] })), 'Stable', 'RolloutComplete'],
+      ['a canary rolling out: Progressing', () => plan(input({ spec: specV('2'), status: stableStatus('1'), observed: [dep('1', 4)] })), 'Progressing', 'WaitingForCanaryReady'],
+      ['the pause annotation: Paused', () => plan(input({ spec: specV('2'), status: rolling(), observed: [dep('1', 3), dep('2', 1)], annotations: { [ANNOTATION_PAUSED]: 'true' } })), 'Paused', 'PausedByUser'],
+      ['an abort: RolledBack', () => plan(input({ spec: specV('2'), status: rolling(), observed: [dep('1', 3), dep('2', 1)], annotations: { [ANNOTATION_COMMAND]: 'abort' } })), 'RolledBack', 'RolloutAborted'],
+    ])('%s', (_, run, state, reason) => {
+      expect(run().status.rollout).toMatchObject({ state, reason });
+    });
+
+    test('a rolled-back canary stays out because status says RolledBack, whatever the conditions say', () => {
+      const observed = [dep('1', 4), dep('2', 0)];
+      const rolledBack = rolling({ rollout: { state: 'RolledBack', reason: 'AnalysisFailed', message: 'analysis failed' }, conditions: [] });
+      const p = plan(input({ spec: specV('2'), status: rolledBack, observed }));
+      expect(p.status.phase).toBe('RolledBack');
+      expect(sizes(p)).toEqual({ [rev('1')]: 4, [rev('2')]: 0 });
+      expect(p.status.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True', reason: 'AnalysisFailed', message: expect.stringMatching(/^analysis failed\. Stable 1 serves/) });
+      // And a Stalled condition alone no longer takes a canary out.
+      const stalledOnly = rolling({ rollout: { state: 'Progressing', reason: 'RolloutInProgress', message: '' }, conditions: [{ type: 'Stalled', status: 'True', reason: 'AnalysisFailed', message: 'x', lastTransitionTime: new Date(T0).toISOString() }] });
+      expect(plan(input({ spec: specV('2'), status: stalledOnly, observed: [dep('1', 3), dep('2', 1)] })).status.rollout?.state).toBe('Progressing');
+    });
+
+    test('an object written before status.rollout existed keeps its rolled-back canary out and gains the field', () => {
+      const observed = [dep('1', 4), dep('2', 0)];
+      const aborted = plan(input({ spec: specV('2'), status: rolling(), observed: [dep('1', 3), dep('2', 1)], annotations: { [ANNOTATION_COMMAND]: 'abort' } })).status;
+      const { rollout: _new, ...legacy } = aborted;
+      expect(_new?.state).toBe('RolledBack');
+      const p = plan(input({ spec: specV('2'), status: legacy, observed, annotations: { [ANNOTATION_COMMAND]: 'abort' } }));
+      expect(p.status.rollout).toEqual(aborted.rollout);
+      expect(p.status.conditions).toEqual(aborted.conditions);
+      expect(sizes(p)).toEqual({ [rev('1')]: 4, [rev('2')]: 0 });
+      expect(signaturesToRead(legacy, [pod('2', 1)])).toEqual([]);
     });
   });
 });

@@ -8,11 +8,10 @@ import type { MetricProvider } from '../analysis/provider.ts';
 import { PrometheusProvider } from '../analysis/providers/prometheus.ts';
 import { routeTarget, routerFor } from '../routing/router.ts';
 import { splitKey, type ReconcileResult, type Reconciler } from '../runtime/reconcile.ts';
-import { applyPlan, emitEvent, emitEvents, kubeApis, writeStatus, type ApplyScope, type KubeApis } from './apply.ts';
+import { applyPlan, emitEvents, kubeApis, writeStatus, type ApplyScope } from './apply.ts';
 import type { ModelDeploymentMetrics } from './metrics.ts';
-import { InvalidObjectError, observe, readModelDeployment, type ReconcilerCache, type StoredModelDeployment } from './observe.ts';
+import { observe, readModelDeployment, type ReconcilerCache } from './observe.ts';
 import { plan } from './plan.ts';
-import { Reason } from './reasons.ts';
 
 /** Settings of the reconciler. */
 export interface ReconcilerOptions {
@@ -43,7 +42,7 @@ export function makeReconciler(opts: ReconcilerOptions): Reconciler {
 
   return async (key, { signal }): Promise<ReconcileResult> => {
     const { namespace, name } = splitKey(key);
-    const stored = await readOrRefuse(apis, opts.cache, namespace, name, now, signal);
+    const stored = readModelDeployment(opts.cache, namespace, name);
     if (!stored) {
       // Deleted: owner references let the garbage collector clean up.
       opts.metrics?.forget(namespace, name);
@@ -75,14 +74,3 @@ export function makeReconciler(opts: ReconcilerOptions): Reconciler {
   };
 }
 
-/** The cached object; one the schema refuses gets a Warning Event and fails terminally (no retry helps). */
-async function readOrRefuse(apis: KubeApis, cache: ReconcilerCache, namespace: string, name: string, now: () => number, signal: AbortSignal): Promise<StoredModelDeployment | undefined> {
-  try {
-    return readModelDeployment(cache, namespace, name);
-  } catch (err) {
-    if (err instanceof InvalidObjectError) {
-      await emitEvent(apis.core, { namespace, name, uid: err.meta.uid }, { type: 'Warning', reason: Reason.InvalidSpec, message: err.message.slice(0, 1024) }, now(), signal);
-    }
-    throw err;
-  }
-}

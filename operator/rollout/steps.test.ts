@@ -1,6 +1,7 @@
 // The canary step machine as a specification: for each situation, the decision.
 import { describe, expect, test } from '@jest/globals';
-import { nextStep, StepReason, weightAt, type Step, type StepInput } from './steps.ts';
+import { Reason } from '../api/reasons.ts';
+import { nextStep, weightAt, type Step, type StepInput } from './steps.ts';
 
 const STEPS: Step[] = [{ setWeight: 20 }, { pause: { durationSeconds: 60 } }, { setWeight: 50 }, { analysis: { durationSeconds: 30 } }, { pause: {} }];
 const T0 = Date.parse('2026-11-23T12:00:00Z');
@@ -22,32 +23,32 @@ function input(over: Partial<StepInput> & { stepIndex?: number; startedAgoS?: nu
 
 describe('nextStep', () => {
   test.each<[string, Partial<StepInput> & { stepIndex?: number; startedAgoS?: number; weight?: number }, { kind: string; reason: string; stepIndex?: number; weight?: number; requeueAfterMs?: number }]>([
-    ['setWeight waits for a ready canary', { canaryReady: false, weight: 20 }, { kind: 'Hold', reason: StepReason.WaitingForCanary, requeueAfterMs: 2000 }],
-    ['setWeight advances once the canary is ready', { weight: 20 }, { kind: 'Advance', reason: StepReason.StepAdvanced, stepIndex: 1, weight: 20 }],
-    ['a timed pause holds for the time left', { stepIndex: 1, startedAgoS: 45, weight: 20 }, { kind: 'Hold', reason: StepReason.PausedTimed, requeueAfterMs: 15000 }],
-    ['a timed pause ends on time and the next weight is set', { stepIndex: 1, startedAgoS: 60, weight: 20 }, { kind: 'Advance', reason: StepReason.StepAdvanced, stepIndex: 2, weight: 50 }],
-    ['an analysis step holds while it runs', { stepIndex: 3, startedAgoS: 10, weight: 50 }, { kind: 'Hold', reason: StepReason.Analyzing, requeueAfterMs: 20000 }],
-    ['an analysis step passes after its duration', { stepIndex: 3, startedAgoS: 30, weight: 50 }, { kind: 'Advance', reason: StepReason.StepAdvanced, stepIndex: 4, weight: 50 }],
-    ['an indefinite pause waits for a promote', { stepIndex: 4, startedAgoS: 99999, weight: 50 }, { kind: 'Hold', reason: StepReason.PausedIndefinitely }],
-    ['promote completes an indefinite pause', { stepIndex: 4, weight: 50, command: 'promote' }, { kind: 'Advance', reason: StepReason.PromotedManually, stepIndex: 5, weight: 50 }],
-    ['promote cuts a timed pause short', { stepIndex: 1, startedAgoS: 1, weight: 20, command: 'promote' }, { kind: 'Advance', reason: StepReason.PromotedManually, stepIndex: 2, weight: 50 }],
-    ['after the last step the canary is promoted', { stepIndex: 5, weight: 50 }, { kind: 'Promote', reason: StepReason.Completed }],
-    ['a high-risk model waits for a person before full weight', { stepIndex: 5, weight: 50, riskTier: 'high' }, { kind: 'Hold', reason: StepReason.AwaitingManualPromotion }],
-    ['a manual promote releases a high-risk model', { stepIndex: 5, weight: 50, riskTier: 'high', command: 'promote' }, { kind: 'Promote', reason: StepReason.PromotedManually }],
-    ['promote-full skips every remaining step', { stepIndex: 1, weight: 20, command: 'promote-full' }, { kind: 'Promote', reason: StepReason.PromotedFully }],
-    ['abort wins at any step', { stepIndex: 2, weight: 50, command: 'abort' }, { kind: 'Abort', reason: StepReason.Aborted }],
-    ['abort wins even in a freeze window', { stepIndex: 2, weight: 50, command: 'abort', frozen: true }, { kind: 'Abort', reason: StepReason.Aborted }],
-    ['a freeze window holds a step that could advance', { stepIndex: 1, startedAgoS: 600, weight: 20, frozen: true }, { kind: 'Hold', reason: StepReason.Frozen, requeueAfterMs: 30000 }],
-    ['a freeze window also holds promote-less completion', { stepIndex: 5, weight: 50, frozen: true }, { kind: 'Hold', reason: StepReason.Frozen }],
-    ['a user pause holds a step that could advance', { stepIndex: 1, startedAgoS: 600, weight: 20, paused: true }, { kind: 'Hold', reason: StepReason.Paused }],
-    ['a timed pause does not end without a passing analysis round', { stepIndex: 1, startedAgoS: 600, weight: 20, analysisPassing: false }, { kind: 'Hold', reason: StepReason.AwaitingAnalysis, requeueAfterMs: 5000 }],
-    ['an analysis step does not pass on time alone', { stepIndex: 3, startedAgoS: 30, weight: 50, analysisPassing: false }, { kind: 'Hold', reason: StepReason.AwaitingAnalysis }],
-    ['no promotion without a passing analysis round', { stepIndex: 5, weight: 50, analysisPassing: false }, { kind: 'Hold', reason: StepReason.AwaitingAnalysis }],
-    ['setWeight does not wait for analysis: the rounds run at the new weight', { weight: 20, analysisPassing: false }, { kind: 'Advance', reason: StepReason.StepAdvanced, stepIndex: 1 }],
-    ['too many inconclusive rounds pause the rollout', { stepIndex: 1, startedAgoS: 600, weight: 20, analysisPaused: '4 inconclusive rounds in a row' }, { kind: 'Hold', reason: StepReason.AnalysisInconclusive }],
-    ['a manual promote overrides an inconclusive analysis', { stepIndex: 5, weight: 50, analysisPassing: false, command: 'promote' }, { kind: 'Promote', reason: StepReason.PromotedManually }],
-    ['no steps at all: promote once the canary is ready', { steps: [], canaryReady: true }, { kind: 'Promote', reason: StepReason.Completed }],
-    ['no steps at all: wait for the canary first', { steps: [], canaryReady: false }, { kind: 'Hold', reason: StepReason.WaitingForCanary }],
+    ['setWeight waits for a ready canary', { canaryReady: false, weight: 20 }, { kind: 'Hold', reason: Reason.WaitingForCanary, requeueAfterMs: 2000 }],
+    ['setWeight advances once the canary is ready', { weight: 20 }, { kind: 'Advance', reason: Reason.StepAdvanced, stepIndex: 1, weight: 20 }],
+    ['a timed pause holds for the time left', { stepIndex: 1, startedAgoS: 45, weight: 20 }, { kind: 'Hold', reason: Reason.PausedForDuration, requeueAfterMs: 15000 }],
+    ['a timed pause ends on time and the next weight is set', { stepIndex: 1, startedAgoS: 60, weight: 20 }, { kind: 'Advance', reason: Reason.StepAdvanced, stepIndex: 2, weight: 50 }],
+    ['an analysis step holds while it runs', { stepIndex: 3, startedAgoS: 10, weight: 50 }, { kind: 'Hold', reason: Reason.AnalysisRunning, requeueAfterMs: 20000 }],
+    ['an analysis step passes after its duration', { stepIndex: 3, startedAgoS: 30, weight: 50 }, { kind: 'Advance', reason: Reason.StepAdvanced, stepIndex: 4, weight: 50 }],
+    ['an indefinite pause waits for a promote', { stepIndex: 4, startedAgoS: 99999, weight: 50 }, { kind: 'Hold', reason: Reason.PausedUntilPromoted }],
+    ['promote completes an indefinite pause', { stepIndex: 4, weight: 50, command: 'promote' }, { kind: 'Advance', reason: Reason.PromotedManually, stepIndex: 5, weight: 50 }],
+    ['promote cuts a timed pause short', { stepIndex: 1, startedAgoS: 1, weight: 20, command: 'promote' }, { kind: 'Advance', reason: Reason.PromotedManually, stepIndex: 2, weight: 50 }],
+    ['after the last step the canary is promoted', { stepIndex: 5, weight: 50 }, { kind: 'Promote', reason: Reason.AllStepsCompleted }],
+    ['a high-risk model waits for a person before full weight', { stepIndex: 5, weight: 50, riskTier: 'high' }, { kind: 'Hold', reason: Reason.AwaitingManualPromotion }],
+    ['a manual promote releases a high-risk model', { stepIndex: 5, weight: 50, riskTier: 'high', command: 'promote' }, { kind: 'Promote', reason: Reason.PromotedManually }],
+    ['promote-full skips every remaining step', { stepIndex: 1, weight: 20, command: 'promote-full' }, { kind: 'Promote', reason: Reason.PromotedFully }],
+    ['abort wins at any step', { stepIndex: 2, weight: 50, command: 'abort' }, { kind: 'Abort', reason: Reason.AbortedByUser }],
+    ['abort wins even in a freeze window', { stepIndex: 2, weight: 50, command: 'abort', frozen: true }, { kind: 'Abort', reason: Reason.AbortedByUser }],
+    ['a freeze window holds a step that could advance', { stepIndex: 1, startedAgoS: 600, weight: 20, frozen: true }, { kind: 'Hold', reason: Reason.FreezeWindow, requeueAfterMs: 30000 }],
+    ['a freeze window also holds promote-less completion', { stepIndex: 5, weight: 50, frozen: true }, { kind: 'Hold', reason: Reason.FreezeWindow }],
+    ['a user pause holds a step that could advance', { stepIndex: 1, startedAgoS: 600, weight: 20, paused: true }, { kind: 'Hold', reason: Reason.PausedByUser }],
+    ['a timed pause does not end without a passing analysis round', { stepIndex: 1, startedAgoS: 600, weight: 20, analysisPassing: false }, { kind: 'Hold', reason: Reason.AwaitingPassingAnalysis, requeueAfterMs: 5000 }],
+    ['an analysis step does not pass on time alone', { stepIndex: 3, startedAgoS: 30, weight: 50, analysisPassing: false }, { kind: 'Hold', reason: Reason.AwaitingPassingAnalysis }],
+    ['no promotion without a passing analysis round', { stepIndex: 5, weight: 50, analysisPassing: false }, { kind: 'Hold', reason: Reason.AwaitingPassingAnalysis }],
+    ['setWeight does not wait for analysis: the rounds run at the new weight', { weight: 20, analysisPassing: false }, { kind: 'Advance', reason: Reason.StepAdvanced, stepIndex: 1 }],
+    ['too many inconclusive rounds pause the rollout', { stepIndex: 1, startedAgoS: 600, weight: 20, analysisPaused: '4 inconclusive rounds in a row' }, { kind: 'Hold', reason: Reason.AnalysisInconclusive }],
+    ['a manual promote overrides an inconclusive analysis', { stepIndex: 5, weight: 50, analysisPassing: false, command: 'promote' }, { kind: 'Promote', reason: Reason.PromotedManually }],
+    ['no steps at all: promote once the canary is ready', { steps: [], canaryReady: true }, { kind: 'Promote', reason: Reason.AllStepsCompleted }],
+    ['no steps at all: wait for the canary first', { steps: [], canaryReady: false }, { kind: 'Hold', reason: Reason.WaitingForCanary }],
   ])('%s', (_what, over, want) => {
     const d = nextStep(input(over));
     expect(d.kind).toBe(want.kind);

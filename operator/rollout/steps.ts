@@ -1,7 +1,9 @@
 // The canary step machine: a pure function of the spec's steps, the rollout state kept in
 // status, what was observed and the clock. The reconciler applies its decision; because the
 // whole state is in status, an operator restart resumes at exactly the same step.
+import { Reason } from '../api/reasons.ts';
 import type { ModelDeploymentSpec } from '../api/schema.ts';
+import { PollMs } from './poll.ts';
 
 /** One step of spec.rollout.steps. */
 export type Step = ModelDeploymentSpec['rollout']['steps'][number];
@@ -37,34 +39,12 @@ export interface StepInput {
   now: number;
 }
 
-/** Reasons the machine gives; constants so conditions and Events use the same words. */
-export const StepReason = {
-  WaitingForCanary: 'WaitingForCanaryReady',
-  Paused: 'PausedByUser',
-  PausedIndefinitely: 'PausedUntilPromoted',
-  PausedTimed: 'PausedForDuration',
-  Analyzing: 'AnalysisRunning',
-  AwaitingAnalysis: 'AwaitingPassingAnalysis',
-  AnalysisInconclusive: 'AnalysisInconclusive',
-  Frozen: 'FreezeWindow',
-  AwaitingManualPromotion: 'HighRiskAwaitingPromotion',
-  StepAdvanced: 'StepAdvanced',
-  Completed: 'AllStepsCompleted',
-  PromotedManually: 'PromotedManually',
-  PromotedFully: 'PromotedFullyByUser',
-  Aborted: 'AbortedByUser',
-} as const;
-
 /** What to do now. */
 export type StepDecision =
   | { kind: 'Hold'; state: RolloutState; reason: string; message: string; requeueAfterMs?: number }
   | { kind: 'Advance'; state: RolloutState; reason: string; message: string }
   | { kind: 'Promote'; reason: string; message: string }
   | { kind: 'Abort'; reason: string; message: string };
-
-const READY_POLL_MS = 2_000;
-const FROZEN_POLL_MS = 30_000;
-const ANALYSIS_POLL_MS = 5_000;
 
 function describeStep(step: Step | undefined, i: number): string {
   if (!step) return `step ${i}`;
@@ -107,38 +87,38 @@ export function nextStep(input: StepInput): StepDecision {
   };
 
   // Commands come first: an abort must win over everything, including a freeze window.
-  if (input.command === 'abort') return { kind: 'Abort', reason: StepReason.Aborted, message: `rollout aborted by user at ${describeStep(step, i)}` };
-  if (input.command === 'promote-full') return { kind: 'Promote', reason: StepReason.PromotedFully, message: 'promoted to full weight by user, skipping the remaining steps' };
-  if (input.frozen) return hold(StepReason.Frozen, `a freeze window is active; holding at ${describeStep(step, i)}`, FROZEN_POLL_MS);
-  if (input.paused && input.command !== 'promote') return hold(StepReason.Paused, `paused by user at ${describeStep(step, i)}`);
-  if (input.analysisPaused !== undefined && input.command !== 'promote') return hold(StepReason.AnalysisInconclusive, input.analysisPaused);
+  if (input.command === 'abort') return { kind: 'Abort', reason: Reason.AbortedByUser, message: `rollout aborted by user at ${describeStep(step, i)}` };
+  if (input.command === 'promote-full') return { kind: 'Promote', reason: Reason.PromotedFully, message: 'promoted to full weight by user, skipping the remaining steps' };
+  if (input.frozen) return hold(Reason.FreezeWindow, `a freeze window is active; holding at ${describeStep(step, i)}`, PollMs.frozen);
+  if (input.paused && input.command !== 'promote') return hold(Reason.PausedByUser, `paused by user at ${describeStep(step, i)}`);
+  if (input.analysisPaused !== undefined && input.command !== 'promote') return hold(Reason.AnalysisInconclusive, input.analysisPaused);
   // Time alone never promotes: a timed step ends only on a passing analysis round, so an
   // unreachable Prometheus holds the rollout instead of waving it through.
   const unlessAnalysisFails = (done: () => StepDecision): StepDecision =>
-    input.analysisPassing ? done() : hold(StepReason.AwaitingAnalysis, `${describeStep(step, i)}: waiting for a passing analysis round`, ANALYSIS_POLL_MS);
+    input.analysisPassing ? done() : hold(Reason.AwaitingPassingAnalysis, `${describeStep(step, i)}: waiting for a passing analysis round`, PollMs.analysis);
 
   if (i >= steps.length) {
     // A high-risk model reaches full weight only by a person's decision.
     if (input.riskTier === 'high' && input.command !== 'promote') {
-      return hold(StepReason.AwaitingManualPromotion, `all steps passed at weight ${state.weight}; riskTier high needs a manual promote to reach full weight`);
+      return hold(Reason.AwaitingManualPromotion, `all steps passed at weight ${state.weight}; riskTier high needs a manual promote to reach full weight`);
     }
-    if (!input.canaryReady) return hold(StepReason.WaitingForCanary, `waiting for the canary to be ready at weight ${state.weight}`, READY_POLL_MS);
-    if (input.command === 'promote') return { kind: 'Promote', reason: StepReason.PromotedManually, message: 'promoted by user' };
-    return unlessAnalysisFails(() => ({ kind: 'Promote', reason: StepReason.Completed, message: 'all steps completed' }));
+    if (!input.canaryReady) return hold(Reason.WaitingForCanary, `waiting for the canary to be ready at weight ${state.weight}`, PollMs.ready);
+    if (input.command === 'promote') return { kind: 'Promote', reason: Reason.PromotedManually, message: 'promoted by user' };
+    return unlessAnalysisFails(() => ({ kind: 'Promote', reason: Reason.AllStepsCompleted, message: 'all steps completed' }));
   }
   const s = step!;
   if (s.setWeight !== undefined) {
-    if (!input.canaryReady) return hold(StepReason.WaitingForCanary, `waiting for the canary to be ready at weight ${s.setWeight}`, READY_POLL_MS);
-    return advance(StepReason.StepAdvanced, `weight ${s.setWeight} reached; ${describeStep(s, i)} done`);
+    if (!input.canaryReady) return hold(Reason.WaitingForCanary, `waiting for the canary to be ready at weight ${s.setWeight}`, PollMs.ready);
+    return advance(Reason.StepAdvanced, `weight ${s.setWeight} reached; ${describeStep(s, i)} done`);
   }
-  if (input.command === 'promote') return advance(StepReason.PromotedManually, `${describeStep(s, i)} completed by a manual promote`);
+  if (input.command === 'promote') return advance(Reason.PromotedManually, `${describeStep(s, i)} completed by a manual promote`);
   if (s.pause) {
-    if (s.pause.durationSeconds === undefined) return hold(StepReason.PausedIndefinitely, `${describeStep(s, i)}: paused until promoted`);
+    if (s.pause.durationSeconds === undefined) return hold(Reason.PausedUntilPromoted, `${describeStep(s, i)}: paused until promoted`);
     const left = state.stepStartedAt + s.pause.durationSeconds * 1000 - now;
-    if (left > 0) return hold(StepReason.PausedTimed, `${describeStep(s, i)}: ${Math.ceil(left / 1000)}s left`, left);
-    return unlessAnalysisFails(() => advance(StepReason.StepAdvanced, `${describeStep(s, i)} done`));
+    if (left > 0) return hold(Reason.PausedForDuration, `${describeStep(s, i)}: ${Math.ceil(left / 1000)}s left`, left);
+    return unlessAnalysisFails(() => advance(Reason.StepAdvanced, `${describeStep(s, i)} done`));
   }
   const left = state.stepStartedAt + (s.analysis?.durationSeconds ?? 0) * 1000 - now;
-  if (left > 0) return hold(StepReason.Analyzing, `${describeStep(s, i)}: analysis runs for ${Math.ceil(left / 1000)}s more`, left);
-  return unlessAnalysisFails(() => advance(StepReason.StepAdvanced, `${describeStep(s, i)} passed`));
+  if (left > 0) return hold(Reason.AnalysisRunning, `${describeStep(s, i)}: analysis runs for ${Math.ceil(left / 1000)}s more`, left);
+  return unlessAnalysisFails(() => advance(Reason.StepAdvanced, `${describeStep(s, i)} passed`));
 }

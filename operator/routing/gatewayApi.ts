@@ -30,7 +30,8 @@
 // 100/0 send the same traffic and neither is rewritten.
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { withSignal } from '../runtime/abort.ts';
-import type { RouteTarget, RouteWeights, Router } from './router.ts';
+import type { RouteTarget, RouteWeights, Router } from './route.ts';
+import { trafficSplit } from './split.ts';
 
 const GROUP = 'gateway.networking.k8s.io';
 const VERSION = 'v1';
@@ -64,8 +65,8 @@ interface SplitRule {
 
 type PatchOp = { op: 'test' | 'add'; path: string; value: unknown };
 
-/** The GatewayAPI router, acting with the given credentials. */
-export function gatewayApiRouter(kc: KubeConfig): Router {
+/** The GatewayAPI router, acting with the given credentials; getRoutes reads back the split in place. */
+export function gatewayApiRouter(kc: KubeConfig): Router & { getRoutes(t: RouteTarget): Promise<RouteWeights> } {
   const custom = kc.makeApiClient(CustomObjectsApi);
 
   const read = async (t: RouteTarget, signal?: AbortSignal): Promise<HttpRoute> => {
@@ -78,6 +79,8 @@ export function gatewayApiRouter(kc: KubeConfig): Router {
   };
 
   return {
+    ...trafficSplit('GatewayAPI'),
+
     async getRoutes(t) {
       const first = splitRules(await read(t), t)[0]!;
       return percent(first.stable.weight, first.canary?.weight ?? 0);

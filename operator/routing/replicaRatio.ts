@@ -1,13 +1,10 @@
-// The default router: the `<md>` Service selects every revision's pods, so the split follows
-// the replica counts the planner already chose. There is nothing to route and nothing to read
-// back; pretending otherwise (returning a split computed from replicas) would report a
-// traffic share no component enforces.
-import type { Router } from './router.ts';
+// The default router: the `<md>` Service selects every revision's pods, so the split is the
+// replica counts; there is no route to write. (Reading a split back from replica counts would
+// report a share no component enforces, so this router offers none.)
+import type { Router } from './route.ts';
+import { trafficSplit } from './split.ts';
 
-/** The ReplicaRatio router: weights are replica counts, set by the planner, not here. */
+/** The ReplicaRatio router: weights become replica counts; no route to set. */
 export function replicaRatioRouter(): Router {
-  return {
-    setRoutes: () => Promise.resolve(),
-    getRoutes: () => Promise.resolve(undefined),
-  };
+  return { ...trafficSplit('ReplicaRatio'), setRoutes: () => Promise.resolve() };
 }

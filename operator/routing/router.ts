@@ -1,41 +1,14 @@
-// One small interface between the canary step machine and whatever turns a canary weight
-// into traffic (Flagger's router pattern): the reconciler sets a weight and can read back
-// what is in place; a factory picks the implementation that spec.rollout.trafficRouting names.
+// The routers: the one that spec.rollout.trafficRouting names, and the route target of a
+// ModelDeployment (the interface is in route.ts).
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { ModelDeploymentSpec } from '../api/schema.ts';
 import { serviceNames } from '../resources/labels.ts';
 import { gatewayApiRouter } from './gatewayApi.ts';
 import { replicaRatioRouter } from './replicaRatio.ts';
+import type { RouteTarget, Router } from './route.ts';
+import type { TrafficRoutingType } from './split.ts';
 
-/** What a router splits traffic for: one ModelDeployment's stable and canary Services. */
-export interface RouteTarget {
-  namespace: string;
-  /** The ModelDeployment's name (for error messages). */
-  name: string;
-  /** GatewayAPI: the HTTPRoute, in the same namespace, whose backend weights the operator owns. */
-  httpRoute?: string;
-  stableService: string;
-  canaryService: string;
-  /** The Services' port, as a backendRef names it. */
-  port: number;
-}
-
-/** A traffic split in percent. */
-export interface RouteWeights {
-  stable: number;
-  canary: number;
-}
-
-/** Turns a canary weight into traffic and reads back what is in place. */
-export interface Router {
-  /** Sends canaryWeight percent (an integer 0..100) to the canary and the rest to stable; writes nothing when already so; signal aborts its requests. */
-  setRoutes(t: RouteTarget, canaryWeight: number, signal?: AbortSignal): Promise<void>;
-  /** The split in place, or undefined when this router has none of its own (replica ratio). */
-  getRoutes(t: RouteTarget): Promise<RouteWeights | undefined>;
-}
-
-/** How canary weight becomes traffic: spec.rollout.trafficRouting.type. */
-export type TrafficRoutingType = ModelDeploymentSpec['rollout']['trafficRouting']['type'];
+export type { Router, RouteTarget, RouteWeights } from './route.ts';
+export type { TrafficRoutingType } from './split.ts';
 
 /** What routers may need from the outside world. */
 export interface RouterDeps {

@@ -11,7 +11,7 @@ import type { ModelDeploymentStatus } from '../../../operator/api/schema.ts';
 import { createHostPathClaim, installGatewayApiCrds, startTraefik, TRAEFIK_CONTROLLER, waitFor, type LocalTraefik } from '../../cluster/index.ts';
 import { tabularClassifier } from '../../fixtures/onnxModels.ts';
 import { canaryShare, irisRows, startTraffic, type Traffic } from '../../fixtures/traffic.ts';
-import { allQueries } from '../../../operator/observability/queries.ts';
+import { allQueries } from '../../../tooling/observability/queries.ts';
 import { IMAGE, modelDeployment, startE2E, type E2E } from './harness.ts';
 
 const GW = 'gateway.networking.k8s.io';

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CRD_FILE } from '../../../operator/api/crd.ts';
+import { CRD_FILE } from '../../../tooling/crd.ts';
 import { GROUP, KIND, PLURAL, VERSION } from '../../../operator/api/schema.ts';
 import { installGatewayApiCrds, startCluster, type LocalCluster } from '../../cluster/index.ts';
 import { RULE_CASES, type RuleCase } from '../../fixtures/specRules.ts';

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { fileURLToPath } from 'node:url';
 import { CustomObjectsApi } from '@kubernetes/client-node';
-import { CRD_FILE } from '../../../operator/api/crd.ts';
+import { CRD_FILE } from '../../../tooling/crd.ts';
 import { GROUP, PLURAL, VERSION } from '../../../operator/api/schema.ts';
 import { startCluster, type LocalCluster } from '../../cluster/index.ts';
 

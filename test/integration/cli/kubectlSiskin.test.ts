@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
-import { CRD_FILE } from '../../../operator/api/crd.ts';
+import { CRD_FILE } from '../../../tooling/crd.ts';
 import { GROUP, PLURAL, VERSION, type ModelDeploymentStatus } from '../../../operator/api/schema.ts';
 import { freePort, startCluster, type CliResult, type LocalCluster } from '../../cluster/index.ts';
 

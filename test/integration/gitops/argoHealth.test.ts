@@ -6,10 +6,10 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { fileURLToPath } from 'node:url';
 import { CustomObjectsApi } from '@kubernetes/client-node';
-import { CRD_FILE } from '../../../operator/api/crd.ts';
+import { CRD_FILE } from '../../../tooling/crd.ts';
 import { GROUP, modelDeploymentSpec, PLURAL, VERSION, type ModelDeploymentSpec, type ModelDeploymentStatus } from '../../../operator/api/schema.ts';
 import { plan, type ObservedDeployment } from '../../../operator/controller/plan.ts';
-import { ANNOTATION_COMMAND, ANNOTATION_PAUSED } from '../../../operator/controller/reasons.ts';
+import { ANNOTATION_COMMAND, ANNOTATION_PAUSED } from '../../../operator/api/reasons.ts';
 import { revisionHash } from '../../../operator/resources/revision.ts';
 import { startCluster, type LocalCluster } from '../../cluster/index.ts';
 import { argoHealth, LUAS } from './judges.ts';

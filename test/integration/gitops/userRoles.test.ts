@@ -8,9 +8,9 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RbacAuthorizationV1Api, type V1ClusterRole } from '@kubernetes/client-node';
 import YAML from 'yaml';
-import { CRD_FILE } from '../../../operator/api/crd.ts';
+import { CRD_FILE } from '../../../tooling/crd.ts';
 import { aggregationLabel, USER_ROLES } from '../../../operator/api/rbac.ts';
-import { CHART_DIR } from '../../../scripts/gen-chart.ts';
+import { CHART_DIR } from '../../../tooling/chart.ts';
 import { startCluster, waitFor, type CliResult, type LocalCluster } from '../../cluster/index.ts';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { AppsV1Api, CoordinationV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import type { StartedTestContainer, WaitStrategy } from 'testcontainers';
 import { OPERATOR_RULES } from '../../../operator/api/rbac.ts';
-import { CRD_FILE } from '../../../operator/api/crd.ts';
+import { CRD_FILE } from '../../../tooling/crd.ts';
 import { GROUP, PLURAL, VERSION, type ModelDeploymentStatus } from '../../../operator/api/schema.ts';
 import { ENTRY_POINTS } from '../../../operator/resources/image.ts';
 import {

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { CustomObjectsApi, KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
 import YAML from 'yaml';
 import { ROUTING_FIELD_MANAGER } from '../../../operator/routing/gatewayApi.ts';
-import { routeTarget, routerFor, type Router, type RouteTarget } from '../../../operator/routing/router.ts';
+import { gatewayApiRouter } from '../../../operator/routing/gatewayApi.ts';
+import { routeTarget, routerFor, type RouteTarget } from '../../../operator/routing/router.ts';
 import { componentData, serviceAccountWithRules, startCluster, type LocalCluster } from '../../cluster/index.ts';
 
 const NS = 'default';
@@ -74,7 +75,7 @@ describe('GatewayAPI router', () => {
   let cluster: LocalCluster;
   let custom: CustomObjectsApi;
   let objects: KubernetesObjectApi;
-  let router: Router;
+  let router: ReturnType<typeof gatewayApiRouter>;
 
   const get = async (name: string): Promise<Route> => (await custom.getNamespacedCustomObject({ ...API, name })) as Route;
   const gitApply = (obj: KubernetesObject & { spec: unknown }, force = false): Promise<KubernetesObject> =>
@@ -88,7 +89,7 @@ describe('GatewayAPI router', () => {
     objects = KubernetesObjectApi.makeApiClient(admin);
     const kc = new KubeConfig();
     kc.loadFromFile(await serviceAccountWithRules(cluster, { namespace: 'siskin-system', name: 'siskin-router', rules: ROUTER_RULES }));
-    router = routerFor('GatewayAPI', { kubeConfig: kc });
+    router = gatewayApiRouter(kc);
   });
   afterAll(async () => {
     await cluster?.stop();
@@ -248,11 +249,12 @@ describe('GatewayAPI router', () => {
     await expect(router.setRoutes(target('iris'), 2.5)).rejects.toThrow(RangeError);
   });
 
-  test('the ReplicaRatio router neither writes nor reports a split', async () => {
+  test('the ReplicaRatio router splits by replicas only: it has no route weight and writes no route', async () => {
     const replicaRatio = routerFor('ReplicaRatio', { kubeConfig: cluster.kubeConfig() });
     const rv = (await get('iris')).metadata.resourceVersion;
+    expect(replicaRatio.routeWeight(50)).toBeUndefined();
+    expect(replicaRatio.replicas(4, 50)).toMatchObject({ stable: 2, canary: 2 });
     await replicaRatio.setRoutes(target('iris'), 50);
-    expect(await replicaRatio.getRoutes(target('iris'))).toBeUndefined();
     expect((await get('iris')).metadata.resourceVersion).toBe(rv);
   });
 });

@@ -1,5 +1,5 @@
-// Condition types, reasons and annotations: constants in one file, so conditions, Events,
-// alerts and docs use the same words.
+// Condition types, reasons and annotations: the one vocabulary of status, Events, the step
+// machine, alerts and docs. A reason nobody sets does not belong here.
 
 /** Condition types (kstatus: Ready, Reconciling, Stalled; plus Siskin's own). */
 export const ConditionType = {
@@ -11,57 +11,54 @@ export const ConditionType = {
   DriftDetected: 'DriftDetected',
 } as const;
 
-/** Condition and Event reasons. */
+/** Condition, Event and step-machine reasons. */
 export const Reason = {
+  // The stable revision.
   Available: 'StableAvailable',
   Unavailable: 'StableUnavailable',
   Converging: 'Converging',
+  // Rollouts.
+  NewRevision: 'NewRevision',
+  NoRollout: 'NoRollout',
   RolloutInProgress: 'RolloutInProgress',
   RolloutComplete: 'RolloutComplete',
   RolloutAborted: 'RolloutAborted',
-  NoRollout: 'NoRollout',
-  InvalidSpec: 'InvalidSpec',
-  ApplyFailed: 'ApplyFailed',
   Promoted: 'Promoted',
-  NewRevision: 'NewRevision',
-  StepAdvanced: 'StepAdvanced',
   RetryRequested: 'RetryRequested',
   ResumeRequested: 'ResumeRequested',
-  AnalysisFailed: 'AnalysisFailed',
-  AnalysisInconclusive: 'AnalysisInconclusive',
-  AnalysisPassed: 'AnalysisPassed',
-  SchemaCheckPassed: 'SchemaCheckPassed',
-  SchemaIncompatible: 'SchemaIncompatible',
-  SignatureUnavailable: 'SignatureUnavailable',
   ProgressDeadlineExceeded: 'ProgressDeadlineExceeded',
   FreezeWindow: 'FreezeWindow',
-  RolledBack: 'RolledBack',
   Admitted: 'Admitted',
-  AwaitingAdmission: 'AwaitingAdmission',
+  // The step machine's decisions (operator/rollout/steps.ts).
+  StepAdvanced: 'StepAdvanced',
+  WaitingForCanary: 'WaitingForCanaryReady',
+  PausedByUser: 'PausedByUser',
+  PausedUntilPromoted: 'PausedUntilPromoted',
+  PausedForDuration: 'PausedForDuration',
+  AnalysisRunning: 'AnalysisRunning',
+  AwaitingPassingAnalysis: 'AwaitingPassingAnalysis',
+  AwaitingManualPromotion: 'HighRiskAwaitingPromotion',
+  AllStepsCompleted: 'AllStepsCompleted',
+  PromotedManually: 'PromotedManually',
+  PromotedFully: 'PromotedFullyByUser',
+  AbortedByUser: 'AbortedByUser',
+  // Gates and analysis.
+  SchemaCheckPassed: 'SchemaCheckPassed',
+  SchemaIncompatible: 'SchemaIncompatible',
+  AnalysisFailed: 'AnalysisFailed',
+  AnalysisInconclusive: 'AnalysisInconclusive',
+  // The stable revision's health after promotion.
   Healthy: 'Healthy',
-  HealthUnknown: 'HealthUnknown',
   DataDrift: 'DataDrift',
   BadInputData: 'BadInputData',
   AccuracyDecay: 'AccuracyDecay',
   ServingErrors: 'ServingErrors',
   RetrainingStarted: 'RetrainingStarted',
   DriftRollback: 'DriftRollback',
+  // Scale and traffic.
   Scaled: 'Scaled',
   RoutingFailed: 'RoutingFailed',
 } as const;
-
-/**
- * Stalled reasons that mean "the canary was taken out and stays out until a retry or a new
- * spec": the rollout state machine reads them back from status after a restart.
- */
-export const ROLLED_BACK_REASONS: readonly string[] = [
-  Reason.RolloutAborted,
-  Reason.AnalysisFailed,
-  Reason.SchemaIncompatible,
-  Reason.ProgressDeadlineExceeded,
-  Reason.DriftRollback,
-];
-
 
 /** Annotation: one-shot command (promote, promote-full, abort, retry, resume), optionally "cmd:nonce". */
 export const ANNOTATION_COMMAND = 'siskin.dev/command';

@@ -1,15 +1,12 @@
-// Writes the generated files of the Helm chart (npm run gen:chart): the CRD, the operator's RBAC
-// rules, the aggregated ClusterRoles for people, the PrometheusRule and the Grafana dashboard,
-// each from its one TypeScript source.
-// The chart tests fail when a committed file differs from what this renders.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// Renders the generated files of the Helm chart: the CRD, the operator's RBAC rules, the
+// aggregated ClusterRoles for people, the PrometheusRule and the Grafana dashboard, each from its
+// one TypeScript source. gen-chart.ts writes them; the chart tests fail when a committed file
+// differs from what this renders.
 import YAML from 'yaml';
-import { GENERATED_HEADER, renderCrdYaml } from '../operator/api/crd.ts';
+import { GENERATED_HEADER, renderCrdYaml } from './crd.ts';
 import { aggregationLabel, OPERATOR_RULES, USER_ROLES } from '../operator/api/rbac.ts';
-import { ALERT_GROUPS, runbookAnchor } from '../operator/observability/alerts.ts';
-import { DASHBOARD_FILE, renderDashboardJson } from '../operator/observability/dashboard.ts';
+import { ALERT_GROUPS, runbookAnchor } from './observability/alerts.ts';
+import { DASHBOARD_FILE, renderDashboardJson } from './observability/dashboard.ts';
 
 /** The chart's directory, relative to the repository root. */
 export const CHART_DIR = 'charts/siskin';
@@ -80,7 +77,7 @@ function renderAggregateRolesTemplate(): string {
 /** The PrometheusRule template: every alert of alerts.ts, each switchable by prometheusRule.disabledAlerts. */
 function renderPrometheusRuleTemplate(): string {
   const out: string[] = [
-    `{{- /* Generated from operator/observability/alerts.ts ${DO_NOT_EDIT} */ -}}`,
+    `{{- /* Generated from tooling/observability/alerts.ts ${DO_NOT_EDIT} */ -}}`,
     '{{- if .Values.prometheusRule.enabled }}',
     '{{- $disabled := .Values.prometheusRule.disabledAlerts }}',
     'apiVersion: monitoring.coreos.com/v1',
@@ -128,14 +125,4 @@ export function renderChartFiles(): Record<string, string> {
     [`${CHART_DIR}/templates/prometheusrule.yaml`]: renderPrometheusRuleTemplate(),
     [`${CHART_DIR}/dashboards/${DASHBOARD_FILE}`]: renderDashboardJson(),
   };
-}
-
-// import.meta.main is Node >= 24.2; the argv check keeps an older Node from silently writing nothing.
-if (import.meta.main ?? process.argv[1] === fileURLToPath(import.meta.url)) {
-  for (const [path, content] of Object.entries(renderChartFiles())) {
-    const target = fileURLToPath(new URL(`../${path}`, import.meta.url));
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, content);
-    console.log(`wrote ${path}`);
-  }
 }

@@ -1,8 +1,8 @@
 // Regenerates crds/ and the field reference in docs/ from the zod schema (npm run gen:crds); the unit tests fail when it is stale.
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { CRD_FILE, renderCrdYaml } from '../operator/api/crd.ts';
-import { REFERENCE_FILE, renderReference } from '../operator/api/reference.ts';
+import { CRD_FILE, renderCrdYaml } from './crd.ts';
+import { REFERENCE_FILE, renderReference } from './reference.ts';
 
 for (const [file, text] of [
   [CRD_FILE, renderCrdYaml()],

@@ -2,7 +2,7 @@
 // Schema output, reshaped into the structural OpenAPI v3 subset Kubernetes accepts.
 import { z } from 'zod';
 import YAML from 'yaml';
-import { GROUP, KIND, PLURAL, VERSION, modelDeploymentSpec, modelDeploymentStatus } from './schema.ts';
+import { GROUP, KIND, PLURAL, VERSION, modelDeploymentSpec, modelDeploymentStatus } from '../operator/api/schema.ts';
 
 type Json = Record<string, unknown>;
 

@@ -1,9 +1,7 @@
 // The demo's command line (scripts/demo/options.ts): the local cluster by default, an existing
 // one when a kubeconfig or context is named, and clear errors for what that mode needs.
-// (Here rather than next to the code: jest's unit project matches operator/, serving/ and
-// test/cluster/ only.)
 import { describe, expect, test } from '@jest/globals';
-import { parseDemoArgs, parseImage, USAGE, UsageError } from '../../../scripts/demo/options.ts';
+import { parseDemoArgs, parseImage, USAGE, UsageError } from './options.ts';
 
 const SHA = 'a'.repeat(64);
 const EXISTING = ['--image', 'registry.example/siskin:0.1.0', '--prometheus-url', 'http://prometheus.monitoring.svc:9090', '--model-url', 'https://models.example/iris.onnx', '--model-sha256', SHA];

@@ -8,7 +8,7 @@
 //   so aggregating with max/sum by (namespace, name) drops the scrape labels, not data.
 // - Serving series carry `model` and `revision` from the server; `namespace` comes from the
 //   usual Kubernetes pod relabelling (see operator/analysis/queries.ts).
-import { INFER_ROUTES } from '../analysis/queries.ts';
+import { INFER_ROUTES } from '../../operator/analysis/queries.ts';
 
 /** Severity label values, as Alertmanager routing trees usually expect them. */
 export type Severity = 'critical' | 'warning';

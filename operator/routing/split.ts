@@ -1,5 +1,8 @@
-// Replica-ratio traffic splitting: a canary weight becomes replica counts of the canary
-// and stable Deployments behind the shared Service. Pure.
+// How a canary weight becomes traffic, as pure functions per traffic routing type: replica
+// counts of the stable and canary Deployments and, where a route splits traffic, the route's
+// weight. The plan asks the split of the spec's routing type and never branches on the type;
+// the routers (router.ts) put a route weight in place.
+import type { ModelDeploymentSpec } from '../api/schema.ts';
 
 /** Replica counts for a weight, and the weight they really give. */
 export interface ReplicaSplit {
@@ -35,4 +38,27 @@ export function gatewaySplit(total: number, weight: number): ReplicaSplit {
   if (!(weight >= 0 && weight <= 100)) throw new RangeError(`weight must be within 0–100, got ${weight}`);
   if (total === 0) return { stable: 0, canary: 0, effectiveWeight: 0 };
   return { stable: total, canary: Math.max(1, Math.ceil((total * weight) / 100)), effectiveWeight: weight };
+}
+
+/** How canary weight becomes traffic: spec.rollout.trafficRouting.type. */
+export type TrafficRoutingType = ModelDeploymentSpec['rollout']['trafficRouting']['type'];
+
+/** A routing type's split of one canary weight. */
+export interface TrafficSplit {
+  /** Replica counts of stable and canary for the model's size and a canary weight. */
+  replicas(total: number, weight: number): ReplicaSplit;
+  /** The canary's share of a route, or undefined when the replica counts alone split traffic. */
+  routeWeight(weight: number): number | undefined;
+}
+
+const SPLITS: Record<TrafficRoutingType, TrafficSplit> = {
+  // The shared Service selects every revision's pods: the pods are the split.
+  ReplicaRatio: { replicas: splitReplicas, routeWeight: () => undefined },
+  // The HTTPRoute weighs the two Services: the pods only need to carry their share.
+  GatewayAPI: { replicas: gatewaySplit, routeWeight: (weight) => weight },
+};
+
+/** The split of a traffic routing type. */
+export function trafficSplit(type: TrafficRoutingType): TrafficSplit {
+  return SPLITS[type];
 }

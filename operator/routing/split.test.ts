@@ -1,6 +1,6 @@
 // Replica ratio: weights become pod counts, never leaving stable empty before full weight.
 import { describe, expect, test } from '@jest/globals';
-import { gatewaySplit, splitReplicas } from './replicas.ts';
+import { gatewaySplit, splitReplicas } from './split.ts';
 
 describe('splitReplicas', () => {
   test.each([

@@ -83,7 +83,7 @@ export function modelDashboard(): dashboard.Dashboard {
 
   const built = new dashboard.DashboardBuilder('Siskin / Model')
     .uid(DASHBOARD_UID)
-    .description('One ModelDeployment: traffic, quality, drift and rollouts. Generated from operator/observability/dashboard.ts by `npm run gen:chart` — do not edit.')
+    .description('One ModelDeployment: traffic, quality, drift and rollouts. Generated from tooling/observability/dashboard.ts by `npm run gen:chart` — do not edit.')
     .tags(['siskin'])
     .editable()
     .tooltip(dashboard.DashboardCursorSync.Crosshair)

@@ -1,7 +1,7 @@
 """MLServer 1.7 custom runtime for ONNX, the minimal MLModel its docs show.
 
 There is no mlserver-onnx on PyPI: a custom runtime is how MLServer users serve ONNX.
-serving/bench/peers.ts writes settings.json and model-settings.json next to a copy of
+bench/serving/peers.ts writes settings.json and model-settings.json next to a copy of
 this file and runs `mlserver start <dir>`.
 """
 import onnxruntime as ort

@@ -6,7 +6,7 @@
 // the image's user on a read-only root filesystem with host networking, as in the tests.
 //
 // It sits beside the operator benchmark because it measures the operator's image with the same
-// cluster library; the serving figures it prints go into serving/bench/BENCHMARKS.md too.
+// cluster library; the serving figures it prints go into bench/serving/BENCHMARKS.md too.
 //
 // Environment: BENCH_BEFORE_REF (default: the commit before scripts/build-dist.ts was added,
 // i.e. the image that ran the TypeScript sources), BENCH_RUNS (start-ups per image and process,
@@ -16,8 +16,8 @@ import { chownSync, copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoordinationV1Api } from '@kubernetes/client-node';
-import { CRD_FILE } from '../api/crd.ts';
-import { OPERATOR_RULES } from '../api/rbac.ts';
+import { CRD_FILE } from '../../tooling/crd.ts';
+import { OPERATOR_RULES } from '../../operator/api/rbac.ts';
 import {
   buildRepoImage,
   ensureBaseImage,

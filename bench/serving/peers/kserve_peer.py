@@ -1,6 +1,6 @@
 """KServe 0.21 ModelServer with the minimal custom ONNX model its docs show.
 
-Started by serving/bench/peers.ts: python kserve_peer.py --http_port N --grpc_port M
+Started by bench/serving/peers.ts: python kserve_peer.py --http_port N --grpc_port M
 (KServe parses its own flags); the model path comes from SISKIN_BENCH_MODEL.
 """
 import os

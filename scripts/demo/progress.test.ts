@@ -1,9 +1,8 @@
 // What the demo prints (scripts/demo/progress.ts): the news between two observed statuses and
-// the final summary. Pure functions, specified by tables. (Here rather than next to the code:
-// jest's unit project matches operator/, serving/ and test/cluster/ only.)
+// the final summary. Pure functions, specified by tables.
 import { describe, expect, test } from '@jest/globals';
-import type { ModelDeploymentStatus } from '../../../operator/api/schema.ts';
-import { describeMeasurement, describeSplit, describeStatus, describeStep, formatSummary, stamp, statusChanges } from '../../../scripts/demo/progress.ts';
+import type { ModelDeploymentStatus } from '../../operator/api/schema.ts';
+import { describeMeasurement, describeSplit, describeStatus, describeStep, formatSummary, stamp, statusChanges } from './progress.ts';
 
 const STEPS = [{ setWeight: 25 }, { pause: { durationSeconds: 20 } }, { setWeight: 50 }, { pause: {} }];
 const T = '2026-11-23T12:00:00Z';

@@ -11,9 +11,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CustomObjectsApi } from '@kubernetes/client-node';
-import { CRD_FILE } from '../api/crd.ts';
-import { OPERATOR_RULES } from '../api/rbac.ts';
-import { GROUP, PLURAL, VERSION } from '../api/schema.ts';
+import { CRD_FILE } from '../../tooling/crd.ts';
+import { OPERATOR_RULES } from '../../operator/api/rbac.ts';
+import { GROUP, PLURAL, VERSION } from '../../operator/api/schema.ts';
 import { freePort, httpGet, makeTempDir, serviceAccountWithRules, startCluster, waitFor } from '../../test/cluster/index.ts';
 
 const N = Number(process.env.BENCH_MDS ?? 1000);

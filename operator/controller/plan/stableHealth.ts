@@ -1,0 +1,107 @@
+// Pipeline step: the stable revision's health after promotion — drift, bad input, accuracy
+// and errors measured this reconcile, judged against spec.monitoring.drift, and the
+// configured action once per cooldown: alert, retrain (a Job), or roll back to the previous
+// revision (which turns the drifting one into a rolled-back canary).
+import type { ModelDeploymentSpec } from '../../api/schema.ts';
+import { Reason } from '../../api/reasons.ts';
+import { assessHealth, shouldFire, type Breach, type DriftPolicy, type HealthObservation } from '../../monitoring/health.ts';
+import { retrainJob } from '../../resources/retrainJob.ts';
+import { PollMs } from '../../rollout/poll.ts';
+import { emit, observedOf, record, requeue, type AnalysisStatus, type PlanContext } from './context.ts';
+
+/** Judges this reconcile's health observation, acts on a breach, and schedules the next check. */
+export function reconcileStableHealth(ctx: PlanContext): void {
+  const drift = ctx.spec.monitoring?.drift;
+  if (!drift) return;
+  const health = ctx.input.health;
+  if (health) judge(ctx, drift, health);
+  const last = ctx.monitoring?.lastCheckAt ? Date.parse(ctx.monitoring.lastCheckAt) : ctx.now;
+  // While a canary rolls out, the canary analysis is the judge.
+  if (!ctx.canary || ctx.rolledBack) requeue(ctx, Math.max(1, last + drift.intervalSeconds * 1000 - ctx.now));
+}
+
+function judge(ctx: PlanContext, drift: DriftPolicy, health: HealthObservation): void {
+  const a = assessHealth(drift, health);
+  const stable = ctx.stable;
+  ctx.monitoring = { ...ctx.monitoring, lastCheckAt: ctx.nowIso, measurements: healthMeasurements(drift, health, a.breaches.map((b) => b.kind), ctx.nowIso) };
+  const first = a.breaches[0];
+  if (!first) {
+    if (!a.inconclusive && a.unjudged.length === 0) {
+      ctx.driftCondition = { status: 'False', reason: Reason.Healthy, message: `stable ${stable.version} (${stable.name}) is within its drift, data-quality, accuracy and error bounds` };
+    }
+    return;
+  }
+  const message = `stable ${stable.version} (${stable.name}): ${a.breaches.map((b) => b.message).join('; ')}`;
+  ctx.driftCondition = { status: 'True', reason: first.kind, message };
+  const retraining = ctx.spec.monitoring?.retraining;
+  const cooldown = drift.action === 'Retrain' && retraining ? retraining.cooldownSeconds : drift.cooldownSeconds;
+  const lastAction = ctx.monitoring.lastActionAt ? Date.parse(ctx.monitoring.lastActionAt) : undefined;
+  if (!shouldFire(lastAction, cooldown, ctx.now)) return;
+  ctx.monitoring = { ...ctx.monitoring, lastActionAt: ctx.nowIso, lastAction: drift.action };
+  emit(ctx, 'Warning', first.kind, message);
+  if (drift.action === 'Retrain' && retraining) retrain(ctx, retraining, first, message, cooldown);
+  else if (drift.action === 'Rollback') driftRollback(ctx, first, a.breaches);
+}
+
+type Retraining = NonNullable<NonNullable<ModelDeploymentSpec['monitoring']>['retraining']>;
+
+/** A retraining Job for the breach; one per cooldown slot (its name is the slot's). */
+function retrain(ctx: PlanContext, retraining: Retraining, breach: Breach, message: string, cooldownSeconds: number): void {
+  const { stable, input } = ctx;
+  const job = retrainJob(retraining.jobTemplate, {
+    owner: input.owner,
+    modelName: ctx.spec.model.name ?? input.owner.name,
+    revision: stable.name,
+    version: stable.version,
+    uri: stable.uri,
+    ...(stable.sha256 ? { sha256: stable.sha256 } : {}),
+    reason: breach.kind,
+    message,
+    slot: Math.floor(ctx.now / (cooldownSeconds * 1000)),
+  });
+  const name = job.metadata?.name ?? '';
+  ctx.jobs.push(job);
+  ctx.monitoring = { ...ctx.monitoring, lastJob: name };
+  emit(ctx, 'Normal', Reason.RetrainingStarted, `started retraining Job ${name} for ${breach.kind}`);
+}
+
+/** The previous revision serves again; the drifting one becomes a rolled-back canary of the spec. */
+function driftRollback(ctx: PlanContext, first: Breach, breaches: readonly Breach[]): void {
+  const drifted = ctx.stable;
+  const prev = ctx.previous && observedOf(ctx, ctx.previous.name) && ctx.previous.name !== drifted.name ? ctx.previous : undefined;
+  if (!prev) {
+    emit(ctx, 'Warning', Reason.DriftRollback, `drift action Rollback: no previous revision is kept to roll back to; alerting only`);
+    return;
+  }
+  if (ctx.canary) return;
+  const message = `rolled back from ${drifted.version} (${drifted.name}) to ${prev.version} (${prev.name}): ${first.kind}: ${breaches.map((b) => b.message).join('; ')}`;
+  record(ctx, drifted, 'RolledBack', message);
+  emit(ctx, 'Warning', Reason.DriftRollback, message);
+  ctx.stable = prev;
+  ctx.previous = undefined;
+  ctx.canary = drifted;
+  ctx.rolledBack = { reason: Reason.DriftRollback, message };
+  ctx.step = { stepIndex: 0, stepStartedAt: ctx.now, weight: 0 };
+  ctx.replicas = { [prev.name]: ctx.total, [drifted.name]: observedOf(ctx, drifted.name)?.specReplicas ?? ctx.total };
+  requeue(ctx, PollMs.ready);
+}
+
+type Measurement = NonNullable<AnalysisStatus['measurements']>[number];
+
+/** The health observation as status measurements, each with its bound and verdict. */
+function healthMeasurements(drift: DriftPolicy, h: HealthObservation, breached: readonly string[], time: string): Measurement[] {
+  const m = (metric: string, kind: string, value: number | undefined, bound: string): Measurement => ({
+    metric,
+    ...(value !== undefined && Number.isFinite(value) ? { value } : {}),
+    bound,
+    verdict: h.error || value === undefined || !Number.isFinite(value) ? 'Inconclusive' : breached.includes(kind) ? 'Fail' : 'Pass',
+    ...(h.error ? { reason: h.error } : {}),
+    time,
+  });
+  return [
+    m(h.worstFeature ? `feature-psi (${h.worstFeature})` : 'feature-psi', 'DataDrift', h.maxFeaturePsi, `<= ${drift.threshold}`),
+    ...(drift.maxBadInputRatio !== undefined ? [m('bad-input-ratio', 'BadInputData', h.badInputRatio, `<= ${drift.maxBadInputRatio}`)] : []),
+    ...(drift.minAccuracy !== undefined ? [m('accuracy', 'AccuracyDecay', h.accuracy, `>= ${drift.minAccuracy} over >= ${drift.minLabels} labels`)] : []),
+    ...(drift.maxErrorRate !== undefined ? [m('error-rate', 'ServingErrors', h.errorRate, `<= ${drift.maxErrorRate}`)] : []),
+  ];
+}
