@@ -48,6 +48,7 @@ export function makeReconciler(opts: ReconcilerOptions): Reconciler {
       opts.metrics?.forget(namespace, name);
       return {};
     }
+    // One snapshot for observe and apply: the plan and apply's no-op checks see the same Deployments.
     const deployments = opts.cache.listDeployments(namespace, name);
     const input = await observe({ cache: opts.cache, prometheus, defaultImage: opts.defaultImage, now }, stored, deployments, signal);
     const p = plan(input);
