@@ -1,36 +1,13 @@
 // plan() as a specification of the reconciler's decisions, without any API server.
 import { describe, expect, test } from '@jest/globals';
-import { modelDeploymentSpec, type ModelDeploymentStatus } from '../api/schema.ts';
+import type { ModelDeploymentStatus } from '../api/schema.ts';
+import { analysisDue, plan, signaturesToRead, type ObservedPod } from './plan.ts';
 import { revisionHash } from '../resources/revision.ts';
-import { analysisDue, plan, signaturesToRead, type ObservedDeployment, type ObservedPod, type PlanInput } from './plan.ts';
+import { dep, IMAGE, planInput, pod, rev, SIG, sizes, specV, stableStatus, T0 } from './planFixtures.ts';
 import { ANNOTATION_COMMAND, ANNOTATION_PAUSED } from '../api/reasons.ts';
 import { PollMs } from '../rollout/poll.ts';
 
-const IMAGE = 'img:1';
-const T0 = Date.parse('2026-11-23T12:00:00Z');
-const specV = (v: string, over: Record<string, unknown> = {}): ReturnType<typeof modelDeploymentSpec.parse> =>
-  modelDeploymentSpec.parse({ model: { uri: `file:///m/${v}.onnx`, version: v }, replicas: 4, rollout: { steps: [{ setWeight: 25 }, { pause: {} }] }, ...over });
-const rev = (v: string): string => revisionHash(specV(v), IMAGE);
-const dep = (v: string, specReplicas: number, ready = specReplicas): ObservedDeployment => ({
-  name: `iris-${rev(v)}`,
-  revision: rev(v),
-  specReplicas,
-  readyReplicas: ready,
-  replicas: ready,
-  upToDate: true,
-});
-const SIG = { inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 4] }], outputs: [{ name: 'label', datatype: 'INT64', shape: [-1] }] };
-const stableStatus = (v: string): ModelDeploymentStatus => ({ stable: { name: rev(v), version: v, uri: `file:///m/${v}.onnx`, signature: SIG } });
-const pod = (v: string, i: number, over: Partial<ObservedPod> = {}): ObservedPod => ({ name: `iris-${rev(v)}-${i}`, revision: rev(v), ip: `198.51.100.${i + 10}`, containersReady: true, deleting: false, ...over });
-
-function input(over: Partial<PlanInput>): PlanInput {
-  return { owner: { name: 'iris', namespace: 'ml', uid: 'u1' }, generation: 1, annotations: {}, spec: specV('1'), status: {}, observed: [], now: T0, defaultImage: IMAGE, ...over };
-}
-const sizes = (p: ReturnType<typeof plan>): Record<string, number> =>
-  Object.fromEntries([
-    ...p.deployments.map((d): [string, number] => [d.metadata!.labels!['siskin.dev/revision']!, d.spec!.replicas!]),
-    ...p.scales.map((s): [string, number] => [s.name.replace('iris-', ''), s.replicas]),
-  ]);
+const input = planInput;
 
 describe('plan', () => {
   test('the first revision goes straight to stable', () => {

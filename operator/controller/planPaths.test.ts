@@ -3,10 +3,11 @@
 // paths around rollback, retry, freeze windows and routing. Public API only: plan(), its
 // "due" predicates and signaturesToRead, so a rewrite of plan's internals is judged here.
 import { describe, expect, test } from '@jest/globals';
-import type { ModelDeploymentSpec, ModelDeploymentStatus } from '../api/schema.ts';
+import { modelDeploymentSpec, type ModelDeploymentSpec, type ModelDeploymentStatus } from '../api/schema.ts';
 import type { HealthObservation } from '../monitoring/health.ts';
 import { analysisDue, autoscaleDue, healthDue, plan, signaturesToRead, type Plan, type PlanInput } from './plan.ts';
-import { condition, dep, iso, planInput, pod, reasons, rev, revision, rollingStatus, sizes, specV, stableStatus, T0 } from './planFixtures.ts';
+import { condition, dep, IMAGE, iso, planInput, pod, reasons, rev, revision, rollingStatus, sizes, specV, stableStatus, T0 } from './planFixtures.ts';
+import { revisionHash } from '../resources/revision.ts';
 import { ANNOTATION_COMMAND } from '../api/reasons.ts';
 import { PollMs } from '../rollout/poll.ts';
 
@@ -108,10 +109,13 @@ describe('drift action Rollback', () => {
     expect(condition(p.status, 'DriftDetected')).toMatchObject({ status: 'True', reason: 'ServingErrors', message: expect.stringContaining('5xx error rate 0.2 > 0.05') });
     expect(p.status.phase).toBe('RolledBack');
     expect(p.status.monitoring).toMatchObject({ lastAction: 'Rollback', lastActionAt: iso(T0) });
-    // Both Services point at the revision that serves again.
+    // The stable Service points at the revision that serves again; until it has a ready pod,
+    // the canary Service keeps the drifted pods that still answer.
     expect(serviceRevision(p, 'stable')).toBe(rev('1'));
-    expect(serviceRevision(p, 'canary')).toBe(rev('1'));
+    expect(serviceRevision(p, 'canary')).toBe(rev('2'));
     expect(p.requeueAfterMs).toBe(2_000);
+    const served = plan(planInput({ spec, status: p.status, observed: [dep('2', 4), dep('1', 4, 1)], pods: servingPods, now: T0 + 5_000 }));
+    expect(serviceRevision(served, 'canary')).toBe(rev('1'));
   });
 
   test('the drifted pods keep serving until the previous revision has a ready pod', () => {
@@ -427,5 +431,57 @@ describe('rollout paths', () => {
       expect(p.routeWeight).toBe(0);
       expect(serviceRevision(p, 'canary')).toBe(rev('2'));
     });
+  });
+});
+
+describe('health after promotion: defects found by these tables', () => {
+  const BAD: HealthObservation = { maxFeaturePsi: 0.05, errorRate: 0.2, requests: 1000 };
+
+  test('without a referenceProfile (allowed with maxErrorRate), a recovered stable clears DriftDetected', () => {
+    const spec = modelDeploymentSpec.parse({ model: { uri: 'file:///m/2.onnx', version: '2' }, replicas: 4, monitoring: { drift: { maxErrorRate: 0.05 } } });
+    const r = revisionHash(spec, IMAGE);
+    const status = { stable: { ...revision('2'), name: r } };
+    const observed = [{ ...dep('2', 4), name: `iris-${r}`, revision: r }];
+    const breached = plan(planInput({ spec, status, observed, health: { errorRate: 0.2, requests: 1000 } }));
+    expect(condition(breached.status, 'DriftDetected')).toMatchObject({ status: 'True', reason: 'ServingErrors' });
+    // No PSI is measured without a profile: it is not shown as an inconclusive check either.
+    expect(breached.status.monitoring?.measurements?.map((m) => m.metric)).toEqual(['error-rate']);
+    const recovered = plan(planInput({ spec, status: breached.status, observed, health: { errorRate: 0.01, requests: 1000 }, now: T0 + 30_000 }));
+    expect(condition(recovered.status, 'DriftDetected')).toMatchObject({ status: 'False', reason: 'Healthy' });
+  });
+
+  test('an accuracy below minAccuracy over too few labels is Inconclusive, not a Pass', () => {
+    const spec = specV('2', { monitoring: { drift: { minAccuracy: 0.9, minLabels: 100 } } });
+    const p = plan(planInput({ spec, status: stableStatus('2'), observed: [dep('2', 4)], health: { maxFeaturePsi: 0.05, accuracy: 0.5, labels: 50 } }));
+    expect(p.status.monitoring?.measurements?.find((m) => m.metric === 'accuracy')).toMatchObject({ verdict: 'Inconclusive' });
+  });
+
+  test('GatewayAPI: a drift rollback keeps the route on ready pods until the previous revision serves', () => {
+    const spec = specV('2', { rollout: { steps: [{ setWeight: 25 }], trafficRouting: { type: 'GatewayAPI', httpRoute: 'iris' } }, monitoring: { drift: { maxErrorRate: 0.05, action: 'Rollback' } } });
+    const status = stableStatus('2', { previous: revision('1') });
+    const p = plan(planInput({ spec, status, observed: [dep('2', 4), dep('1', 0)], pods: [pod('2', 0, { admitted: 'True' })], health: BAD }));
+    expect(p.status.stable?.name).toBe(rev('1'));
+    expect(p.routeWeight).toBe(100);
+    expect(serviceRevision(p, 'canary')).toBe(rev('2'));
+    // Once the previous revision has a ready pod, the route goes back to it and the drifted pods leave.
+    const later = plan(planInput({ spec, status: p.status, observed: [dep('2', 4), dep('1', 4, 1)], pods: [pod('2', 0, { admitted: 'True' })], now: T0 + 5_000 }));
+    expect(later.routeWeight).toBe(0);
+    expect(later.podGates).toEqual([expect.objectContaining({ pod: pod('2', 0).name, status: 'False', reason: 'DriftRollback' })]);
+  });
+
+  test('drift action Rollback with a rolled-back canary present says why it only alerts, and counts an Alert', () => {
+    const spec = specV('3', { monitoring: { drift: { maxErrorRate: 0.05, action: 'Rollback' } } });
+    const status = rollingStatus('2', '3', { previous: revision('1'), canaryWeight: 0, rollout: { state: 'RolledBack', reason: 'AnalysisFailed', message: 'analysis failed' } });
+    const p = plan(planInput({ spec, status, observed: [dep('2', 4), dep('3', 0), dep('1', 0)], health: BAD }));
+    expect(p.status.stable?.name).toBe(rev('2'));
+    expect(p.events.find((e) => e.reason === 'DriftRollback')?.message).toMatch(/rolled back; alerting only\. Set the spec to 1 to roll back to it$/);
+    expect(p.status.monitoring?.lastAction).toBe('Alert');
+  });
+
+  test('with no previous revision kept, a Rollback that only alerted is recorded (and counted) as an Alert', () => {
+    const spec = specV('2', { monitoring: { drift: { maxErrorRate: 0.05, action: 'Rollback' } } });
+    const p = plan(planInput({ spec, status: stableStatus('2'), observed: [dep('2', 4)], health: BAD }));
+    expect(p.status.stable?.name).toBe(rev('2'));
+    expect(p.status.monitoring?.lastAction).toBe('Alert');
   });
 });

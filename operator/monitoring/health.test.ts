@@ -63,6 +63,16 @@ describe('assessHealth', () => {
   ])('inconclusive: %s', (_what, p, obs, inconclusive, unjudged) => {
     expect(assessHealth(p, obs)).toEqual({ breaches: [], inconclusive, unjudged });
   });
+
+  test('without a reference profile, feature drift is no check: the other bounds alone judge, and clear', () => {
+    const p = policy({ maxErrorRate: 0.05 });
+    const noProfile = { featureDrift: false };
+    expect(assessHealth(p, { errorRate: 0.01, requests: 100 }, noProfile)).toEqual({ breaches: [], unjudged: [] });
+    expect(assessHealth(p, { errorRate: 0.2, requests: 100 }, noProfile).breaches.map((b) => b.kind)).toEqual(['ServingErrors']);
+    expect(assessHealth(p, { error: 'down' }, noProfile).unjudged).toEqual(['ServingErrors']);
+    // With a profile the same observation lacks its PSI: not yet a recovery.
+    expect(assessHealth(p, { errorRate: 0.01, requests: 100 }).unjudged).toEqual(['DataDrift']);
+  });
 });
 
 describe('shouldFire', () => {

@@ -35,6 +35,12 @@ export interface Breach {
   message: string;
 }
 
+/** Which checks beyond the policy's bounds apply. */
+export interface HealthChecks {
+  /** Feature drift (PSI against the model's reference profile) is judged: the spec has a profile. */
+  featureDrift: boolean;
+}
+
 /** The verdict on one observation. */
 export interface HealthAssessment {
   /** Ordered by where to look first (see assessHealth). */
@@ -59,9 +65,9 @@ export interface HealthAssessment {
  * (overload, OOM, a crashing worker) more than from the data, and ordinary service alerting
  * already sees them; here they matter as the one breach the model's inputs do not explain.
  */
-export function assessHealth(policy: DriftPolicy, obs: HealthObservation): HealthAssessment {
+export function assessHealth(policy: DriftPolicy, obs: HealthObservation, checks: HealthChecks = { featureDrift: true }): HealthAssessment {
   if (obs.error !== undefined) {
-    return { breaches: [], inconclusive: `could not measure the stable revision: ${obs.error}`, unjudged: configured(policy) };
+    return { breaches: [], inconclusive: `could not measure the stable revision: ${obs.error}`, unjudged: configured(policy, checks) };
   }
   const breaches: Breach[] = [];
   const unjudged: BreachKind[] = [];
@@ -80,13 +86,16 @@ export function assessHealth(policy: DriftPolicy, obs: HealthObservation): Healt
     }
   }
 
-  if (!measured(obs.maxFeaturePsi)) unjudged.push('DataDrift');
-  else {
-    judged.push('DataDrift');
-    if (obs.maxFeaturePsi > policy.threshold) {
-      const [v, b] = pair(obs.maxFeaturePsi, policy.threshold);
-      const what = obs.worstFeature === undefined ? 'max feature PSI' : `feature "${obs.worstFeature}" PSI`;
-      breaches.push({ kind: 'DataDrift', message: `${what} ${v} > ${b}` });
+  // Without a reference profile there is no PSI to judge: drift is then no check of this policy.
+  if (checks.featureDrift) {
+    if (!measured(obs.maxFeaturePsi)) unjudged.push('DataDrift');
+    else {
+      judged.push('DataDrift');
+      if (obs.maxFeaturePsi > policy.threshold) {
+        const [v, b] = pair(obs.maxFeaturePsi, policy.threshold);
+        const what = obs.worstFeature === undefined ? 'max feature PSI' : `feature "${obs.worstFeature}" PSI`;
+        breaches.push({ kind: 'DataDrift', message: `${what} ${v} > ${b}` });
+      }
     }
   }
 
@@ -128,10 +137,10 @@ export function shouldFire(lastActionAt: number | undefined, cooldownSeconds: nu
   return Math.abs(now - lastActionAt) >= cooldownSeconds * 1000;
 }
 
-function configured(policy: DriftPolicy): BreachKind[] {
+function configured(policy: DriftPolicy, checks: HealthChecks): BreachKind[] {
   const kinds: BreachKind[] = [];
   if (policy.maxBadInputRatio !== undefined) kinds.push('BadInputData');
-  kinds.push('DataDrift');
+  if (checks.featureDrift) kinds.push('DataDrift');
   if (policy.minAccuracy !== undefined) kinds.push('AccuracyDecay');
   if (policy.maxErrorRate !== undefined) kinds.push('ServingErrors');
   return kinds;

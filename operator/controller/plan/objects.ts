@@ -31,9 +31,13 @@ export function desiredObjects(ctx: PlanContext): Pick<Plan, 'deployments' | 'sc
   }
   const deleteDeployments = input.observed.filter((d) => !Object.hasOwn(ctx.replicas, d.revision)).map((d) => d.name);
   const canary = rolling(ctx) ? ctx.canary : undefined;
+  // A rolled-back canary keeps its traffic until the revision taking over has a ready pod
+  // (after a drift rollback that revision starts from zero): the pod gates hold for replica
+  // ratio, the canary Service and a full route weight hold for a Gateway API route.
+  const holding = ctx.rolledBack && ctx.canary && !stableServes(ctx) ? ctx.canary : undefined;
   // Without a rollout the canary Service follows the stable revision, so a Gateway API route
   // that still weighs it after a promotion never points at nothing.
-  const services = servingServices(input.owner, { stable: ctx.stable.name, canary: canary?.name ?? ctx.stable.name });
+  const services = servingServices(input.owner, { stable: ctx.stable.name, canary: (canary ?? holding)?.name ?? ctx.stable.name });
   // Stable pods mirror a sample of their requests to an admitted canary when its agreement is judged.
   const analysis = spec.rollout.analysis;
   const judgesAgreement = !!analysis?.metrics.some((m) => m.kind === 'PredictionAgreement');
@@ -41,7 +45,7 @@ export function desiredObjects(ctx: PlanContext): Pick<Plan, 'deployments' | 'sc
     admitted(spec, canary) && input.canaryServiceIP && analysis && judgesAgreement
       ? { url: `http://${input.canaryServiceIP}`, sampleRate: analysis.shadowSampleRate, revision: canary.name }
       : undefined;
-  const routeWeight = ctx.traffic.routeWeight(admitted(spec, canary) ? ctx.step.weight : 0);
+  const routeWeight = ctx.traffic.routeWeight(holding ? 100 : admitted(spec, canary) ? ctx.step.weight : 0);
   return { deployments, scales, deleteDeployments, services, configMaps: [routingConfigMap(input.owner, shadow)], ...(routeWeight !== undefined ? { routeWeight } : {}) };
 }
 

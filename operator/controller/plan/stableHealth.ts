@@ -4,7 +4,7 @@
 // revision (which turns the drifting one into a rolled-back canary).
 import type { ModelDeploymentSpec } from '../../api/schema.ts';
 import { Reason } from '../../api/reasons.ts';
-import { assessHealth, shouldFire, type Breach, type DriftPolicy, type HealthObservation } from '../../monitoring/health.ts';
+import { assessHealth, shouldFire, type Breach, type BreachKind, type DriftPolicy, type HealthAssessment, type HealthObservation } from '../../monitoring/health.ts';
 import { retrainJob } from '../../resources/retrainJob.ts';
 import { PollMs } from '../../rollout/poll.ts';
 import { emit, observedOf, record, requeue, type AnalysisStatus, type PlanContext } from './context.ts';
@@ -21,9 +21,10 @@ export function reconcileStableHealth(ctx: PlanContext): void {
 }
 
 function judge(ctx: PlanContext, drift: DriftPolicy, health: HealthObservation): void {
-  const a = assessHealth(drift, health);
+  const featureDrift = !!ctx.spec.model.referenceProfile;
+  const a = assessHealth(drift, health, { featureDrift });
   const stable = ctx.stable;
-  ctx.monitoring = { ...ctx.monitoring, lastCheckAt: ctx.nowIso, measurements: healthMeasurements(drift, health, a.breaches.map((b) => b.kind), ctx.nowIso) };
+  ctx.monitoring = { ...ctx.monitoring, lastCheckAt: ctx.nowIso, measurements: healthMeasurements(drift, health, a, featureDrift, ctx.nowIso) };
   const first = a.breaches[0];
   if (!first) {
     if (!a.inconclusive && a.unjudged.length === 0) {
@@ -37,10 +38,12 @@ function judge(ctx: PlanContext, drift: DriftPolicy, health: HealthObservation):
   const cooldown = drift.action === 'Retrain' && retraining ? retraining.cooldownSeconds : drift.cooldownSeconds;
   const lastAction = ctx.monitoring.lastActionAt ? Date.parse(ctx.monitoring.lastActionAt) : undefined;
   if (!shouldFire(lastAction, cooldown, ctx.now)) return;
-  ctx.monitoring = { ...ctx.monitoring, lastActionAt: ctx.nowIso, lastAction: drift.action };
   emit(ctx, 'Warning', first.kind, message);
+  let done: string = drift.action;
   if (drift.action === 'Retrain' && retraining) retrain(ctx, retraining, first, message, cooldown);
-  else if (drift.action === 'Rollback') driftRollback(ctx, first, a.breaches);
+  else if (drift.action === 'Rollback' && !driftRollback(ctx, first, a.breaches)) done = 'Alert';
+  // lastAction (and siskin_drift_actions_total) say what was done: a Rollback that could only alert is an Alert.
+  ctx.monitoring = { ...ctx.monitoring, lastActionAt: ctx.nowIso, lastAction: done };
 }
 
 type Retraining = NonNullable<NonNullable<ModelDeploymentSpec['monitoring']>['retraining']>;
@@ -65,15 +68,24 @@ function retrain(ctx: PlanContext, retraining: Retraining, breach: Breach, messa
   emit(ctx, 'Normal', Reason.RetrainingStarted, `started retraining Job ${name} for ${breach.kind}`);
 }
 
-/** The previous revision serves again; the drifting one becomes a rolled-back canary of the spec. */
-function driftRollback(ctx: PlanContext, first: Breach, breaches: readonly Breach[]): void {
+/** The previous revision serves again; the drifting one becomes a rolled-back canary of the spec. False: it could only alert. */
+function driftRollback(ctx: PlanContext, first: Breach, breaches: readonly Breach[]): boolean {
   const drifted = ctx.stable;
   const prev = ctx.previous && observedOf(ctx, ctx.previous.name) && ctx.previous.name !== drifted.name ? ctx.previous : undefined;
   if (!prev) {
     emit(ctx, 'Warning', Reason.DriftRollback, `drift action Rollback: no previous revision is kept to roll back to; alerting only`);
-    return;
+    return false;
   }
-  if (ctx.canary) return;
+  const canary = ctx.canary;
+  // While a canary rolls out its analysis is the judge (no health check is due then).
+  if (canary && !ctx.rolledBack) return false;
+  if (canary) {
+    // The spec asks for that rolled-back canary: making the drifted revision the canary would
+    // start the spec's revision again. Going back is then a spec change, which a person makes.
+    const message = `drift action Rollback: the spec asks for ${canary.version} (${canary.name}), which was rolled back; alerting only. Set the spec to ${prev.version} to roll back to it`;
+    emit(ctx, 'Warning', Reason.DriftRollback, message);
+    return false;
+  }
   const message = `rolled back from ${drifted.version} (${drifted.name}) to ${prev.version} (${prev.name}): ${first.kind}: ${breaches.map((b) => b.message).join('; ')}`;
   record(ctx, drifted, 'RolledBack', message);
   emit(ctx, 'Warning', Reason.DriftRollback, message);
@@ -84,22 +96,24 @@ function driftRollback(ctx: PlanContext, first: Breach, breaches: readonly Breac
   ctx.step = { stepIndex: 0, stepStartedAt: ctx.now, weight: 0 };
   ctx.replicas = { [prev.name]: ctx.total, [drifted.name]: observedOf(ctx, drifted.name)?.specReplicas ?? ctx.total };
   requeue(ctx, PollMs.ready);
+  return true;
 }
 
 type Measurement = NonNullable<AnalysisStatus['measurements']>[number];
 
-/** The health observation as status measurements, each with its bound and verdict. */
-function healthMeasurements(drift: DriftPolicy, h: HealthObservation, breached: readonly string[], time: string): Measurement[] {
-  const m = (metric: string, kind: string, value: number | undefined, bound: string): Measurement => ({
+/** The health observation as status measurements, each with its bound and verdict (Inconclusive where the check could not judge). */
+function healthMeasurements(drift: DriftPolicy, h: HealthObservation, a: HealthAssessment, featureDrift: boolean, time: string): Measurement[] {
+  const breached = a.breaches.map((b) => b.kind);
+  const m = (metric: string, kind: BreachKind, value: number | undefined, bound: string): Measurement => ({
     metric,
     ...(value !== undefined && Number.isFinite(value) ? { value } : {}),
     bound,
-    verdict: h.error || value === undefined || !Number.isFinite(value) ? 'Inconclusive' : breached.includes(kind) ? 'Fail' : 'Pass',
+    verdict: h.error || value === undefined || !Number.isFinite(value) || a.unjudged.includes(kind) ? 'Inconclusive' : breached.includes(kind) ? 'Fail' : 'Pass',
     ...(h.error ? { reason: h.error } : {}),
     time,
   });
   return [
-    m(h.worstFeature ? `feature-psi (${h.worstFeature})` : 'feature-psi', 'DataDrift', h.maxFeaturePsi, `<= ${drift.threshold}`),
+    ...(featureDrift ? [m(h.worstFeature ? `feature-psi (${h.worstFeature})` : 'feature-psi', 'DataDrift', h.maxFeaturePsi, `<= ${drift.threshold}`)] : []),
     ...(drift.maxBadInputRatio !== undefined ? [m('bad-input-ratio', 'BadInputData', h.badInputRatio, `<= ${drift.maxBadInputRatio}`)] : []),
     ...(drift.minAccuracy !== undefined ? [m('accuracy', 'AccuracyDecay', h.accuracy, `>= ${drift.minAccuracy} over >= ${drift.minLabels} labels`)] : []),
     ...(drift.maxErrorRate !== undefined ? [m('error-rate', 'ServingErrors', h.errorRate, `<= ${drift.maxErrorRate}`)] : []),
