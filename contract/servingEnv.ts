@@ -133,7 +133,7 @@ export interface EnvVar {
 
 /** Renders settings as environment variables, in SERVING_ENV's fixed order; unset settings are left out. */
 export function servingEnvVars(settings: ServingEnvInput): EnvVar[] {
-  const values: Partial<Record<keyof ServingSettings, unknown>> = settings;
+  const values: Partial<Record<keyof ServingSettings, string | number | boolean>> = settings;
   const out: EnvVar[] = [];
   for (const [key, name] of Object.entries(SERVING_ENV) as [keyof ServingSettings, string][]) {
     const value = values[key];
