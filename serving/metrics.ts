@@ -28,8 +28,8 @@ export interface ScrapeSources {
   breaker?: () => { open: boolean; badRatio: number };
 }
 
-/** The inference route as Fastify labels it (and Siskin's analysis queries select it). */
-export const INFER_ROUTE = INFER_ROUTES[0];
+// The inference route as Fastify labels it (and Siskin's analysis queries select it).
+const INFER_ROUTE = INFER_ROUTES[0];
 
 /** All serving metrics on one registry. */
 export class ServingMetrics {

@@ -33,9 +33,6 @@ export interface MetricQueries {
   samples: string;
 }
 
-/** The `route` labels of inference requests (the serving runtime's Fastify route patterns). */
-export { INFER_ROUTES };
-
 /** The default quantile of a LatencyQuantile metric. */
 export const DEFAULT_QUANTILE = 0.99;
 
@@ -56,6 +53,7 @@ function selector(name: string, ns: string, model: string, revision: string, ...
   return `${name}{${labels.join(',')}}`;
 }
 
+// The `route` labels of inference requests: the serving runtime's Fastify route patterns.
 const inferRoute = `route=~"${escapeLabelValue(anyOf(INFER_ROUTES))}"`;
 const serverError = 'code=~"5.."';
 const scoredOutcome = `outcome="${FEEDBACK_OUTCOMES.scored}"`;
