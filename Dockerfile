@@ -19,6 +19,8 @@ COPY package.json package-lock.json .npmrc ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY scripts/build-dist.ts ./scripts/
+# contract/ is the one code operator/ and serving/ share (environment, routing file, metrics).
+COPY contract ./contract
 COPY operator ./operator
 COPY serving ./serving
 RUN node scripts/build-dist.ts --node-modules /image/node_modules

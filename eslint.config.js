@@ -19,6 +19,7 @@ export default tseslint.config(
   },
   { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
   ...dependencyGraph(),
+  ...processBoundary(),
 );
 
 /**
@@ -38,5 +39,22 @@ function dependencyGraph() {
     { files: ['operator/**/*.ts', 'serving/**/*.ts'], ignores: ['**/*.test.ts'], rules: ban(['test', 'bench', 'tooling', 'scripts'], shipped) },
     { files: ['operator/**/*.test.ts', 'serving/**/*.test.ts'], rules: ban(['bench', 'scripts'], 'a unit test may use test/ fixtures and tooling/, not benchmarks or scripts.') },
     { files: ['tooling/**/*.ts'], rules: ban(['test', 'bench'], 'tooling/ generates from the runtime sources alone; it may not import test/ or bench/.') },
+  ];
+}
+
+/**
+ * The operator and the serving runtime are two processes: they share only contract/, never each
+ * other's code (tests included; a test of both sides lives in test/contract/). contract/ imports
+ * neither, and ships in the image like them. ESLint's own no-restricted-imports, so that a block setting typescript-eslint's
+ * variant on the same files does not replace these patterns.
+ */
+function processBoundary() {
+  const ban = (folders, message) => ({
+    'no-restricted-imports': ['error', { patterns: [{ regex: `^(\\.\\./)+(${folders.join('|')})(/|$)`, message }] }],
+  });
+  return [
+    { files: ['operator/**'], rules: ban(['serving'], 'operator/ may not import serving/: share it through contract/.') },
+    { files: ['serving/**'], rules: ban(['operator'], 'serving/ may not import operator/: share it through contract/.') },
+    { files: ['contract/**'], rules: ban(['operator', 'serving', 'test', 'bench', 'tooling', 'scripts'], 'contract/ is imported by both sides and imports neither, nor what the image does not ship.') },
   ];
 }

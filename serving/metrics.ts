@@ -1,20 +1,24 @@
 // Prometheus metrics of the serving runtime. Every series carries the model name and
 // revision (default labels), so the canary analysis can compare revisions directly.
 // Label sets are bounded: routes and codes are fixed, features come from the profile.
+// Names, help texts, label names and buckets are the operator's too: contract/metrics.ts.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-
-/** Latency buckets from 100 µs (in-process tabular models) to 10 s (large models). */
-export const LATENCY_BUCKETS = [
-  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
-];
+import { INFER_ROUTES } from '../contract/http.ts';
+import {
+  ABSOLUTE_ERROR_BUCKETS,
+  BATCH_BUCKETS,
+  LATENCY_BUCKETS,
+  PRECREATED_CODES,
+  PREDICTION_VALUE_BUCKETS,
+  SERVING_DEFAULT_LABELS,
+  SERVING_METRICS as M,
+  SERVING_PROCESS_METRICS_PREFIX,
+} from '../contract/metrics.ts';
 
 // Label objects of the class counter, made once: a string and an object per predicted row
 // would be garbage on the hot path.
 const CLASS_LABELS = Array.from({ length: 100 }, (_, i) => ({ class: String(i) }));
 const OTHER_CLASS = { class: 'other' };
-
-/** Batch size buckets, in rows. */
-export const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
 
 /** Stats that are computed at scrape time rather than pushed. */
 export interface ScrapeSources {
@@ -24,8 +28,8 @@ export interface ScrapeSources {
   breaker?: () => { open: boolean; badRatio: number };
 }
 
-/** The inference route as Fastify labels it (and Siskin's analysis queries select it). */
-export const INFER_ROUTE = '/v2/models/:name/infer';
+// The inference route as Fastify labels it (and Siskin's analysis queries select it).
+const INFER_ROUTE = INFER_ROUTES[0];
 
 /** All serving metrics on one registry. */
 export class ServingMetrics {
@@ -69,108 +73,85 @@ export class ServingMetrics {
     const sources: ScrapeSources = {};
     this.sources = sources;
     const registers = [this.registry];
-    this.registry.setDefaultLabels({ model, revision });
-    collectDefaultMetrics({ register: this.registry, prefix: 'siskin_process_' });
+    this.registry.setDefaultLabels({ [SERVING_DEFAULT_LABELS.model]: model, [SERVING_DEFAULT_LABELS.revision]: revision });
+    collectDefaultMetrics({ register: this.registry, prefix: SERVING_PROCESS_METRICS_PREFIX });
     this.requestDuration = new Histogram({
-      name: 'siskin_request_duration_seconds',
-      help: 'Time to answer a request, by route.',
-      labelNames: ['route'],
+      ...M.requestDuration,
       buckets: LATENCY_BUCKETS,
       registers,
     });
     this.requests = new Counter({
-      name: 'siskin_requests_total',
-      help: 'Requests answered, by route and HTTP status code.',
-      labelNames: ['route', 'code'],
+      ...M.requests,
       registers,
     });
     // The inference route's series exist from the start at zero, so request rates and error
     // shares read 0 (not "no data") before the first request or the first error.
-    for (const code of ['200', '400', '500', '503']) this.requests.inc({ route: INFER_ROUTE, code }, 0);
+    for (const code of PRECREATED_CODES) this.requests.inc({ route: INFER_ROUTE, code }, 0);
     this.requestDuration.zero({ route: INFER_ROUTE });
     const inflight = (): number => this.inflightRequests;
     new Gauge({
-      name: 'siskin_inflight_requests',
-      help: 'Inference requests being handled.',
+      ...M.inflightRequests,
       registers,
       collect() {
         this.set(inflight());
       },
     });
     this.queueDuration = new Histogram({
-      name: 'siskin_queue_duration_seconds',
-      help: 'Time a request waited for a worker.',
+      ...M.queueDuration,
       buckets: LATENCY_BUCKETS,
       registers,
     });
     this.computeDuration = new Histogram({
-      name: 'siskin_inference_duration_seconds',
-      help: 'Time onnxruntime spent running one batch, by where it ran (worker thread, or inline on the idle fast path).',
-      labelNames: ['path'],
+      ...M.inferenceDuration,
       buckets: LATENCY_BUCKETS,
       registers,
     });
     this.batchSize = new Histogram({
-      name: 'siskin_batch_size_rows',
-      help: 'Rows per batch run on a worker.',
+      ...M.batchSize,
       buckets: BATCH_BUCKETS,
       registers,
     });
-    this.modelLoad = new Gauge({ name: 'siskin_model_load_seconds', help: 'Time to fetch, verify, load and warm up the model.', registers });
-    this.ready = new Gauge({ name: 'siskin_model_ready', help: '1 when the model is ready to serve.', registers });
+    this.modelLoad = new Gauge({ ...M.modelLoad, registers });
+    this.ready = new Gauge({ ...M.modelReady, registers });
     this.rejectedInputs = new Counter({
-      name: 'siskin_rejected_inputs_total',
-      help: 'Inference requests rejected for their inputs, by reason.',
-      labelNames: ['reason'],
+      ...M.rejectedInputs,
       registers,
     });
     this.predictedClasses = new Counter({
-      name: 'siskin_predictions_total',
-      help: 'Predicted rows by class (classifiers).',
-      labelNames: ['class'],
+      ...M.predictions,
       registers,
     });
     this.predictedValues = new Histogram({
-      name: 'siskin_prediction_value',
-      help: 'Predicted values (regressors).',
-      buckets: [-100, -10, -1, -0.1, 0, 0.1, 1, 10, 100, 1000],
+      ...M.predictionValue,
+      buckets: PREDICTION_VALUE_BUCKETS,
       registers,
     });
     this.feedbackLabels = new Counter({
-      name: 'siskin_feedback_labels_total',
-      help: 'Ground-truth labels received, by outcome.',
-      labelNames: ['outcome'],
+      ...M.feedbackLabels,
       registers,
     });
     this.feedbackCorrect = new Counter({
-      name: 'siskin_feedback_correct_total',
-      help: 'Labelled classifier rows whose prediction was right.',
+      ...M.feedbackCorrect,
       registers,
     });
     this.feedbackAbsoluteError = new Histogram({
-      name: 'siskin_feedback_absolute_error',
-      help: 'Absolute error of labelled regressor rows.',
-      buckets: [0.001, 0.01, 0.1, 0.5, 1, 5, 10, 100],
+      ...M.feedbackAbsoluteError,
+      buckets: ABSOLUTE_ERROR_BUCKETS,
       registers,
     });
     this.shadowComparisons = new Counter({
-      name: 'siskin_shadow_comparisons_total',
-      help: 'Mirrored requests compared with the shadow model, by result and shadow revision.',
-      labelNames: ['result', 'shadow_revision'],
+      ...M.shadowComparisons,
       registers,
     });
     new Gauge({
-      name: 'siskin_queue_depth',
-      help: 'Requests waiting for a worker.',
+      ...M.queueDepth,
       registers,
       collect() {
         this.set(sources.queueDepth?.() ?? 0);
       },
     });
     new Gauge({
-      name: 'siskin_feature_psi',
-      help: 'Population stability index of a feature over the sliding window against the reference profile.',
-      labelNames: ['feature'],
+      ...M.featurePsi,
       registers,
       collect() {
         this.reset();
@@ -178,9 +159,7 @@ export class ServingMetrics {
       },
     });
     new Gauge({
-      name: 'siskin_feature_missing_ratio',
-      help: 'Share of NaN values of a feature over the sliding window.',
-      labelNames: ['feature'],
+      ...M.featureMissingRatio,
       registers,
       collect() {
         this.reset();
@@ -188,16 +167,14 @@ export class ServingMetrics {
       },
     });
     new Gauge({
-      name: 'siskin_data_quality_breaker_open',
-      help: '1 while the data-quality circuit breaker refuses traffic.',
+      ...M.breakerOpen,
       registers,
       collect() {
         this.set(sources.breaker?.().open === true ? 1 : 0);
       },
     });
     new Gauge({
-      name: 'siskin_data_quality_bad_ratio',
-      help: 'Share of recent inference requests whose inputs were invalid.',
+      ...M.badRatio,
       registers,
       collect() {
         this.set(sources.breaker?.().badRatio ?? 0);
@@ -210,10 +187,9 @@ export class ServingMetrics {
     Object.assign(this.sources, sources);
     const predictionPsi = sources.predictionPsi;
     // Only with a profile: a constant 0 would read as "no drift".
-    if (predictionPsi !== undefined && this.registry.getSingleMetric('siskin_prediction_psi') === undefined) {
+    if (predictionPsi !== undefined && this.registry.getSingleMetric(M.predictionPsi.name) === undefined) {
       new Gauge({
-        name: 'siskin_prediction_psi',
-        help: 'Population stability index of predictions over the sliding window against the reference profile.',
+        ...M.predictionPsi,
         registers: [this.registry],
         collect() {
           // NaN until predictions arrive: absent data must not compare as "no drift".

@@ -1,5 +1,5 @@
-// PromQL for the built-in analysis metrics, over the serving runtime's own series
-// (serving/metrics.ts). Pure: a metric and a context in, query text out.
+// PromQL for the built-in analysis metrics, over the serving runtime's own series, named
+// once for both sides in contract/metrics.ts. Pure: a metric and a context in, query text out.
 //
 // Every serving series carries `model` and `revision` labels, set by the server itself.
 // The `namespace` label is Prometheus' own: the usual kubernetes_sd pod relabelling
@@ -11,6 +11,8 @@
 // are born during the analysis (its first 5xx creates the code="503" series), and increase()
 // drops everything a series counted before its first scrape — the first errors of a bad
 // canary would be invisible for a whole round.
+import { INFER_ROUTES } from '../../contract/http.ts';
+import { FEEDBACK_OUTCOMES, SERVING_DEFAULT_LABELS, SERVING_METRICS as M, SHADOW_RESULTS } from '../../contract/metrics.ts';
 import type { MetricSpec } from './evaluate.ts';
 
 /** Who is measured: the model, its two revisions, and the window. */
@@ -31,9 +33,6 @@ export interface MetricQueries {
   samples: string;
 }
 
-/** The `route` labels of inference requests (Fastify route patterns, set by serving/app.ts). */
-export const INFER_ROUTES = ['/v2/models/:name/infer', '/v2/models/:name/versions/:version/infer'] as const;
-
 /** The default quantile of a LatencyQuantile metric. */
 export const DEFAULT_QUANTILE = 0.99;
 
@@ -49,11 +48,16 @@ function anyOf(values: readonly string[]): string {
 
 /** The label matchers of one revision, plus extra ones (already rendered). */
 function selector(name: string, ns: string, model: string, revision: string, ...extra: string[]): string {
-  const labels = [`namespace="${escapeLabelValue(ns)}"`, `model="${escapeLabelValue(model)}"`, `revision="${escapeLabelValue(revision)}"`, ...extra];
+  const { model: modelLabel, revision: revisionLabel } = SERVING_DEFAULT_LABELS;
+  const labels = [`namespace="${escapeLabelValue(ns)}"`, `${modelLabel}="${escapeLabelValue(model)}"`, `${revisionLabel}="${escapeLabelValue(revision)}"`, ...extra];
   return `${name}{${labels.join(',')}}`;
 }
 
+// The `route` labels of inference requests: the serving runtime's Fastify route patterns.
 const inferRoute = `route=~"${escapeLabelValue(anyOf(INFER_ROUTES))}"`;
+const serverError = 'code=~"5.."';
+const scoredOutcome = `outcome="${FEEDBACK_OUTCOMES.scored}"`;
+const bucket = (histogram: { name: string }): string => `${histogram.name}_bucket`;
 
 /**
  * How much a counter grew in the window, per series: the whole value of a series born
@@ -77,27 +81,28 @@ interface RevisionQueries {
 
 function revisionQueries(metric: MetricSpec, ns: string, model: string, revision: string, w: number, shadowOf?: string): RevisionQueries {
   const sel = (name: string, ...extra: string[]): string => selector(name, ns, model, revision, ...extra);
-  const inferRequests = sel('siskin_requests_total', inferRoute);
+  const inferRequests = sel(M.requests.name, inferRoute);
   const requests = `sum(${windowCount(inferRequests, w)})`;
   switch (metric.kind) {
     case 'LatencyQuantile':
-      return { samples: requests, value: quantile(metric.quantile ?? DEFAULT_QUANTILE, sel('siskin_request_duration_seconds_bucket', inferRoute), w) };
+      return { samples: requests, value: quantile(metric.quantile ?? DEFAULT_QUANTILE, sel(bucket(M.requestDuration), inferRoute), w) };
     case 'ErrorRate':
-      return { samples: requests, value: share(sel('siskin_requests_total', inferRoute, 'code=~"5.."'), inferRequests, w) };
+      return { samples: requests, value: share(sel(M.requests.name, inferRoute, serverError), inferRequests, w) };
     case 'FeatureDrift':
       // The server already computes PSI over its own sliding window of rows: the latest
       // value is the measurement, and the worst feature (and pod) decides.
-      return { samples: requests, value: `max(${sel('siskin_feature_psi')})` };
+      return { samples: requests, value: `max(${sel(M.featurePsi.name)})` };
     case 'PredictionAgreement': {
       // The stable server mirrors requests to the canary and counts the comparisons, so the
       // series are the stable revision's, labelled with the canary as shadow_revision.
       const compared = (results: string): string =>
-        selector('siskin_shadow_comparisons_total', ns, model, revision, `shadow_revision="${escapeLabelValue(shadowOf ?? '')}"`, `result=~"${results}"`);
-      return { samples: `sum(${windowCount(compared('agree|disagree'), w)})`, value: share(compared('agree'), compared('agree|disagree'), w) };
+        selector(M.shadowComparisons.name, ns, model, revision, `shadow_revision="${escapeLabelValue(shadowOf ?? '')}"`, `result=~"${results}"`);
+      const { agree, disagree } = SHADOW_RESULTS;
+      return { samples: `sum(${windowCount(compared(`${agree}|${disagree}`), w)})`, value: share(compared(agree), compared(`${agree}|${disagree}`), w) };
     }
     case 'Accuracy': {
-      const scored = sel('siskin_feedback_labels_total', 'outcome="scored"');
-      return { samples: `sum(${windowCount(scored, w)})`, value: share(sel('siskin_feedback_correct_total'), scored, w) };
+      const scored = sel(M.feedbackLabels.name, scoredOutcome);
+      return { samples: `sum(${windowCount(scored, w)})`, value: share(sel(M.feedbackCorrect.name), scored, w) };
     }
     case 'Custom':
       return { samples: requests, value: renderCustom(metric.query ?? '', ns, model, revision) };
@@ -157,19 +162,19 @@ export interface HealthQueries {
 export function stableHealthQueries(ctx: { namespace: string; model: string; revision: string; windowSeconds: number }): HealthQueries {
   const { namespace: ns, model, revision, windowSeconds: w } = ctx;
   const sel = (name: string, ...extra: string[]): string => selector(name, ns, model, revision, ...extra);
-  const inferRequests = sel('siskin_requests_total', inferRoute);
-  const scored = sel('siskin_feedback_labels_total', 'outcome="scored"');
+  const inferRequests = sel(M.requests.name, inferRoute);
+  const scored = sel(M.feedbackLabels.name, scoredOutcome);
   return {
-    maxFeaturePsi: `max(${sel('siskin_feature_psi')})`,
+    maxFeaturePsi: `max(${sel(M.featurePsi.name)})`,
     // Counted from the rejections rather than siskin_data_quality_bad_ratio, which reads 0
     // unless the server's breaker is enabled and covers a count of requests, not a time window.
-    badInputRatio: share(sel('siskin_rejected_inputs_total'), inferRequests, w),
-    accuracy: share(sel('siskin_feedback_correct_total'), scored, w),
+    badInputRatio: share(sel(M.rejectedInputs.name), inferRequests, w),
+    accuracy: share(sel(M.feedbackCorrect.name), scored, w),
     labelledCount: `sum(${windowCount(scored, w)})`,
-    errorRate: share(sel('siskin_requests_total', inferRoute, 'code=~"5.."'), inferRequests, w),
+    errorRate: share(sel(M.requests.name, inferRoute, serverError), inferRequests, w),
     requestCount: `sum(${windowCount(inferRequests, w)})`,
     // A rate, not a count: the autoscaler compares it with requests per second per replica.
     requestRate: `sum(rate(${inferRequests}[${w}s]))`,
-    p99Latency: quantile(0.99, sel('siskin_request_duration_seconds_bucket', inferRoute), w),
+    p99Latency: quantile(0.99, sel(bucket(M.requestDuration), inferRoute), w),
   };
 }

@@ -2,7 +2,7 @@
 // pod's model metadata (GET /v2/models/{name}), against the stable one's. A model that
 // expects other inputs or returns other outputs breaks every client at once, so it must not
 // take traffic however good its metrics would look. Pure.
-import { z } from 'zod';
+import { modelMetadataSchema } from '../../contract/modelMetadata.ts';
 
 /** One tensor of a signature, as the Open Inference Protocol reports it; -1 is a dynamic dim. */
 export interface Tensor {
@@ -37,35 +37,9 @@ export class ModelMetadataError extends Error {
   override name = 'ModelMetadataError';
 }
 
-// The serving runtime reports symbolic ONNX dims as -1 (serving/inference/worker.ts), as
-// the protocol does; anything below that is no dimension at all.
-const tensorSchema = z.object({
-  name: z.string().min(1),
-  datatype: z.string().min(1),
-  shape: z.array(z.int().min(-1, 'dimensions are sizes, or -1 where dynamic')),
-});
-
-const tensorList = z.array(tensorSchema).superRefine((tensors, ctx) => {
-  const seen = new Set<string>();
-  for (const [i, t] of tensors.entries()) {
-    if (seen.has(t.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate tensor name "${t.name}"` });
-    seen.add(t.name);
-  }
-});
-
-// The protocol marks inputs and outputs optional, but without them there is nothing to
-// gate: a missing list is an error here, never an empty (and so "compatible") signature.
-const metadataSchema = z.object({
-  name: z.string(),
-  versions: z.array(z.string()).optional(),
-  platform: z.string(),
-  inputs: tensorList,
-  outputs: tensorList,
-});
-
-/** Validates a GET /v2/models/{name} response body and returns its signature; throws ModelMetadataError. */
+/** Validates a GET /v2/models/{name} response body (contract/modelMetadata.ts) and returns its signature; throws ModelMetadataError. */
 export function parseModelMetadata(body: unknown): Signature {
-  const r = metadataSchema.safeParse(body);
+  const r = modelMetadataSchema.safeParse(body);
   if (!r.success) {
     const issues = r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
     throw new ModelMetadataError(`invalid model metadata: ${issues}`);

@@ -5,6 +5,7 @@
 // server itself rejects a bad spec with the field's path; each rule also carries the same
 // check in TypeScript (withRules), so the operator's parse refuses what admission would.
 import { z } from 'zod';
+import { SERVING_DEFAULTS } from '../../contract/servingEnv.ts';
 
 /** The API group. */
 export const GROUP = 'siskin.dev';
@@ -147,7 +148,7 @@ export const servingSpec = z
       .optional()
       .describe('Dynamic batching.'),
     warmup: z
-      .object({ requests: z.number().int().min(0).max(10000).default(5).describe('Inferences with generated inputs before the pod turns ready.') })
+      .object({ requests: z.number().int().min(0).max(10000).default(SERVING_DEFAULTS.warmup).describe('Inferences with generated inputs before the pod turns ready.') })
       .optional()
       .describe('Warm-up before readiness.'),
     auth: z

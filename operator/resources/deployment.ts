@@ -4,6 +4,9 @@
 import type { V1Deployment, V1EnvVar, V1OwnerReference, V1Probe, V1ResourceRequirements, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { ModelDeploymentSpec } from '../api/schema.ts';
 import { GROUP, KIND, VERSION } from '../api/schema.ts';
+import { AUTH_MOUNT_DIR, AUTH_TOKENS_KEY, HEALTH_LIVE_PATH, HEALTH_READY_PATH, METRICS_PATH, SERVING_PORT } from '../../contract/http.ts';
+import { ROUTING_FILE_PATH, ROUTING_MOUNT_DIR } from '../../contract/routing.ts';
+import { SERVING_DEFAULTS, servingEnvVars, type ServingEnvInput } from '../../contract/servingEnv.ts';
 import { ENTRY_POINTS } from './image.ts';
 import { LABEL_MODEL_DEPLOYMENT, LABEL_REVISION, READINESS_GATE, commonLabels, revisionDeploymentName } from './labels.ts';
 
@@ -14,11 +17,9 @@ export interface Owner {
   uid: string;
 }
 
-/** The serving container's HTTP port. */
-export const SERVING_PORT = 8080;
+/** The serving container's HTTP port (re-exported for the schema gate's requests). */
+export { SERVING_PORT };
 const MODELS_DIR = '/models';
-const ROUTING_DIR = '/etc/siskin/routing';
-const AUTH_DIR = '/etc/siskin/auth';
 
 /** The owner reference every owned object carries: deletion garbage-collects it. */
 export function ownerReference(owner: Owner): V1OwnerReference {
@@ -56,6 +57,34 @@ function resourceRequirements(r: NonNullable<ModelDeploymentSpec['serving']['res
   return { ...(requests ? { requests } : {}), ...(limits ? { limits } : {}) };
 }
 
+/**
+ * What the serving container is told, as typed settings: contract/servingEnv.ts turns them
+ * into environment variables the serving runtime loads with the same schema.
+ */
+export function servingSettings(owner: Owner, spec: ModelDeploymentSpec, revision: string, modelUri: string, profileUri: string | undefined): ServingEnvInput {
+  const serving = spec.serving;
+  const batching = serving.batching?.enabled ? serving.batching : undefined;
+  return {
+    modelName: spec.model.name ?? owner.name,
+    modelUri,
+    ...(spec.model.sha256 ? { modelSha256: spec.model.sha256 } : {}),
+    revision,
+    host: '0.0.0.0',
+    port: SERVING_PORT,
+    workers: serving.workers,
+    intraOpThreads: serving.intraOpThreads,
+    // Batching off is a batch of one, not the runtime's default batch size.
+    batchMaxSize: batching ? batching.maxBatchSize : 1,
+    ...(batching ? { batchMaxDelayMs: batching.maxDelayMs } : {}),
+    warmup: serving.warmup?.requests ?? SERVING_DEFAULTS.warmup,
+    payloadLogSampleRate: serving.payloadLogSampleRate,
+    routingFile: ROUTING_FILE_PATH,
+    // Only a mounted profile is a file the runtime can read.
+    ...(profileUri?.startsWith('file://') ? { referenceProfile: profileUri.slice('file://'.length) } : {}),
+    ...(serving.auth ? { authTokenFile: `${AUTH_MOUNT_DIR}/${AUTH_TOKENS_KEY}` } : {}),
+  };
+}
+
 /** Builds the Deployment of one revision with the given replica count. */
 export function servingDeployment(
   owner: Owner,
@@ -67,36 +96,20 @@ export function servingDeployment(
   const model = resolveModelUri(spec.model.uri, 'model');
   const profile = spec.model.referenceProfile ? resolveModelUri(spec.model.referenceProfile.uri, 'profile') : undefined;
   const serving = spec.serving;
-  const env: V1EnvVar[] = [
-    { name: 'SISKIN_MODEL_NAME', value: spec.model.name ?? owner.name },
-    { name: 'SISKIN_MODEL_URI', value: model.uri },
-    ...(spec.model.sha256 ? [{ name: 'SISKIN_MODEL_SHA256', value: spec.model.sha256 }] : []),
-    { name: 'SISKIN_MODEL_REVISION', value: revision },
-    { name: 'SISKIN_HOST', value: '0.0.0.0' },
-    { name: 'SISKIN_PORT', value: String(SERVING_PORT) },
-    { name: 'SISKIN_WORKERS', value: String(serving.workers) },
-    { name: 'SISKIN_INTRA_OP_THREADS', value: String(serving.intraOpThreads) },
-    { name: 'SISKIN_BATCH_MAX_SIZE', value: String(serving.batching?.enabled ? serving.batching.maxBatchSize : 1) },
-    ...(serving.batching?.enabled ? [{ name: 'SISKIN_BATCH_MAX_DELAY_MS', value: String(serving.batching.maxDelayMs) }] : []),
-    { name: 'SISKIN_WARMUP', value: String(serving.warmup?.requests ?? 5) },
-    { name: 'SISKIN_PAYLOAD_LOG_SAMPLE_RATE', value: String(serving.payloadLogSampleRate) },
-    { name: 'SISKIN_ROUTING_FILE', value: `${ROUTING_DIR}/routing.json` },
-    ...(profile && profile.uri.startsWith('file://') ? [{ name: 'SISKIN_REFERENCE_PROFILE', value: profile.uri.slice('file://'.length) }] : []),
-    ...(serving.auth ? [{ name: 'SISKIN_AUTH_TOKEN_FILE', value: `${AUTH_DIR}/tokens` }] : []),
-  ];
+  const env: V1EnvVar[] = servingEnvVars(servingSettings(owner, spec, revision, model.uri, profile?.uri));
   const volumes: V1Volume[] = [
     { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
     { name: 'routing', configMap: { name: routingConfigMapName(owner.name), optional: true } },
     ...model.volumes,
     ...(profile?.volumes.filter((v) => !model.volumes.some((m) => m.name === v.name)) ?? []),
-    ...(serving.auth ? [{ name: 'auth', secret: { secretName: serving.auth.secretName, items: [{ key: 'tokens', path: 'tokens' }] } }] : []),
+    ...(serving.auth ? [{ name: 'auth', secret: { secretName: serving.auth.secretName, items: [{ key: AUTH_TOKENS_KEY, path: AUTH_TOKENS_KEY }] } }] : []),
   ];
   const mounts: V1VolumeMount[] = [
     { name: 'tmp', mountPath: '/tmp' },
-    { name: 'routing', mountPath: ROUTING_DIR, readOnly: true },
+    { name: 'routing', mountPath: ROUTING_MOUNT_DIR, readOnly: true },
     ...model.mounts,
     ...(profile?.mounts ?? []),
-    ...(serving.auth ? [{ name: 'auth', mountPath: AUTH_DIR, readOnly: true }] : []),
+    ...(serving.auth ? [{ name: 'auth', mountPath: AUTH_MOUNT_DIR, readOnly: true }] : []),
   ];
   const selector = { [LABEL_MODEL_DEPLOYMENT]: owner.name, [LABEL_REVISION]: revision };
   const probe = (path: string, period: number): V1Probe => ({ httpGet: { path, port: 'http' }, periodSeconds: period, timeoutSeconds: 2 });
@@ -121,7 +134,7 @@ export function servingDeployment(
           annotations: {
             'prometheus.io/scrape': 'true',
             'prometheus.io/port': String(SERVING_PORT),
-            'prometheus.io/path': '/metrics',
+            'prometheus.io/path': METRICS_PATH,
             'siskin.dev/model-version': spec.model.version,
           },
         },
@@ -142,9 +155,9 @@ export function servingDeployment(
               ports: [{ name: 'http', containerPort: SERVING_PORT, protocol: 'TCP' }],
               env,
               ...(serving.resources ? { resources: resourceRequirements(serving.resources) } : {}),
-              readinessProbe: probe('/v2/health/ready', 2),
-              livenessProbe: { ...probe('/v2/health/live', 10), failureThreshold: 6 },
-              startupProbe: { ...probe('/v2/health/live', 2), failureThreshold: 150 },
+              readinessProbe: probe(HEALTH_READY_PATH, 2),
+              livenessProbe: { ...probe(HEALTH_LIVE_PATH, 10), failureThreshold: 6 },
+              startupProbe: { ...probe(HEALTH_LIVE_PATH, 2), failureThreshold: 150 },
               // Endpoints drop a terminating pod asynchronously (EndpointSlice, then every
               // kube-proxy): keep accepting for a moment so no new connection meets a closed port.
               lifecycle: { preStop: { sleep: { seconds: 5 } } },

@@ -1,11 +1,13 @@
-// The routing ConfigMap: what the operator writes is exactly what a serving pod parses, and
-// the same input always gives the same bytes.
+// The routing ConfigMap: it holds the contract's routing file where the serving Deployment
+// mounts it, and the same input always gives the same bytes. That a serving pod parses it is
+// test/contract/routing.test.ts's to show (operator code never imports the serving runtime).
 import { describe, expect, test } from '@jest/globals';
-import { parseRouting } from '../../serving/shadow/routing.ts';
+import { ROUTING_FILE_KEY, parseRoutingDocument } from '../../contract/routing.ts';
+import { SERVING_ENV } from '../../contract/servingEnv.ts';
 import { modelDeploymentSpec } from '../api/schema.ts';
 import { routingConfigMapName, servingDeployment, type Owner } from './deployment.ts';
 import { LABEL_MODEL_DEPLOYMENT } from './labels.ts';
-import { ROUTING_FILE_KEY, routingConfigMap } from './routingConfig.ts';
+import { routingConfigMap } from './routingConfig.ts';
 
 const owner: Owner = { name: 'iris', namespace: 'ml', uid: '1234-uid' };
 const shadow = { url: 'http://iris-canary.ml.svc:80', sampleRate: 0.2, revision: 'b7c1d2e3f4' };
@@ -23,22 +25,22 @@ describe('routingConfigMap', () => {
     expect(Object.keys(cm.data!)).toEqual([ROUTING_FILE_KEY]);
   });
 
-  test('lives at the key the serving Deployment mounts and points SISKIN_ROUTING_FILE at', () => {
+  test('lives at the key the serving Deployment mounts and points the routing file setting at', () => {
     const spec = modelDeploymentSpec.parse({ model: { uri: 'https://m.example/iris/1.onnx', sha256: 'a'.repeat(64), version: '1' } });
     const pod = servingDeployment(owner, spec, 'abc', 1, { defaultImage: 'siskin.local/siskin:dev' }).spec!.template.spec!;
     const volume = pod.volumes!.find((v) => v.configMap?.name === routingConfigMapName('iris'))!;
     const mount = pod.containers[0]!.volumeMounts!.find((m) => m.name === volume.name)!;
-    const env = pod.containers[0]!.env!.find((e) => e.name === 'SISKIN_ROUTING_FILE')!;
+    const env = pod.containers[0]!.env!.find((e) => e.name === SERVING_ENV.routingFile)!;
     expect(env.value).toBe(`${mount.mountPath}/${ROUTING_FILE_KEY}`);
   });
 
   test('without a shadow says so explicitly, and a serving pod reads that as no mirroring', () => {
     expect(file(routingConfigMap(owner))).toBe('{"shadow":null}\n');
-    expect(parseRouting(file(routingConfigMap(owner)))).toBeUndefined();
+    expect(parseRoutingDocument(JSON.parse(file(routingConfigMap(owner))))).toBeUndefined();
   });
 
-  test('with a shadow round-trips through the serving parser, its defaults filled in', () => {
-    expect(parseRouting(file(routingConfigMap(owner, shadow)))).toEqual({ ...shadow, timeoutMs: 2000, maxConcurrency: 32 });
+  test('with a shadow is valid under the contract, its defaults filled in', () => {
+    expect(parseRoutingDocument(JSON.parse(file(routingConfigMap(owner, shadow))))).toEqual({ ...shadow, timeoutMs: 2000, maxConcurrency: 32 });
   });
 
   test('is deterministic: key order of the input and extra fields do not change a byte', () => {

@@ -2,6 +2,7 @@
 // route). Body: {"labels": [{"id": "<request id>", "label": 2}, …]}; a label may be an
 // array, one per row of the original request. Unknown or expired ids are counted and
 // listed in the answer; they never fail the rest of the batch.
+import { FEEDBACK_OUTCOMES } from '../../contract/metrics.ts';
 import type { FastifyInstance } from 'fastify';
 import { requireBearerToken } from '../auth.ts';
 import type { ServingContext } from '../context.ts';
@@ -61,9 +62,9 @@ export function feedbackRoutes(app: FastifyInstance, ctx: ServingContext): void 
       if (rule === undefined) throw invalidTensor('the model has no output that feedback can be scored against');
       const r = ctx.feedback.score(req.body.labels, rule.task);
       const m = ctx.metrics;
-      m.feedbackLabels.inc({ outcome: 'scored' }, r.scored);
-      m.feedbackLabels.inc({ outcome: 'unknown' }, r.unknown.length);
-      m.feedbackLabels.inc({ outcome: 'mismatched' }, r.mismatched.length);
+      m.feedbackLabels.inc({ outcome: FEEDBACK_OUTCOMES.scored }, r.scored);
+      m.feedbackLabels.inc({ outcome: FEEDBACK_OUTCOMES.unknown }, r.unknown.length);
+      m.feedbackLabels.inc({ outcome: FEEDBACK_OUTCOMES.mismatched }, r.mismatched.length);
       m.feedbackCorrect.inc(r.correct);
       for (const e of r.absoluteErrors) m.feedbackAbsoluteError.observe(e);
       const answer: Record<string, unknown> = {

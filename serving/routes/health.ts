@@ -1,5 +1,6 @@
 // OIP health and server metadata: always open (no auth), cheap, never touch a worker.
 import type { FastifyInstance } from 'fastify';
+import { HEALTH_LIVE_PATH, HEALTH_READY_PATH } from '../../contract/http.ts';
 import type { ServingContext } from '../context.ts';
 
 /** Server name and version reported by GET /v2. */
@@ -13,12 +14,12 @@ export const SERVER_INFO = {
 /** Registers /v2/health/live, /v2/health/ready and /v2. */
 export function healthRoutes(app: FastifyInstance, ctx: ServingContext): void {
   app.get(
-    '/v2/health/live',
+    HEALTH_LIVE_PATH,
     { schema: { response: { 200: { type: 'object', properties: { live: { type: 'boolean' } } } } } },
     () => ({ live: true }),
   );
   app.get(
-    '/v2/health/ready',
+    HEALTH_READY_PATH,
     { schema: { response: { '2xx': { type: 'object', properties: { ready: { type: 'boolean' } } }, 503: { type: 'object', properties: { ready: { type: 'boolean' } } } } } },
     async (_req, reply) => {
       const ready = ctx.model?.isReady() === true;

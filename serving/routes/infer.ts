@@ -4,6 +4,7 @@
 // nothing in a body can crash the process. The body's buffer returns to the pool when the
 // handler is done with the request, whatever the outcome.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { INFER_ROUTES } from '../../contract/http.ts';
 import { requireBearerToken } from '../auth.ts';
 import type { ServingContext } from '../context.ts';
 import { ServingError, breakerOpen, notReady } from '../errors.ts';
@@ -53,8 +54,8 @@ export function inferRoutes(app: FastifyInstance, ctx: ServingContext): void {
       if (body !== undefined) bodies.release(body.bytes);
     }
   };
-  app.post<{ Params: ModelParams }>('/v2/models/:name/infer', opts, handler);
-  app.post<{ Params: ModelParams }>('/v2/models/:name/versions/:version/infer', opts, handler);
+  // The patterns are also the `route` label values the operator's analysis selects on.
+  for (const route of INFER_ROUTES) app.post<{ Params: ModelParams }>(route, opts, handler);
 }
 
 async function infer(ctx: ServingContext, limits: DecodeLimits, req: InferReq, reply: FastifyReply, body: Body | undefined): Promise<FastifyReply> {

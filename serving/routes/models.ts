@@ -1,5 +1,8 @@
-// Model metadata and readiness, straight from the ONNX graph.
+// Model metadata and readiness, straight from the ONNX graph. The metadata answer is the
+// operator's schema gate's input: its shape is contract/modelMetadata.ts.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { MODEL_METADATA_ROUTES } from '../../contract/http.ts';
+import { MODEL_PLATFORM, type ModelMetadata } from '../../contract/modelMetadata.ts';
 import type { ServingContext } from '../context.ts';
 import { modelNotFound, notReady, versionNotFound } from '../errors.ts';
 import type { ServedModel } from '../model/served.ts';
@@ -57,12 +60,12 @@ export function modelRoutes(app: FastifyInstance, ctx: ServingContext): void {
       },
     },
   };
-  const metadata = (req: FastifyRequest<{ Params: ModelParams }>) => {
+  const metadata = (req: FastifyRequest<{ Params: ModelParams }>): ModelMetadata => {
     const model = findModel(ctx, req.params);
     return {
       name: model.name,
       versions: [model.revision],
-      platform: 'onnxruntime_onnx',
+      platform: MODEL_PLATFORM,
       inputs: model.signature.inputs,
       outputs: model.signature.outputs,
     };
@@ -72,8 +75,8 @@ export function modelRoutes(app: FastifyInstance, ctx: ServingContext): void {
     const isReady = ctx.model?.isReady() === true;
     return reply.code(isReady ? 200 : 503).send({ name: req.params.name, ready: isReady });
   };
-  app.get<{ Params: ModelParams }>('/v2/models/:name', metadataOpts, metadata);
-  app.get<{ Params: ModelParams }>('/v2/models/:name/versions/:version', metadataOpts, metadata);
-  app.get<{ Params: ModelParams }>('/v2/models/:name/ready', { schema: { params: modelParamsSchema } }, ready);
-  app.get<{ Params: ModelParams }>('/v2/models/:name/versions/:version/ready', { schema: { params: modelParamsSchema } }, ready);
+  for (const route of MODEL_METADATA_ROUTES) {
+    app.get<{ Params: ModelParams }>(route, metadataOpts, metadata);
+    app.get<{ Params: ModelParams }>(`${route}/ready`, { schema: { params: modelParamsSchema } }, ready);
+  }
 }

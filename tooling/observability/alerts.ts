@@ -8,7 +8,8 @@
 //   so aggregating with max/sum by (namespace, name) drops the scrape labels, not data.
 // - Serving series carry `model` and `revision` from the server; `namespace` comes from the
 //   usual Kubernetes pod relabelling (see operator/analysis/queries.ts).
-import { INFER_ROUTES } from '../../operator/analysis/queries.ts';
+import { INFER_ROUTES } from '../../contract/http.ts';
+import { SERVING_METRICS as M } from '../../contract/metrics.ts';
 
 /** Severity label values, as Alertmanager routing trees usually expect them. */
 export type Severity = 'critical' | 'warning';
@@ -139,9 +140,9 @@ export const ALERT_GROUPS: readonly AlertGroup[] = [
       {
         alert: 'SiskinServingErrorRateHigh',
         expr: [
-          `sum by (${perRevision}) (rate(siskin_requests_total{${INFER_ROUTE_MATCHER},code=~"5.."}[5m]))`,
+          `sum by (${perRevision}) (rate(${M.requests.name}{${INFER_ROUTE_MATCHER},code=~"5.."}[5m]))`,
           '/',
-          `sum by (${perRevision}) (rate(siskin_requests_total{${INFER_ROUTE_MATCHER}}[5m]))`,
+          `sum by (${perRevision}) (rate(${M.requests.name}{${INFER_ROUTE_MATCHER}}[5m]))`,
           `> ${SERVING_ERROR_RATIO_THRESHOLD}`,
         ].join('\n'),
         for: '10m',
@@ -152,7 +153,7 @@ export const ALERT_GROUPS: readonly AlertGroup[] = [
       {
         alert: 'SiskinServingLatencyHigh',
         expr: [
-          `histogram_quantile(0.99, sum by (${perRevision}, le) (rate(siskin_request_duration_seconds_bucket{${INFER_ROUTE_MATCHER}}[5m])))`,
+          `histogram_quantile(0.99, sum by (${perRevision}, le) (rate(${M.requestDuration.name}_bucket{${INFER_ROUTE_MATCHER}}[5m])))`,
           `> ${SERVING_P99_LATENCY_THRESHOLD_SECONDS}`,
         ].join('\n'),
         for: '10m',

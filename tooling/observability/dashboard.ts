@@ -11,6 +11,7 @@ import { DataqueryBuilder } from '@grafana/grafana-foundation-sdk/prometheus';
 import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as statetimeline from '@grafana/grafana-foundation-sdk/statetimeline';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
+import { SERVING_METRICS as M } from '../../contract/metrics.ts';
 import { INFER_ROUTE_MATCHER, type QuerySource } from './alerts.ts';
 
 /** The dashboard's uid: stable, so links and provisioning survive regeneration. */
@@ -59,7 +60,7 @@ function graph(title: string, description: string, unit: string, targets: Target
 
 function latencyTarget(q: number): Target {
   return {
-    expr: `histogram_quantile(${q}, sum by (revision, le) (rate(siskin_request_duration_seconds_bucket{${infer}}[$__rate_interval])))`,
+    expr: `histogram_quantile(${q}, sum by (revision, le) (rate(${M.requestDuration.name}_bucket{${infer}}[$__rate_interval])))`,
     legend: `p${Math.round(q * 100)} {{revision}}`,
   };
 }
@@ -165,7 +166,7 @@ export function modelDashboard(): dashboard.Dashboard {
     .withRow(new dashboard.RowBuilder('Traffic'))
     .withPanel(
       graph('Traffic split', 'Inference requests per second by revision: the canary share as the servers see it.', 'reqps', [
-        { expr: `sum by (revision) (rate(siskin_requests_total{${infer}}[$__rate_interval]))`, legend: '{{revision}}' },
+        { expr: `sum by (revision) (rate(${M.requests.name}{${infer}}[$__rate_interval]))`, legend: '{{revision}}' },
       ]).stacking(new common.StackingConfigBuilder().mode(common.StackingMode.Normal)),
     )
     .withPanel(
@@ -174,11 +175,11 @@ export function modelDashboard(): dashboard.Dashboard {
     .withPanel(
       graph('Error rate', 'Share of inference requests answered 5xx (server errors, overload) and 4xx (bad input), by revision.', 'percentunit', [
         {
-          expr: `sum by (revision) (rate(siskin_requests_total{${infer}, code=~"5.."}[$__rate_interval])) / sum by (revision) (rate(siskin_requests_total{${infer}}[$__rate_interval]))`,
+          expr: `sum by (revision) (rate(${M.requests.name}{${infer}, code=~"5.."}[$__rate_interval])) / sum by (revision) (rate(${M.requests.name}{${infer}}[$__rate_interval]))`,
           legend: '5xx {{revision}}',
         },
         {
-          expr: `sum by (revision) (rate(siskin_requests_total{${infer}, code=~"4.."}[$__rate_interval])) / sum by (revision) (rate(siskin_requests_total{${infer}}[$__rate_interval]))`,
+          expr: `sum by (revision) (rate(${M.requests.name}{${infer}, code=~"4.."}[$__rate_interval])) / sum by (revision) (rate(${M.requests.name}{${infer}}[$__rate_interval]))`,
           legend: '4xx {{revision}}',
         },
       ]),
@@ -187,14 +188,14 @@ export function modelDashboard(): dashboard.Dashboard {
       graph('Replicas', "The built-in autoscaler's desired replicas, the ready serving pods, and ready pods by revision.", 'short', [
         { expr: `max(siskin_autoscaler_desired_replicas{${op}})`, legend: 'desired (autoscaler)' },
         { expr: `max(siskin_modeldeployment_ready_replicas{${op}})`, legend: 'ready' },
-        { expr: `sum by (revision) (siskin_model_ready{${srv}})`, legend: 'ready {{revision}}' },
+        { expr: `sum by (revision) (${M.modelReady.name}{${srv}})`, legend: 'ready {{revision}}' },
       ]).lineInterpolation(common.LineInterpolation.StepAfter),
     )
 
     .withRow(new dashboard.RowBuilder('Drift'))
     .withPanel(
       graph('Feature drift (PSI)', 'Population stability index of each input feature against the reference profile, by revision. Above 0.1: moderate shift; above 0.25: significant.', 'short', [
-        { expr: `max by (feature, revision) (siskin_feature_psi{${srv}})`, legend: '{{feature}} ({{revision}})' },
+        { expr: `max by (feature, revision) (${M.featurePsi.name}{${srv}})`, legend: '{{feature}} ({{revision}})' },
       ])
         .thresholds(
           new dashboard.ThresholdsConfigBuilder().mode(dashboard.ThresholdsMode.Absolute).steps([
