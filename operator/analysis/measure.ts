@@ -6,14 +6,14 @@ import type { MetricProvider } from './provider.ts';
 import { metricQueries } from './queries.ts';
 import type { QueryContext } from './queries.ts';
 
-/** Measures every metric over the context's window, all queries concurrently. */
-export async function measure(provider: MetricProvider, metrics: readonly MetricSpec[], ctx: QueryContext): Promise<Observation[]> {
+/** Measures every metric over the context's window, all queries concurrently; signal aborts the queries. */
+export async function measure(provider: MetricProvider, metrics: readonly MetricSpec[], ctx: QueryContext, signal?: AbortSignal): Promise<Observation[]> {
   // Several metrics share a query (most count the canary's requests): each runs once.
   const runs = new Map<string, Promise<number | undefined>>();
   const run = (promql: string): Promise<number | undefined> => {
     let p = runs.get(promql);
     if (p === undefined) {
-      p = provider.query(promql);
+      p = provider.query(promql, signal);
       runs.set(promql, p);
     }
     return p;

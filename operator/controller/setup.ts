@@ -1,6 +1,8 @@
 // Wires the ModelDeployment reconciler into the manager: informers over ModelDeployments, the
 // Deployments, Services and ConfigMaps they own (mapped to their owner by owner reference) and
-// their serving pods (mapped by label), one controller.
+// their serving pods (mapped by label), one controller. The reconciler and its informers are
+// built in one place, buildModelDeploymentReconciler, which the tests use too: the reconciler
+// they exercise is the one that ships.
 import {
   AppsV1Api,
   CoreV1Api,
@@ -21,79 +23,120 @@ import { Informer, resourcePath } from '../runtime/informer.ts';
 import type { Logger } from '../runtime/logger.ts';
 import type { Manager } from '../runtime/manager.ts';
 import { enqueueControllerOwner } from '../runtime/ownerRefs.ts';
+import type { Reconciler } from '../runtime/reconcile.ts';
 import { ModelDeploymentMetrics } from './metrics.ts';
+import type { ReconcilerCache } from './observe.ts';
 import { makeReconciler } from './reconcile.ts';
 
 /** The controller's name in logs and metrics. */
 export const CONTROLLER_NAME = 'modeldeployment';
 
+/** The informers the reconciler reads from; start them (and wait for sync) before reconciling. */
+export interface ModelDeploymentInformers {
+  modelDeployments: Informer<KubernetesObject>;
+  deployments: Informer<V1Deployment>;
+  services: Informer<V1Service>;
+  configMaps: Informer<V1ConfigMap>;
+  pods: Informer<V1Pod>;
+}
+
+/** Settings of buildModelDeploymentReconciler. */
+export interface ModelDeploymentReconcilerOptions {
+  kubeConfig: KubeConfig;
+  /** Watch one namespace only; all when absent. */
+  watchNamespace?: string;
+  logger?: Logger;
+  defaultImage: string;
+  defaultPrometheusAddress?: string;
+  metrics?: ModelDeploymentMetrics;
+  /** Injected for tests of time-based steps; Date.now otherwise. */
+  now?: () => number;
+}
+
+/** The ModelDeployment reconciler and the informers it reads from. */
+export interface ModelDeploymentReconciler {
+  reconcile: Reconciler;
+  informers: ModelDeploymentInformers;
+}
+
+/** Builds the informers and the reconciler over their caches, exactly as the operator runs them. */
+export function buildModelDeploymentReconciler(opts: ModelDeploymentReconcilerOptions): ModelDeploymentReconciler {
+  const informers = modelDeploymentInformers(opts.kubeConfig, opts.watchNamespace, opts.logger);
+  const reconcile = makeReconciler({
+    kubeConfig: opts.kubeConfig,
+    cache: cacheOf(informers),
+    defaultImage: opts.defaultImage,
+    ...(opts.defaultPrometheusAddress !== undefined ? { defaultPrometheusAddress: opts.defaultPrometheusAddress } : {}),
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
+    ...(opts.now ? { now: opts.now } : {}),
+  });
+  return { reconcile, informers };
+}
+
 /** Adds the ModelDeployment controller and its informers to the manager. */
 export function addModelDeploymentController(manager: Manager, opts: { kubeConfig: KubeConfig; config: OperatorConfig; logger: Logger }): Controller {
-  const { kubeConfig: kc, config, logger } = opts;
-  const ns = config.watchNamespace;
+  const { config, logger } = opts;
+  const { reconcile, informers } = buildModelDeploymentReconciler({
+    kubeConfig: opts.kubeConfig,
+    ...(config.watchNamespace ? { watchNamespace: config.watchNamespace } : {}),
+    logger,
+    defaultImage: config.defaultServingImage,
+    ...(config.defaultPrometheusAddress !== undefined ? { defaultPrometheusAddress: config.defaultPrometheusAddress } : {}),
+    metrics: new ModelDeploymentMetrics(manager.metrics.registry),
+  });
+  const toOwner = enqueueControllerOwner({ apiVersion: `${GROUP}/${VERSION}`, kind: KIND });
+  const controller = new Controller({ name: CONTROLLER_NAME, maxConcurrentReconciles: config.maxConcurrentReconciles, logger, metrics: manager.metrics, reconcile })
+    .watch(informers.modelDeployments)
+    .watch(informers.deployments, toOwner)
+    .watch(informers.services, toOwner)
+    .watch(informers.configMaps, toOwner)
+    // Pods belong to ReplicaSets: they map to their ModelDeployment by label.
+    .watch(informers.pods, (p) => {
+      const md = p.metadata?.labels?.[LABEL_MODEL_DEPLOYMENT];
+      return md && p.metadata?.namespace ? `${p.metadata.namespace}/${md}` : undefined;
+    });
+  for (const informer of Object.values(informers) as Informer<KubernetesObject>[]) manager.addInformer(informer);
+  manager.addController(controller);
+  return controller;
+}
+
+/** The informers over ModelDeployments and the objects the operator labels as theirs. */
+function modelDeploymentInformers(kc: KubeConfig, ns: string | undefined, logger: Logger | undefined): ModelDeploymentInformers {
   const custom = kc.makeApiClient(CustomObjectsApi);
   const apps = kc.makeApiClient(AppsV1Api);
   const core = kc.makeApiClient(CoreV1Api);
-  // Only objects the operator labels are watched: a cluster's other Deployments, Services,
-  // ConfigMaps and pods cost nothing.
-  const owned = LABEL_MODEL_DEPLOYMENT;
-
-  const mds = new Informer<KubernetesObject>({
+  const at = ns ? { namespace: ns } : {};
+  const modelDeployments = new Informer<KubernetesObject>({
     kubeConfig: kc,
-    logger,
-    path: resourcePath({ apiVersion: `${GROUP}/${VERSION}`, plural: PLURAL, ...(ns ? { namespace: ns } : {}) }),
+    ...(logger ? { logger } : {}),
+    path: resourcePath({ apiVersion: `${GROUP}/${VERSION}`, plural: PLURAL, ...at }),
     list: async () =>
       (ns
         ? await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL })
         : await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })) as KubernetesListObject<KubernetesObject>,
   });
-  const ownedInformer = <T extends KubernetesObject>(apiVersion: string, plural: string, list: () => Promise<KubernetesListObject<T>>): Informer<T> =>
-    new Informer<T>({ kubeConfig: kc, logger, labelSelector: owned, path: resourcePath({ apiVersion, plural, ...(ns ? { namespace: ns } : {}) }), list });
-  const byLabel = { labelSelector: owned };
-  const deployments = ownedInformer<V1Deployment>('apps/v1', 'deployments', () =>
-    ns ? apps.listNamespacedDeployment({ namespace: ns, ...byLabel }) : apps.listDeploymentForAllNamespaces(byLabel),
-  );
-  const services = ownedInformer<V1Service>('v1', 'services', () => (ns ? core.listNamespacedService({ namespace: ns, ...byLabel }) : core.listServiceForAllNamespaces(byLabel)));
-  const pods = ownedInformer<V1Pod>('v1', 'pods', () => (ns ? core.listNamespacedPod({ namespace: ns, ...byLabel }) : core.listPodForAllNamespaces(byLabel)));
-  const configMaps = ownedInformer<V1ConfigMap>('v1', 'configmaps', () =>
-    ns ? core.listNamespacedConfigMap({ namespace: ns, ...byLabel }) : core.listConfigMapForAllNamespaces(byLabel),
-  );
+  // Only objects the operator labels are watched: a cluster's other Deployments, Services,
+  // ConfigMaps and pods cost nothing.
+  const byLabel = { labelSelector: LABEL_MODEL_DEPLOYMENT };
+  const owned = <T extends KubernetesObject>(apiVersion: string, plural: string, list: () => Promise<KubernetesListObject<T>>): Informer<T> =>
+    new Informer<T>({ kubeConfig: kc, ...(logger ? { logger } : {}), labelSelector: LABEL_MODEL_DEPLOYMENT, path: resourcePath({ apiVersion, plural, ...at }), list });
+  return {
+    modelDeployments,
+    deployments: owned<V1Deployment>('apps/v1', 'deployments', () => (ns ? apps.listNamespacedDeployment({ namespace: ns, ...byLabel }) : apps.listDeploymentForAllNamespaces(byLabel))),
+    services: owned<V1Service>('v1', 'services', () => (ns ? core.listNamespacedService({ namespace: ns, ...byLabel }) : core.listServiceForAllNamespaces(byLabel))),
+    configMaps: owned<V1ConfigMap>('v1', 'configmaps', () => (ns ? core.listNamespacedConfigMap({ namespace: ns, ...byLabel }) : core.listConfigMapForAllNamespaces(byLabel))),
+    pods: owned<V1Pod>('v1', 'pods', () => (ns ? core.listNamespacedPod({ namespace: ns, ...byLabel }) : core.listPodForAllNamespaces(byLabel))),
+  };
+}
 
-  const reconcile = makeReconciler({
-    kubeConfig: kc,
-    metrics: new ModelDeploymentMetrics(manager.metrics.registry),
-    defaultImage: config.defaultServingImage,
-    defaultPrometheusAddress: config.defaultPrometheusAddress,
-    // Reconciles read the informers' caches: no GET or LIST per reconcile.
-    cache: {
-      getModelDeployment: (namespace, name) => mds.get(name, namespace),
-      listDeployments: (namespace, name) => deployments.list(namespace).filter((d) => d.metadata?.labels?.[LABEL_MODEL_DEPLOYMENT] === name),
-      getService: (namespace, name) => services.get(name, namespace),
-      getConfigMap: (namespace, name) => configMaps.get(name, namespace),
-      listPods: (namespace, name) => pods.list(namespace).filter((p) => p.metadata?.labels?.[LABEL_MODEL_DEPLOYMENT] === name),
-    },
-  });
-  const toOwner = enqueueControllerOwner({ apiVersion: `${GROUP}/${VERSION}`, kind: KIND });
-  const controller = new Controller({
-    name: CONTROLLER_NAME,
-    maxConcurrentReconciles: config.maxConcurrentReconciles,
-    logger,
-    metrics: manager.metrics,
-    reconcile: async (key) => {
-      const r = await reconcile(key);
-      // "Again right away" (a step just advanced) is a 1 ms wait: the queue's follow-up, not a loop here.
-      return r.requeueAfterMs === undefined ? {} : { requeueAfter: Math.max(1, r.requeueAfterMs) };
-    },
-  })
-    .watch(mds)
-    .watch(deployments, toOwner)
-    .watch(services, toOwner)
-    .watch(configMaps, toOwner)
-    // Pods belong to ReplicaSets: they map to their ModelDeployment by label.
-    .watch(pods, (p) => {
-      const md = p.metadata?.labels?.[LABEL_MODEL_DEPLOYMENT];
-      return md && p.metadata?.namespace ? `${p.metadata.namespace}/${md}` : undefined;
-    });
-  manager.addInformer(mds).addInformer(deployments).addInformer(services).addInformer(configMaps).addInformer(pods).addController(controller);
-  return controller;
+/** The reconciler's read path over the informers' caches. */
+function cacheOf(i: ModelDeploymentInformers): ReconcilerCache {
+  const ofModel = <T extends KubernetesObject>(items: readonly T[], name: string): T[] => items.filter((o) => o.metadata?.labels?.[LABEL_MODEL_DEPLOYMENT] === name);
+  return {
+    getModelDeployment: (namespace, name) => i.modelDeployments.get(name, namespace),
+    listDeployments: (namespace, name) => ofModel(i.deployments.list(namespace), name),
+    getService: (namespace, name) => i.services.get(name, namespace),
+    getConfigMap: (namespace, name) => i.configMaps.get(name, namespace),
+    listPods: (namespace, name) => ofModel(i.pods.list(namespace), name),
+  };
 }

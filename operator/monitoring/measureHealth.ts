@@ -18,17 +18,17 @@ function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** Measures the stable revision's drift, input quality, accuracy and errors. */
-export async function measureHealth(provider: MetricProvider, ctx: HealthContext): Promise<HealthObservation> {
+/** Measures the stable revision's drift, input quality, accuracy and errors; signal aborts the queries. */
+export async function measureHealth(provider: MetricProvider, ctx: HealthContext, signal?: AbortSignal): Promise<HealthObservation> {
   const q = stableHealthQueries(ctx);
   try {
     const [maxFeaturePsi, badInputRatio, accuracy, labels, errorRate, requests] = await Promise.all([
-      provider.query(q.maxFeaturePsi),
-      provider.query(q.badInputRatio),
-      provider.query(q.accuracy),
-      provider.query(q.labelledCount),
-      provider.query(q.errorRate),
-      provider.query(q.requestCount),
+      provider.query(q.maxFeaturePsi, signal),
+      provider.query(q.badInputRatio, signal),
+      provider.query(q.accuracy, signal),
+      provider.query(q.labelledCount, signal),
+      provider.query(q.errorRate, signal),
+      provider.query(q.requestCount, signal),
     ]);
     return {
       ...(maxFeaturePsi !== undefined ? { maxFeaturePsi } : {}),
@@ -51,11 +51,15 @@ export const LOAD_WINDOW_SECONDS = 30;
  * The model's traffic for the autoscaler: requests per second summed over the revisions that
  * serve (stable and canary), and the worse of their p99 latencies.
  */
-export async function measureLoad(provider: MetricProvider, ctx: Omit<HealthContext, 'revision' | 'windowSeconds'> & { revisions: string[] }): Promise<{ requestRate?: number; p99?: number }> {
+export async function measureLoad(
+  provider: MetricProvider,
+  ctx: Omit<HealthContext, 'revision' | 'windowSeconds'> & { revisions: string[] },
+  signal?: AbortSignal,
+): Promise<{ requestRate?: number; p99?: number }> {
   const per = await Promise.all(
     ctx.revisions.map(async (revision) => {
       const q = stableHealthQueries({ namespace: ctx.namespace, model: ctx.model, revision, windowSeconds: LOAD_WINDOW_SECONDS });
-      const [rate, p99] = await Promise.all([provider.query(q.requestRate).catch(() => undefined), provider.query(q.p99Latency).catch(() => undefined)]);
+      const [rate, p99] = await Promise.all([provider.query(q.requestRate, signal).catch(() => undefined), provider.query(q.p99Latency, signal).catch(() => undefined)]);
       return { rate, p99 };
     }),
   );

@@ -29,6 +29,7 @@
 // Weights are compared as shares, not numbers: Gateway API weights are relative, so 1/0 and
 // 100/0 send the same traffic and neither is rewritten.
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { withSignal } from '../runtime/abort.ts';
 import type { RouteTarget, RouteWeights, Router } from './route.ts';
 import { trafficSplit } from './split.ts';
 
@@ -68,10 +69,10 @@ type PatchOp = { op: 'test' | 'add'; path: string; value: unknown };
 export function gatewayApiRouter(kc: KubeConfig): Router & { getRoutes(t: RouteTarget): Promise<RouteWeights> } {
   const custom = kc.makeApiClient(CustomObjectsApi);
 
-  const read = async (t: RouteTarget): Promise<HttpRoute> => {
+  const read = async (t: RouteTarget, signal?: AbortSignal): Promise<HttpRoute> => {
     const name = routeName(t);
     try {
-      return (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: t.namespace, plural: PLURAL, name })) as HttpRoute;
+      return (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: t.namespace, plural: PLURAL, name }, signal && withSignal(signal))) as HttpRoute;
     } catch (err) {
       throw apiError(t, 'reading', err);
     }
@@ -85,12 +86,12 @@ export function gatewayApiRouter(kc: KubeConfig): Router & { getRoutes(t: RouteT
       return percent(first.stable.weight, first.canary?.weight ?? 0);
     },
 
-    async setRoutes(t, canaryWeight) {
+    async setRoutes(t, canaryWeight, signal) {
       if (!Number.isInteger(canaryWeight) || canaryWeight < 0 || canaryWeight > 100) {
         throw new RangeError(`canary weight must be an integer percentage 0..100, got ${canaryWeight}`);
       }
       const want = { stable: 100 - canaryWeight, canary: canaryWeight };
-      let route = await read(t);
+      let route = await read(t, signal);
       for (let attempt = 1; ; attempt++) {
         const ops = weightOps(splitRules(route, t), t, want);
         if (ops.length === 0) return;
@@ -104,13 +105,13 @@ export function gatewayApiRouter(kc: KubeConfig): Router & { getRoutes(t: RouteT
             name: routeName(t),
             body: [...(rv ? [{ op: 'test', path: '/metadata/resourceVersion', value: rv }] : []), ...ops],
             fieldManager: ROUTING_FIELD_MANAGER,
-          });
+          }, signal && withSignal(signal));
           return;
         } catch (err) {
           if ((err as { code?: number }).code !== 422) throw apiError(t, 'patching', err);
           // A failed `test` is a 422, and so is an invalid value: only a route that moved on
           // since the read is worth recomputing.
-          route = await read(t);
+          route = await read(t, signal);
           if (route.metadata.resourceVersion === rv) throw apiError(t, 'patching', err);
           if (attempt >= ATTEMPTS) {
             throw new Error(`HTTPRoute ${t.namespace}/${t.httpRoute} changed during each of ${ATTEMPTS} attempts to set its weights for ModelDeployment ${t.namespace}/${t.name}`, { cause: err });

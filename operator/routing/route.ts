@@ -24,6 +24,6 @@ export interface RouteWeights {
 
 /** Splits a canary weight into replica counts and a route weight, and puts the route weight in place. */
 export interface Router extends TrafficSplit {
-  /** Sends canaryWeight percent (an integer 0..100) to the canary and the rest to stable; writes nothing when already so. */
-  setRoutes(t: RouteTarget, canaryWeight: number): Promise<void>;
+  /** Sends canaryWeight percent (an integer 0..100) to the canary and the rest to stable; writes nothing when already so; signal aborts its requests. */
+  setRoutes(t: RouteTarget, canaryWeight: number, signal?: AbortSignal): Promise<void>;
 }

@@ -1,4 +1,5 @@
-// The reconcile contract on a manual clock: success, throw → backoff, requeueAfter, requeue, TerminalError.
+// The reconcile contract on a manual clock: success, throw → backoff, requeueAfter, requeue, TerminalError,
+// and a reconcile cut short by stop().
 import { describe, expect, test } from '@jest/globals';
 import { Writable } from 'node:stream';
 import { ManualClock } from './clock.ts';
@@ -155,5 +156,24 @@ describe('Controller', () => {
     await stopping;
     await running;
     expect(controller.queue.stats()).toMatchObject({ depth: 0, processing: 0 });
+  });
+
+  test('a reconcile that rejects because stop aborted its signal is neither counted as an error nor retried', async () => {
+    const h = harness(
+      (_key, _call) =>
+        new Promise<void>((_resolve, reject) => {
+          // What a request does when its signal aborts: reject with the signal's reason.
+          h.controller.signal.addEventListener('abort', () => reject(h.controller.signal.reason as Error), { once: true });
+        }),
+    );
+    h.controller.enqueue('ns/a');
+    await settle();
+    await h.controller.stop();
+    await h.running;
+    expect(h.calls).toHaveLength(1);
+    expect(await counter(h.metrics, 'error')).toBe(0);
+    expect((await h.metrics.reconcileErrors.get()).values[0]?.value).toBe(0);
+    expect(h.lines.some((l) => String(l.msg).startsWith('reconcile failed'))).toBe(false);
+    expect(h.lines.find((l) => l.msg === 'reconcile interrupted: the controller is stopping')).toMatchObject({ key: 'ns/a', reason: 'Error: controller test stopped' });
   });
 });

@@ -132,6 +132,12 @@ export class Controller {
         log.debug('reconciled');
       }
     } catch (err) {
+      if (this.abort.signal.aborted) {
+        // Stopped (shutdown, lost lease): the key is not ours to retry, and an interrupted
+        // reconcile is no failure; whoever leads next re-reads the world and finishes it.
+        log.info({ reason: String(this.abort.signal.reason) }, 'reconcile interrupted: the controller is stopping');
+        return;
+      }
       outcome = 'error';
       this.metrics?.reconcileErrors.inc(labels);
       if (err instanceof TerminalError) {

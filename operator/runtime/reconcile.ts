@@ -13,7 +13,11 @@ export interface ReconcileResult {
 
 /** What a reconcile call gets besides its key. */
 export interface ReconcileContext {
-  /** Aborted when this process must stop reconciling (lost leadership, shutdown): pass it to I/O. */
+  /**
+   * Aborted when this process must stop reconciling (lost leadership, shutdown): pass it to every
+   * request (withSignal for client-node). A reconcile that rejects once it fired is neither an
+   * error nor retried here: the next leader re-reads the world.
+   */
   signal: AbortSignal;
   /** A logger whose every line carries the key. */
   log: Logger;

@@ -40,8 +40,8 @@ export class PrometheusProvider implements MetricProvider {
   }
 
   /** Runs an instant query; one series or a scalar is a number, an empty vector or NaN undefined. */
-  async query(promql: string): Promise<number | undefined> {
-    const body = await this.request(promql);
+  async query(promql: string, signal?: AbortSignal): Promise<number | undefined> {
+    const body = await this.request(promql, signal);
     const data = body.data;
     switch (data?.resultType) {
       case 'scalar':
@@ -68,7 +68,7 @@ export class PrometheusProvider implements MetricProvider {
     }
   }
 
-  private async request(promql: string): Promise<ApiResponse> {
+  private async request(promql: string, signal: AbortSignal | undefined): Promise<ApiResponse> {
     // Checked per query, not in the constructor: a missing address is a measurement that
     // cannot be taken (Inconclusive, with this message), not a crash of the reconcile.
     if (!/^https?:\/\/[^/\s]+/.test(this.url)) {
@@ -78,9 +78,12 @@ export class PrometheusProvider implements MetricProvider {
     let res: Response;
     let text: string;
     try {
-      res = await fetch(url, { headers: this.headers, signal: AbortSignal.timeout(this.timeoutMs) });
+      const timeout = AbortSignal.timeout(this.timeoutMs);
+      res = await fetch(url, { headers: this.headers, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
       text = await res.text();
     } catch (err) {
+      // The caller gave up (its reconcile was stopped): that is no fact about Prometheus.
+      if (signal?.aborted) throw signal.reason;
       if (nameOf(err) === 'TimeoutError') {
         throw new Error(`Prometheus at ${this.url} did not answer within ${this.timeoutMs / 1000} s`, { cause: err });
       }

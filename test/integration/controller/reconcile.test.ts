@@ -1,15 +1,26 @@
-// The reconciler against a real API server with the controller-manager, scheduler and kwok:
-// a ModelDeployment becomes Deployments, Services and status; a new version rolls out as a
-// canary by replica ratio; promote, abort and retry work; a restarted reconciler resumes at
-// the same step; deletion garbage-collects everything.
+// The reconciler against a real API server with the controller-manager, scheduler and kwok,
+// built as the operator builds it (buildModelDeploymentReconciler: informers, their caches as
+// the only read path): a ModelDeployment becomes Deployments, Services and status; a new
+// version rolls out as a canary by replica ratio; promote, abort and retry work; a restarted
+// reconciler resumes at the same step; deletion garbage-collects everything; an object the
+// schema refuses fails terminally; an aborted reconcile stops making requests at once.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { createServer, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { OPERATOR_RULES } from '../../../operator/api/rbac.ts';
 import { CRD_FILE } from '../../../tooling/crd.ts';
 import { GROUP, PLURAL, VERSION, type ModelDeploymentStatus } from '../../../operator/api/schema.ts';
-import { makeReconciler, type ReconcileResult } from '../../../operator/controller/reconcile.ts';
+import { buildModelDeploymentReconciler, type ModelDeploymentReconciler } from '../../../operator/controller/setup.ts';
+import { Controller } from '../../../operator/runtime/controller.ts';
+import type { Informer } from '../../../operator/runtime/informer.ts';
+import { createLogger } from '../../../operator/runtime/logger.ts';
+import { OperatorMetrics } from '../../../operator/runtime/metrics.ts';
+import { TerminalError, type ReconcileResult } from '../../../operator/runtime/reconcile.ts';
 import { serviceAccountWithRules, startCluster, waitFor, type LocalCluster } from '../../cluster/index.ts';
+import { waitForCache } from './cacheSync.ts';
 
 const NS = 'default';
 const IMAGE = 'siskin.local/siskin:test';
@@ -19,8 +30,9 @@ describe('ModelDeployment reconciler', () => {
   let custom: CustomObjectsApi;
   let apps: AppsV1Api;
   let clock = Date.parse('2026-11-23T12:00:00Z');
-  let reconcile: (key: string) => Promise<ReconcileResult>;
   let operatorKc: KubeConfig;
+  let reconciler: ModelDeploymentReconciler;
+  const log = createLogger({ level: 'silent' });
 
   const get = async (name: string): Promise<{ metadata: { generation: number }; spec: Record<string, unknown>; status?: ModelDeploymentStatus }> =>
     (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: PLURAL, name })) as never;
@@ -29,6 +41,38 @@ describe('ModelDeployment reconciler', () => {
   const deployments = async (name: string): Promise<Record<string, number>> => {
     const list = await apps.listNamespacedDeployment({ namespace: NS, labelSelector: `siskin.dev/model-deployment=${name}` });
     return Object.fromEntries(list.items.map((d) => [d.metadata!.labels!['siskin.dev/revision']!, d.spec!.replicas!]));
+  };
+  const informers = (): Array<Informer<KubernetesObject>> => Object.values(reconciler.informers) as Array<Informer<KubernetesObject>>;
+  /** A reconciler as the operator builds it, its informers started and synced against the test API server. */
+  const startReconciler = async (): Promise<ModelDeploymentReconciler> => {
+    const r = buildModelDeploymentReconciler({ kubeConfig: operatorKc, defaultImage: IMAGE, now: () => clock, logger: log });
+    const all = Object.values(r.informers) as Array<Informer<KubernetesObject>>;
+    for (const i of all) i.start();
+    await Promise.all(all.map((i) => i.waitForSync(30_000)));
+    return r;
+  };
+  /** Waits until the caches have seen the ModelDeployment and its Deployments as the API server has them now. */
+  const caughtUp = async (name: string): Promise<void> => {
+    const md = async (): Promise<KubernetesObject[]> => {
+      try {
+        return [(await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: PLURAL, name })) as KubernetesObject];
+      } catch (err) {
+        if ((err as { code?: number }).code === 404) return [];
+        throw err;
+      }
+    };
+    await waitForCache(`md/${name}`, md, () => [reconciler.informers.modelDeployments.get(name, NS)].filter((o) => o !== undefined));
+    const labelSelector = `siskin.dev/model-deployment=${name}`;
+    await waitForCache(
+      `the Deployments of ${name}`,
+      async () => (await apps.listNamespacedDeployment({ namespace: NS, labelSelector })).items,
+      () => reconciler.informers.deployments.list(NS).filter((d) => d.metadata?.labels?.['siskin.dev/model-deployment'] === name),
+    );
+  };
+  /** One reconcile of the key, as a worker runs it once the informers saw the latest writes. */
+  const reconcile = async (key: string, signal = new AbortController().signal): Promise<ReconcileResult | void> => {
+    await caughtUp(key.split('/')[1]!);
+    return reconciler.reconcile(key, { signal, log });
   };
   /** Reconciles until the object settles: no immediate requeue and the wanted condition holds. */
   const settle = async (name: string, until: (s: ModelDeploymentStatus) => boolean): Promise<ModelDeploymentStatus> =>
@@ -47,9 +91,10 @@ describe('ModelDeployment reconciler', () => {
     const saConfig = await serviceAccountWithRules(cluster, { namespace: 'siskin-system', name: 'siskin-operator', rules: OPERATOR_RULES });
     operatorKc = new KubeConfig();
     operatorKc.loadFromFile(saConfig);
-    reconcile = makeReconciler({ kubeConfig: operatorKc, defaultImage: IMAGE, now: () => clock });
+    reconciler = await startReconciler();
   });
   afterAll(async () => {
+    if (reconciler) await Promise.all(informers().map((i) => i.stop()));
     await cluster?.stop();
   });
 
@@ -127,7 +172,8 @@ describe('ModelDeployment reconciler', () => {
 
   test('a restarted reconciler resumes at the same step without duplicating anything', async () => {
     const before = await get('iris');
-    reconcile = makeReconciler({ kubeConfig: operatorKc, defaultImage: IMAGE, now: () => clock });
+    await Promise.all(informers().map((i) => i.stop()));
+    reconciler = await startReconciler();
     await reconcile(`${NS}/iris`);
     const after = await get('iris');
     expect(after.status?.currentStepIndex).toBe(before.status?.currentStepIndex);
@@ -178,5 +224,112 @@ describe('ModelDeployment reconciler', () => {
       const s = await cluster.kubeConfig().makeApiClient(CoreV1Api).listNamespacedService({ namespace: NS, labelSelector: 'siskin.dev/model-deployment=iris' });
       return d.items.length === 0 && s.items.length === 0 ? true : undefined;
     }, { timeoutMs: 60_000 });
+  });
+
+  test('an object the CRD admits but the schema refuses fails terminally: logged, counted, never retried', async () => {
+    // The CRD cannot carry a quantity's pattern (int-or-string), so the API server stores what zod refuses.
+    await custom.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: NS,
+      plural: PLURAL,
+      body: {
+        apiVersion: `${GROUP}/${VERSION}`,
+        kind: 'ModelDeployment',
+        metadata: { name: 'lots' },
+        spec: { model: { uri: 'file:///models/iris-1.onnx', version: '1' }, serving: { resources: { requests: { cpu: 'lots' } } } },
+      },
+    });
+    await expect(reconcile(`${NS}/lots`)).rejects.toBeInstanceOf(TerminalError);
+    expect(await deployments('lots')).toEqual({});
+
+    // Through a controller: logged and counted as terminal, and the key is not retried.
+    const metrics = new OperatorMetrics();
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        lines.push(...chunk.toString().split('\n').filter(Boolean));
+        cb();
+      },
+    });
+    let calls = 0;
+    const controller = new Controller({
+      name: 'terminal',
+      metrics,
+      logger: createLogger({ level: 'error', destination: sink }),
+      reconcile: (key, ctx) => {
+        calls++;
+        return reconciler.reconcile(key, ctx);
+      },
+    });
+    const running = controller.run();
+    controller.enqueue(`${NS}/lots`);
+    await waitFor('the terminal error counted', async () => ((await metrics.terminalReconcileErrors.get()).values[0]?.value === 1 ? true : undefined), { timeoutMs: 10_000, intervalMs: 20 });
+    // The first retry of an ordinary error would come after 5 ms.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(calls).toBe(1);
+    const logged = lines.map((l) => JSON.parse(l) as { msg: string; key: string; err: { message: string } });
+    expect(logged).toEqual([expect.objectContaining({ msg: 'reconcile failed terminally; not retrying', key: `${NS}/lots` })]);
+    expect(logged[0]!.err.message).toContain('spec.serving.resources.requests.cpu');
+    await controller.stop();
+    await running;
+    await custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: PLURAL, name: 'lots' });
+  });
+
+  test('an aborted reconcile rejects at once and writes nothing more, even while Prometheus hangs', async () => {
+    // A "Prometheus" that accepts every query and never answers.
+    const sockets = new Set<Socket>();
+    let queries = 0;
+    const hanging: Server = createServer(() => void queries++);
+    hanging.on('connection', (c) => sockets.add(c));
+    await new Promise<void>((r) => hanging.listen(0, '127.0.0.1', r));
+    const prometheusURL = `http://127.0.0.1:${(hanging.address() as { port: number }).port}`;
+    try {
+      await custom.createNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: NS,
+        plural: PLURAL,
+        body: {
+          apiVersion: `${GROUP}/${VERSION}`,
+          kind: 'ModelDeployment',
+          metadata: { name: 'hang' },
+          spec: {
+            model: { uri: 'file:///models/iris-1.onnx', version: '1' },
+            rollout: { schemaCheck: 'Off' },
+            // Once a stable revision exists, every reconcile measures its health.
+            monitoring: { prometheusURL, drift: { maxErrorRate: 0.5 } },
+          },
+        },
+      });
+      await reconcile(`${NS}/hang`);
+      expect((await get('hang')).status?.stable).toBeDefined();
+      await caughtUp('hang');
+      const before = await cluster.kubectlOk(['get', 'md', 'hang', '-o', 'jsonpath={.metadata.resourceVersion}']);
+      const eventsBefore = await cluster.kubectlOk(['get', 'events', '--field-selector', 'involvedObject.name=hang', '-o', 'jsonpath={.items[*].metadata.name}']);
+
+      const abort = new AbortController();
+      const reconciling = reconcile(`${NS}/hang`, abort.signal);
+      const outcome = reconciling.then(
+        () => 'resolved',
+        (err: unknown) => err,
+      );
+      await waitFor('the health query to reach Prometheus', () => Promise.resolve(queries > 0 || undefined), { timeoutMs: 15_000, intervalMs: 10 });
+      const reason = new Error('lost leadership');
+      const abortedAt = Date.now();
+      abort.abort(reason);
+      expect(await outcome).toBe(reason);
+      // Without the signal the query would wait out its 5 s timeout, then write status and Events.
+      expect(Date.now() - abortedAt).toBeLessThan(1_000);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await cluster.kubectlOk(['get', 'md', 'hang', '-o', 'jsonpath={.metadata.resourceVersion}'])).toBe(before);
+      expect(await cluster.kubectlOk(['get', 'events', '--field-selector', 'involvedObject.name=hang', '-o', 'jsonpath={.items[*].metadata.name}'])).toBe(eventsBefore);
+      // The aborted query's connection was closed by the client, not left open.
+      await waitFor('the aborted connection closed', () => Promise.resolve([...sockets].every((c) => c.destroyed || c.closed) || undefined), { timeoutMs: 5_000, intervalMs: 20 });
+    } finally {
+      for (const c of sockets) c.destroy();
+      await new Promise((r) => hanging.close(r));
+      await custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: PLURAL, name: 'hang' }).catch(() => undefined);
+    }
   });
 });

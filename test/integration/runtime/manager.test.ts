@@ -1,7 +1,16 @@
 // Two operator replicas on one real API server: both Ready, only the leader reconciles, SIGTERM
-// hands over through the lease, and a replica whose lease is stolen stops reconciling at once.
+// hands over through the lease, and a replica whose lease is stolen stops reconciling at once —
+// a stub's reconcile, and the real ModelDeployment reconciler's request in flight.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { CoordinationV1Api, CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
+import { createServer } from 'node:http';
+import type { Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
+import { GROUP, PLURAL, VERSION } from '../../../operator/api/schema.ts';
+import { addModelDeploymentController } from '../../../operator/controller/setup.ts';
+import { loadConfig } from '../../../operator/runtime/config.ts';
+import { createLogger } from '../../../operator/runtime/logger.ts';
+import { CRD_FILE } from '../../../tooling/crd.ts';
 import { startCluster, waitFor, type LocalCluster } from '../../cluster/index.ts';
 import { Controller } from '../../../operator/runtime/controller.ts';
 import { Informer, resourcePath } from '../../../operator/runtime/informer.ts';
@@ -65,7 +74,7 @@ describe('Manager', () => {
   const leaderAmong = (rs: Replica[]): Promise<Replica | undefined> => Promise.resolve(rs.find((r) => r.manager.isLeader()));
 
   beforeAll(async () => {
-    cluster = await startCluster();
+    cluster = await startCluster({ crdFiles: [fileURLToPath(new URL(`../../../${CRD_FILE}`, import.meta.url))] });
     kc = cluster.kubeConfig();
     core = kc.makeApiClient(CoreV1Api);
     await core.createNamespace({ body: { metadata: { name: NS } } });
@@ -132,5 +141,56 @@ describe('Manager', () => {
     await core.createNamespacedConfigMap({ namespace: NS, body: { metadata: { name: 'after-loss' } } });
     await new Promise((res) => setTimeout(res, 800));
     expect(r.reconciled).toHaveLength(count);
+  });
+
+  test('a stolen lease aborts the real ModelDeployment reconciler mid-request: nothing is written after it', async () => {
+    // A "Prometheus" that never answers holds the reconcile in its stable health check.
+    const sockets = new Set<Socket>();
+    const hanging = createServer(() => undefined);
+    hanging.on('connection', (c) => sockets.add(c));
+    await new Promise<void>((res) => hanging.listen(0, '127.0.0.1', res));
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    let lost: LeadershipEnd | undefined;
+    const manager = new Manager({ kubeConfig: kc, leaderElection: { ...LEASE, name: 'steal-md', identity: 'md' }, onLostLeadership: (end) => (lost = end) });
+    const config = loadConfig({ SISKIN_WATCH_NAMESPACE: NS, SISKIN_LEADER_ELECT: 'false' });
+    addModelDeploymentController(manager, { kubeConfig: kc, config, logger: createLogger({ level: 'silent' }) });
+    try {
+      await manager.start();
+      await custom.createNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: NS,
+        plural: PLURAL,
+        body: {
+          apiVersion: `${GROUP}/${VERSION}`,
+          kind: 'ModelDeployment',
+          metadata: { name: 'slow' },
+          spec: {
+            model: { uri: 'file:///models/iris-1.onnx', version: '1' },
+            rollout: { schemaCheck: 'Off' },
+            monitoring: { prometheusURL: `http://127.0.0.1:${(hanging.address() as { port: number }).port}`, drift: { maxErrorRate: 0.5 } },
+          },
+        },
+      });
+      await waitFor('the health query in flight', () => Promise.resolve([...sockets].some((c) => !c.destroyed) || undefined), { timeoutMs: 15_000, intervalMs: 20 });
+      const md = async (): Promise<string> =>
+        ((await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: PLURAL, name: 'slow' })) as { metadata: { resourceVersion: string } }).metadata
+          .resourceVersion;
+      const before = await md();
+      const now = new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+      await cluster.kubectlOk(['patch', 'lease', 'steal-md', '-n', 'default', '--type=merge', '-p', JSON.stringify({ spec: { holderIdentity: 'thief', renewTime: now } })]);
+      const patchedAt = Date.now();
+      // The query's connection is closed by the abort, well before its own 5 s timeout.
+      await waitFor('the query aborted', () => Promise.resolve([...sockets].every((c) => c.destroyed) || undefined), { timeoutMs: 5_000, intervalMs: 10 });
+      expect(Date.now() - patchedAt).toBeLessThan(LEASE.renewDeadlineMs);
+      await waitFor('lost reported', () => Promise.resolve(lost), { timeoutMs: 5000, intervalMs: 10 });
+      // Past the query's timeout: the aborted reconcile wrote no status (or anything else) after all.
+      await new Promise((res) => setTimeout(res, 5_500));
+      expect(await md()).toBe(before);
+    } finally {
+      await manager.stop();
+      for (const c of sockets) c.destroy();
+      await new Promise((res) => hanging.close(res));
+    }
   });
 });

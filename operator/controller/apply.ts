@@ -1,0 +1,237 @@
+// Apply: the plan made real in an order that never drops traffic. A rollback cuts traffic
+// first (readiness gates False, the route back to stable), then objects grow, Services switch,
+// gates open, the route moves, and only then do things shrink and go; status and Events come
+// last (writeStatus, emitEvents). Every request carries the reconcile's signal.
+import {
+  AppsV1Api,
+  BatchV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+  type KubernetesObject,
+  type V1Deployment,
+} from '@kubernetes/client-node';
+import { createHash } from 'node:crypto';
+import { GROUP, KIND, PLURAL, VERSION, type ModelDeploymentStatus } from '../api/schema.ts';
+import { canonicalJson } from '../resources/revision.ts';
+import { FIELD_MANAGER, READINESS_GATE } from '../resources/labels.ts';
+import type { RouteTarget, Router } from '../routing/router.ts';
+import { withSignal } from '../runtime/abort.ts';
+import { setCondition } from './conditions.ts';
+import type { ReconcilerCache, StoredModelDeployment } from './observe.ts';
+import type { Plan, PlannedEvent, PodGate } from './plan.ts';
+import { ConditionType, Reason } from '../api/reasons.ts';
+
+/** Annotation holding the hash of what the operator last applied, to skip no-op applies. */
+export const ANNOTATION_APPLIED = 'siskin.dev/applied-hash';
+
+/** The API clients a reconcile writes through, made once per reconciler. */
+export interface KubeApis {
+  core: CoreV1Api;
+  apps: AppsV1Api;
+  batch: BatchV1Api;
+  custom: CustomObjectsApi;
+}
+
+/** The API clients for a kubeconfig. */
+export function kubeApis(kc: KubeConfig): KubeApis {
+  return { core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api), batch: kc.makeApiClient(BatchV1Api), custom: kc.makeApiClient(CustomObjectsApi) };
+}
+
+/** Everything apply needs besides the plan: one reconcile's object, cache view, clients and signal. */
+export interface ApplyScope {
+  stored: StoredModelDeployment;
+  /** The cached Deployments labelled for this object (what the plan compares against). */
+  deployments: readonly V1Deployment[];
+  cache: ReconcilerCache;
+  apis: KubeApis;
+  router: Router;
+  target: RouteTarget;
+  signal: AbortSignal;
+  /** The reconcile's time, for gate transitions and the routing condition. */
+  at: number;
+  now: () => number;
+}
+
+/** What applying left to report: the status and Events to write, and a routing failure to retry. */
+export interface Applied {
+  status: ModelDeploymentStatus;
+  events: PlannedEvent[];
+  routingError?: Error;
+}
+
+/**
+ * Applies the plan's objects in order. A routing failure goes into the status and Events to
+ * write (and comes back for a retry with backoff), never a reason to skip the status.
+ */
+export async function applyPlan(s: ApplyScope, p: Plan): Promise<Applied> {
+  const cutting = p.podGates.filter((g) => g.status === 'False');
+  await Promise.all(cutting.map((g) => setGate(s, g)));
+  let routingError = cutting.length > 0 && p.routeWeight !== undefined ? await route(s, p.routeWeight) : undefined;
+  for (const d of p.deployments) await applyIfChanged(s, d, s.deployments.find((x) => x.metadata?.name === d.metadata!.name));
+  await scale(s, p.scales);
+  for (const svc of p.services) await applyIfChanged(s, svc, s.cache.getService(s.stored.namespace, svc.metadata!.name!));
+  for (const c of p.configMaps) await applyIfChanged(s, c, s.cache.getConfigMap(s.stored.namespace, c.metadata!.name!));
+  await Promise.all(p.podGates.filter((g) => g.status === 'True').map((g) => setGate(s, g)));
+  if (p.routeWeight !== undefined && !routingError) routingError = await route(s, p.routeWeight);
+  const reported = routingError ? withRoutingFailure(s, p, routingError) : p;
+  await deleteDeployments(s, p.deleteDeployments);
+  await createJobs(s, p);
+  return { status: reported.status, events: reported.events, ...(routingError ? { routingError } : {}) };
+}
+
+/** Sets one pod's readiness gate; a pod gone meanwhile needs none. */
+async function setGate(s: ApplyScope, g: PodGate): Promise<void> {
+  const condition = { type: READINESS_GATE, status: g.status, reason: g.reason, message: g.message, lastTransitionTime: new Date(s.at) };
+  try {
+    await s.apis.core.patchNamespacedPodStatus(
+      { name: g.pod, namespace: s.stored.namespace, body: { status: { conditions: [condition] } } },
+      setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch, withSignal(s.signal)),
+    );
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+}
+
+/** Sets the route weight; returns the failure instead of throwing (an abort still throws). */
+async function route(s: ApplyScope, weight: number): Promise<Error | undefined> {
+  try {
+    await s.router.setRoutes(s.target, weight, s.signal);
+    return undefined;
+  } catch (err) {
+    s.signal.throwIfAborted();
+    return err as Error;
+  }
+}
+
+/** Resizes Deployments of an older spec through the scale subresource, unless already that size. */
+async function scale(s: ApplyScope, scales: Plan['scales']): Promise<void> {
+  for (const { name, replicas } of scales) {
+    if (s.deployments.find((d) => d.metadata?.name === name)?.spec?.replicas === replicas) continue;
+    await s.apis.apps.patchNamespacedDeploymentScale(
+      { name, namespace: s.stored.namespace, body: [{ op: 'replace', path: '/spec/replicas', value: replicas }] },
+      withSignal(s.signal),
+    );
+  }
+}
+
+/** The plan with a routing failure in its status (Ready False, Reconciling True) and, the first time, a Warning. */
+function withRoutingFailure(s: ApplyScope, p: Plan, err: Error): Pick<Plan, 'status' | 'events'> {
+  const message = `traffic routing failed: ${err.message}`;
+  const stamp = new Date(s.at).toISOString();
+  const generation = s.stored.meta.generation ?? 0;
+  let conditions = setCondition(p.status.conditions ?? [], { type: ConditionType.Ready, status: 'False', reason: Reason.RoutingFailed, message, observedGeneration: generation }, stamp);
+  conditions = setCondition(conditions, { type: ConditionType.Reconciling, status: 'True', reason: Reason.RoutingFailed, message, observedGeneration: generation }, stamp);
+  const reported = s.stored.md.status?.conditions?.some((c) => c.reason === Reason.RoutingFailed);
+  return { status: { ...p.status, conditions }, events: reported ? p.events : [...p.events, { type: 'Warning', reason: Reason.RoutingFailed, message }] };
+}
+
+/** Deletes Deployments that must go, guarded by the uid the cache saw; one already gone is fine. */
+async function deleteDeployments(s: ApplyScope, names: readonly string[]): Promise<void> {
+  for (const name of names) {
+    const uid = s.deployments.find((d) => d.metadata?.name === name)?.metadata?.uid;
+    try {
+      await s.apis.apps.deleteNamespacedDeployment(
+        { name, namespace: s.stored.namespace, body: { preconditions: uid ? { uid } : {}, propagationPolicy: 'Background' } },
+        withSignal(s.signal),
+      );
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+}
+
+/** Creates retraining Jobs; the same name means the same cooldown slot, so one that exists is that Job. */
+async function createJobs(s: ApplyScope, p: Plan): Promise<void> {
+  for (const job of p.jobs) {
+    try {
+      await s.apis.batch.createNamespacedJob({ namespace: s.stored.namespace, body: job }, withSignal(s.signal));
+    } catch (err) {
+      if ((err as { code?: number }).code !== 409) throw err;
+    }
+  }
+}
+
+/** Patches status only when it changed, guarded by the resourceVersion it was computed from. */
+export async function writeStatus(s: ApplyScope, status: ModelDeploymentStatus): Promise<void> {
+  const { namespace, name, md, meta } = s.stored;
+  if (canonicalJson(status) === canonicalJson(md.status ?? {})) return;
+  await s.apis.custom.patchNamespacedCustomObjectStatus(
+    {
+      group: GROUP,
+      version: VERSION,
+      namespace,
+      plural: PLURAL,
+      name,
+      // A status computed from a stale read must not land.
+      body: [...(meta.resourceVersion ? [{ op: 'test', path: '/metadata/resourceVersion', value: meta.resourceVersion }] : []), { op: md.status ? 'replace' : 'add', path: '/status', value: status }],
+    },
+    withSignal(s.signal),
+  );
+}
+
+/** Server-side applies obj unless the live object already carries the same applied hash. */
+async function applyIfChanged(s: ApplyScope, obj: KubernetesObject, live: KubernetesObject | undefined): Promise<void> {
+  const hash = createHash('sha256').update(canonicalJson(obj)).digest('hex').slice(0, 16);
+  // Someone else scaling a Deployment leaves our annotation alone: compare the size too.
+  const replicasOf = (o: KubernetesObject | undefined): number | undefined => (o as { spec?: { replicas?: number } } | undefined)?.spec?.replicas;
+  const sameSize = replicasOf(live) === replicasOf(obj);
+  if (live?.metadata?.annotations?.[ANNOTATION_APPLIED] === hash && (obj.kind !== 'Deployment' || sameSize)) return;
+  const stamped = { ...obj, metadata: { ...obj.metadata, annotations: { ...obj.metadata?.annotations, [ANNOTATION_APPLIED]: hash } } };
+  await serverSideApply(s, stamped);
+}
+
+/** One server-side apply under the operator's field manager, through the typed client of the object's kind. */
+async function serverSideApply(s: ApplyScope, obj: KubernetesObject): Promise<void> {
+  const request = { name: obj.metadata!.name!, namespace: obj.metadata?.namespace ?? s.stored.namespace, body: obj, fieldManager: FIELD_MANAGER, force: true };
+  const options = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply, withSignal(s.signal));
+  switch (obj.kind) {
+    case 'Deployment':
+      await s.apis.apps.patchNamespacedDeployment(request, options);
+      return;
+    case 'Service':
+      await s.apis.core.patchNamespacedService(request, options);
+      return;
+    case 'ConfigMap':
+      await s.apis.core.patchNamespacedConfigMap(request, options);
+      return;
+    default:
+      throw new Error(`no server-side apply for kind ${obj.kind} (${request.namespace}/${request.name})`);
+  }
+}
+
+/** Emits the Events about the ModelDeployment, in order. */
+export async function emitEvents(s: ApplyScope, events: readonly PlannedEvent[]): Promise<void> {
+  const { namespace, name, meta } = s.stored;
+  for (const e of events) await emitEvent(s.apis.core, { namespace, name, uid: meta.uid }, e, s.now(), s.signal);
+}
+
+/** Creates an Event whose involvedObject is the ModelDeployment owner. */
+async function emitEvent(core: CoreV1Api, owner: { name: string; namespace: string; uid: string }, e: PlannedEvent, at: number, signal: AbortSignal): Promise<void> {
+  const time = new Date(at);
+  await core.createNamespacedEvent(
+    {
+      namespace: owner.namespace,
+      body: {
+        metadata: { generateName: `${owner.name}.`, namespace: owner.namespace },
+        involvedObject: { apiVersion: `${GROUP}/${VERSION}`, kind: KIND, name: owner.name, namespace: owner.namespace, uid: owner.uid },
+        type: e.type,
+        reason: e.reason,
+        message: e.message,
+        source: { component: FIELD_MANAGER },
+        reportingComponent: FIELD_MANAGER,
+        reportingInstance: FIELD_MANAGER,
+        firstTimestamp: time,
+        lastTimestamp: time,
+        count: 1,
+      },
+    },
+    withSignal(signal),
+  );
+}
+
+function isNotFound(err: unknown): boolean {
+  return (err as { code?: number }).code === 404;
+}

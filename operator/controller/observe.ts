@@ -1,0 +1,175 @@
+// Observe: the first stage of a reconcile. Everything plan() needs, from the informers' caches
+// (no GET or LIST per reconcile) and from the measurements that are due: model signatures read
+// from pods, analysis, health and load queries against Prometheus. Every request carries the
+// reconcile's signal.
+import type { V1ConfigMap, V1Deployment, V1Pod, V1Service } from '@kubernetes/client-node';
+import { modelDeploymentSchema, type ModelDeployment } from '../api/schema.ts';
+import { measure } from '../analysis/measure.ts';
+import type { MetricProvider } from '../analysis/provider.ts';
+import { parseModelMetadata } from '../analysis/schemaGate.ts';
+import { measureHealth, measureLoad } from '../monitoring/measureHealth.ts';
+import { SERVING_PORT } from '../resources/deployment.ts';
+import { LABEL_REVISION, READINESS_GATE, serviceNames } from '../resources/labels.ts';
+import { TerminalError } from '../runtime/reconcile.ts';
+import { analysisDue, autoscaleDue, healthDue, signaturesToRead, type ObservedDeployment, type ObservedPod, type PlanInput, type SignatureRead } from './plan.ts';
+
+/**
+ * Reads from the informers' caches, so a reconcile costs no GET or LIST. Caches may lag:
+ * the status write is guarded by resourceVersion, so a stale read fails and is retried
+ * instead of acting twice on a one-shot command.
+ */
+export interface ReconcilerCache {
+  getModelDeployment(namespace: string, name: string): unknown;
+  listDeployments(namespace: string, modelDeployment: string): V1Deployment[];
+  getService(namespace: string, name: string): V1Service | undefined;
+  getConfigMap(namespace: string, name: string): V1ConfigMap | undefined;
+  listPods(namespace: string, modelDeployment: string): V1Pod[];
+}
+
+/** The metadata of a stored ModelDeployment the reconciler needs. */
+export interface StoredMeta {
+  uid: string;
+  generation?: number;
+  resourceVersion?: string;
+  annotations?: Record<string, string>;
+}
+
+/** A ModelDeployment as the cache holds it: parsed, with its metadata. */
+export interface StoredModelDeployment {
+  namespace: string;
+  name: string;
+  md: ModelDeployment;
+  meta: StoredMeta;
+}
+
+/**
+ * The cached ModelDeployment, undefined once deleted. One the schema refuses is a TerminalError:
+ * no retry can fix it, only a change to the object (whose event brings the key back).
+ */
+export function readModelDeployment(cache: ReconcilerCache, namespace: string, name: string): StoredModelDeployment | undefined {
+  const raw = cache.getModelDeployment(namespace, name);
+  if (raw === undefined) return undefined;
+  const meta = (raw as { metadata: StoredMeta }).metadata;
+  const parsed = modelDeploymentSchema.safeParse(raw);
+  // The CRD's OpenAPI schema is looser than ours in places (a quantity's pattern, say), and an
+  // object stored under another CRD version may not fit this operator's schema at all.
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new TerminalError(`${namespace}/${name}: the stored object does not match the schema: ${issues}`);
+  }
+  return { namespace, name, md: parsed.data, meta };
+}
+
+/** What the reconciler reads of a pod. */
+export function observePod(p: V1Pod): ObservedPod {
+  const cond = (type: string): string | undefined => p.status?.conditions?.find((c) => c.type === type)?.status;
+  const admitted = cond(READINESS_GATE);
+  return {
+    name: p.metadata!.name!,
+    revision: p.metadata?.labels?.[LABEL_REVISION] ?? '',
+    ...(p.status?.podIP ? { ip: p.status.podIP } : {}),
+    containersReady: cond('ContainersReady') === 'True',
+    ...(admitted === 'True' || admitted === 'False' ? { admitted } : {}),
+    deleting: !!p.metadata?.deletionTimestamp,
+  };
+}
+
+/** The serving Deployments this object controls: by its uid, not merely by a matching name or label. */
+export function observeDeployments(items: readonly V1Deployment[], uid: string): ObservedDeployment[] {
+  return items
+    .filter((d) => d.metadata?.ownerReferences?.some((o) => o.uid === uid && o.controller))
+    .map((d) => ({
+      name: d.metadata!.name!,
+      revision: d.metadata?.labels?.[LABEL_REVISION] ?? '',
+      specReplicas: d.spec?.replicas ?? 0,
+      readyReplicas: d.status?.readyReplicas ?? 0,
+      replicas: d.status?.replicas ?? 0,
+      upToDate: (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0),
+    }));
+}
+
+/** How long a pod may take to answer a signature read. */
+const SIGNATURE_TIMEOUT_MS = 3_000;
+
+/** Reads a revision's model signature from one of its pods (GET /v2/models/{name} on the pod). */
+async function readSignature(pod: ObservedPod, model: string, signal: AbortSignal): Promise<SignatureRead> {
+  const url = `http://${pod.ip}:${SERVING_PORT}/v2/models/${encodeURIComponent(model)}`;
+  try {
+    const res = await fetch(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(SIGNATURE_TIMEOUT_MS)]) });
+    if (res.status !== 200) return { error: `pod ${pod.name} answered ${res.status} to GET /v2/models/${model}: ${(await res.text()).slice(0, 200)}` };
+    return parseModelMetadata(await res.json());
+  } catch (err) {
+    // A stopped reconcile is not an unreadable signature.
+    signal.throwIfAborted();
+    return { error: `pod ${pod.name}: ${(err as Error).message}` };
+  }
+}
+
+/** Where observe() reads measurements from, and the clock. */
+export interface ObserveDeps {
+  cache: ReconcilerCache;
+  /** The Prometheus for spec.monitoring.prometheusURL or the operator's default. */
+  prometheus(md: ModelDeployment): MetricProvider;
+  defaultImage: string;
+  now: () => number;
+}
+
+/** Builds plan()'s input: the cached world plus the measurements due now. Rejects once signal aborted. */
+export async function observe(deps: ObserveDeps, stored: StoredModelDeployment, deployments: readonly V1Deployment[], signal: AbortSignal): Promise<PlanInput> {
+  const { namespace, name, md, meta } = stored;
+  const observed = observeDeployments(deployments, meta.uid);
+  const pods = deps.cache.listPods(namespace, name).map(observePod);
+  const status = md.status ?? {};
+  const modelName = md.spec.model.name ?? name;
+  const signatures: Record<string, SignatureRead> = {};
+  for (const { revision, pod } of signaturesToRead(status, pods)) signatures[revision] = await readSignature(pod, modelName, signal);
+  const at = deps.now();
+  const measured = await measureDue(deps.prometheus(md), stored, observed, at, signal);
+  // The measurements turn failed queries into observations: an abort must not become one.
+  signal.throwIfAborted();
+  const canaryIP = deps.cache.getService(namespace, serviceNames(name).canary)?.spec?.clusterIP;
+  return {
+    owner: { name, namespace, uid: meta.uid },
+    generation: meta.generation ?? 0,
+    annotations: meta.annotations ?? {},
+    spec: md.spec,
+    status,
+    observed,
+    pods,
+    signatures,
+    ...measured,
+    ...(canaryIP && canaryIP !== 'None' ? { canaryServiceIP: canaryIP } : {}),
+    now: at,
+    defaultImage: deps.defaultImage,
+  };
+}
+
+/** The analysis round, stable health and traffic load that are due at `at`, each only when due. */
+async function measureDue(
+  prometheus: MetricProvider,
+  { namespace, name, md }: StoredModelDeployment,
+  observed: readonly ObservedDeployment[],
+  at: number,
+  signal: AbortSignal,
+): Promise<Pick<PlanInput, 'analysisRound' | 'health' | 'load'>> {
+  const status = md.status ?? {};
+  const model = md.spec.model.name ?? name;
+  const analysis = md.spec.rollout.analysis;
+  const analysisRound =
+    analysis && analysisDue(md.spec, status, observed, at) && status.canary && status.stable
+      ? await measure(
+          prometheus,
+          analysis.metrics,
+          { namespace, model, canaryRevision: status.canary.name, stableRevision: status.stable.name, windowSeconds: analysis.windowSeconds },
+          signal,
+        )
+      : undefined;
+  const drift = md.spec.monitoring?.drift;
+  const health =
+    drift && status.stable && healthDue(md.spec, status, at)
+      ? await measureHealth(prometheus, { namespace, model, revision: status.stable.name, windowSeconds: drift.windowSeconds }, signal)
+      : undefined;
+  const serving = [status.stable?.name, status.canary?.name].filter((r): r is string => !!r && observed.some((d) => d.revision === r && d.readyReplicas > 0));
+  const load = autoscaleDue(md.spec, status, at) ? await measureLoad(prometheus, { namespace, model, revisions: serving }, signal) : undefined;
+  return { ...(analysisRound ? { analysisRound } : {}), ...(health ? { health } : {}), ...(load ? { load } : {}) };
+}
