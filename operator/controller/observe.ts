@@ -2,13 +2,13 @@
 // (no GET or LIST per reconcile) and from the measurements that are due: model signatures read
 // from pods, analysis, health and load queries against Prometheus. Every request carries the
 // reconcile's signal.
+import { modelMetadataPath, SERVING_PORT } from '../../contract/http.ts';
 import type { V1ConfigMap, V1Deployment, V1Pod, V1Service } from '@kubernetes/client-node';
 import { modelDeploymentSchema, type ModelDeployment } from '../api/schema.ts';
 import { measure } from '../analysis/measure.ts';
 import type { MetricProvider } from '../analysis/provider.ts';
 import { parseModelMetadata } from '../analysis/schemaGate.ts';
 import { measureHealth, measureLoad } from '../monitoring/measureHealth.ts';
-import { SERVING_PORT } from '../resources/deployment.ts';
 import { LABEL_REVISION, READINESS_GATE, serviceNames } from '../resources/labels.ts';
 import { TerminalError } from '../runtime/reconcile.ts';
 import { analysisDue, autoscaleDue, healthDue, signaturesToRead, type ObservedDeployment, type ObservedPod, type PlanInput, type SignatureRead } from './plan.ts';
@@ -93,10 +93,11 @@ const SIGNATURE_TIMEOUT_MS = 3_000;
 
 /** Reads a revision's model signature from one of its pods (GET /v2/models/{name} on the pod). */
 async function readSignature(pod: ObservedPod, model: string, signal: AbortSignal): Promise<SignatureRead> {
-  const url = `http://${pod.ip}:${SERVING_PORT}/v2/models/${encodeURIComponent(model)}`;
+  const path = modelMetadataPath(model);
+  const url = `http://${pod.ip}:${SERVING_PORT}${path}`;
   try {
     const res = await fetch(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(SIGNATURE_TIMEOUT_MS)]) });
-    if (res.status !== 200) return { error: `pod ${pod.name} answered ${res.status} to GET /v2/models/${model}: ${(await res.text()).slice(0, 200)}` };
+    if (res.status !== 200) return { error: `pod ${pod.name} answered ${res.status} to GET ${path}: ${(await res.text()).slice(0, 200)}` };
     return parseModelMetadata(await res.json());
   } catch (err) {
     // A stopped reconcile is not an unreadable signature.

@@ -17,8 +17,6 @@ export interface Owner {
   uid: string;
 }
 
-/** The serving container's HTTP port (re-exported for the schema gate's requests). */
-export { SERVING_PORT };
 const MODELS_DIR = '/models';
 
 /** The owner reference every owned object carries: deletion garbage-collects it. */

@@ -1,6 +1,6 @@
 // Structured JSON logs (pino); the key-scoped child is how every line of a reconcile names its object.
 import { pino, type DestinationStream, type Logger } from 'pino';
-import { splitKey } from './reconcile.ts';
+import { splitKey } from './keys.ts';
 
 export type { Logger };
 

@@ -1,6 +1,5 @@
 // The reconcile contract, after controller-runtime's pkg/reconcile: a reconciler gets only a key,
 // re-reads the world, and tells the controller how to follow up through its return value.
-import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from './logger.ts';
 
 /** What a successful reconcile asks for next; nothing means "done until the next event". */
@@ -34,16 +33,4 @@ export class TerminalError extends Error {
   }
 }
 
-/** The queue key of an object: namespace/name, or name for cluster-scoped objects. */
-export function objectKey(obj: KubernetesObject): string {
-  const name = obj.metadata?.name;
-  if (!name) throw new Error('object without metadata.name has no key');
-  const namespace = obj.metadata?.namespace;
-  return namespace ? `${namespace}/${name}` : name;
-}
-
-/** Splits a key back into namespace (empty for cluster-scoped objects) and name. */
-export function splitKey(key: string): { namespace: string; name: string } {
-  const slash = key.indexOf('/');
-  return slash < 0 ? { namespace: '', name: key } : { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
-}
+export { objectKey, splitKey } from './keys.ts';

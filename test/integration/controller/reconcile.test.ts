@@ -209,6 +209,15 @@ describe('ModelDeployment reconciler', () => {
     expect((await get('iris')).status?.phase).toBe('RolledBack');
     const warning = await cluster.kubectlOk(['get', 'events', '--field-selector', 'involvedObject.name=iris,type=Warning', '-o', 'jsonpath={.items[*].message}']);
     expect(warning).toContain('aborted by user');
+    // An object last written before status.rollout existed (only its Stalled condition says it
+    // was rolled back) stays rolled back, and the next status write holds the state as data.
+    const rollout = (await get('iris')).status?.rollout;
+    expect(rollout).toMatchObject({ state: 'RolledBack', reason: 'RolloutAborted' });
+    await custom.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace: NS, plural: PLURAL, name: 'iris', body: [{ op: 'remove', path: '/status/rollout' }] });
+    expect((await get('iris')).status?.rollout).toBeUndefined();
+    await reconcile(`${NS}/iris`);
+    expect((await get('iris')).status).toMatchObject({ phase: 'RolledBack', rollout, canaryWeight: 0 });
+    expect(await deployments('iris')).toEqual({ [versions[0]!]: 0, [versions[1]!]: 4, [canaryRev]: 0 });
 
     await cluster.kubectlOk(['annotate', '--overwrite', 'md/iris', 'siskin.dev/command=retry:3']);
     s = await settle('iris', (st) => st.phase === 'Progressing' && st.currentStepIndex === 1);
