@@ -431,16 +431,23 @@ const retrainContainer = withRules(
     .object({
       securityContext: z
         .object({
-          privileged: z.boolean().optional(),
-          allowPrivilegeEscalation: z.boolean().optional(),
-          capabilities: z.object({ add: z.array(z.string()).max(64).optional() }).loose().meta(PRESERVE).optional(),
+          privileged: z.boolean().optional().describe('Must not be true.'),
+          allowPrivilegeEscalation: z.boolean().optional().describe('Must not be true.'),
+          capabilities: z
+            .object({ add: z.array(z.string()).max(64).optional().describe('Must be empty: no capability is added.') })
+            .loose()
+            .meta(PRESERVE)
+            .optional()
+            .describe('Linux capabilities; dropping is fine.'),
         })
         .loose()
         .meta(PRESERVE)
-        .optional(),
+        .optional()
+        .describe("The container's security context, restricted."),
     })
     .loose()
-    .meta(PRESERVE),
+    .meta(PRESERVE)
+    .describe('A container (Kubernetes Container); the fields shown are restricted, the rest pass through.'),
   {
     rule: '!has(self.securityContext) || !has(self.securityContext.privileged) || !self.securityContext.privileged',
     message: 'a retraining container may not be privileged',
@@ -490,22 +497,30 @@ const serviceAccountRules = (['serviceAccountName', 'serviceAccount'] as const).
 const retrainPodSpec = withRules(
   z
     .object({
-      serviceAccountName: z.string().optional(),
-      serviceAccount: z.string().optional(),
-      automountServiceAccountToken: z.boolean().optional(),
-      hostNetwork: z.boolean().optional(),
-      hostPID: z.boolean().optional(),
-      hostIPC: z.boolean().optional(),
+      serviceAccountName: z.string().optional().describe(`Absent (the namespace's default account, no token mounted) or ${RETRAIN_SERVICE_ACCOUNT}.`),
+      serviceAccount: z.string().optional().describe(`Deprecated alias of serviceAccountName: absent or ${RETRAIN_SERVICE_ACCOUNT}.`),
+      automountServiceAccountToken: z.boolean().optional().describe('Defaults to false when no serviceAccountName is set.'),
+      hostNetwork: z.boolean().optional().describe('Must not be true.'),
+      hostPID: z.boolean().optional().describe('Must not be true.'),
+      hostIPC: z.boolean().optional().describe('Must not be true.'),
       volumes: z
-        .array(z.object({ hostPath: z.record(z.string(), z.unknown()).meta(PRESERVE).optional() }).loose().meta(PRESERVE))
+        .array(
+          z
+            .object({ hostPath: z.record(z.string(), z.unknown()).meta(PRESERVE).optional().describe('Not allowed.') })
+            .loose()
+            .meta(PRESERVE)
+            .describe('A volume (Kubernetes Volume); any source but hostPath.'),
+        )
         .max(256)
-        .optional(),
-      containers: z.array(retrainContainer).max(32).optional(),
-      initContainers: z.array(retrainContainer).max(32).optional(),
-      ephemeralContainers: z.array(retrainContainer).max(32).optional(),
+        .optional()
+        .describe("The pod's volumes."),
+      containers: z.array(retrainContainer).max(32).optional().describe("The pod's containers."),
+      initContainers: z.array(retrainContainer).max(32).optional().describe("The pod's init containers."),
+      ephemeralContainers: z.array(retrainContainer).max(32).optional().describe("The pod's ephemeral containers."),
     })
     .loose()
-    .meta(PRESERVE),
+    .meta(PRESERVE)
+    .describe("The retraining pod's spec (Kubernetes PodSpec); the fields shown are restricted, the rest pass through."),
   ...serviceAccountRules,
   ...hostNamespaceRules,
   {
@@ -519,7 +534,7 @@ const retrainPodSpec = withRules(
 
 /** spec.monitoring.retraining.jobTemplate: a batch/v1 JobSpec, its pod spec restricted. */
 const retrainJobTemplate = z
-  .object({ template: z.object({ spec: retrainPodSpec.optional() }).loose().meta(PRESERVE).optional() })
+  .object({ template: z.object({ spec: retrainPodSpec.optional() }).loose().meta(PRESERVE).optional().describe("The Job's pod template.") })
   .loose()
   .meta(PRESERVE)
   .describe(
