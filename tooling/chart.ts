@@ -4,7 +4,7 @@
 // differs from what this renders.
 import YAML from 'yaml';
 import { GENERATED_HEADER, renderCrdYaml } from './crd.ts';
-import { aggregationLabel, OPERATOR_RULES, USER_ROLES } from '../operator/api/rbac.ts';
+import { aggregationLabel, LEADER_ELECTION_RULES, OPERATOR_RULES, USER_ROLES } from '../operator/api/rbac.ts';
 import { ALERT_GROUPS, runbookAnchor } from './observability/alerts.ts';
 import { DASHBOARD_FILE, renderDashboardJson } from './observability/dashboard.ts';
 
@@ -31,18 +31,16 @@ function renderChartCrd(): string {
   return `# Generated from operator/api/schema.ts ${DO_NOT_EDIT}\n${renderCrdYaml().slice(GENERATED_HEADER.length)}`;
 }
 
-/** Named templates with the operator's rules, and the Lease rules alone for namespace-scoped mode. */
+/** Named templates with the operator's rules, and the Lease rules for the Role in the release namespace. */
 function renderRulesTemplate(): string {
-  const leaseRules = OPERATOR_RULES.filter((r) => r.apiGroups?.includes('coordination.k8s.io') && r.resources?.includes('leases'));
-  if (leaseRules.length === 0) throw new Error('OPERATOR_RULES has no coordination.k8s.io leases rule for leader election');
   const define = (name: string, rules: unknown): string => `{{- define "${name}" -}}\n${YAML.stringify(rules).trimEnd()}\n{{- end }}\n`;
   return [
     `{{- /* Generated from operator/api/rbac.ts ${DO_NOT_EDIT} */ -}}`,
     '',
     '{{- /* The operator\'s rules (OPERATOR_RULES). */ -}}',
     define('siskin.operatorRules', OPERATOR_RULES),
-    '{{- /* The leader-election rules: the Role in the release namespace when watchNamespace is set. */ -}}',
-    define('siskin.leaderElectionRules', leaseRules),
+    '{{- /* The leader-election rules (LEADER_ELECTION_RULES): a Role in the release namespace, in every mode. */ -}}',
+    define('siskin.leaderElectionRules', LEADER_ELECTION_RULES),
   ].join('\n');
 }
 

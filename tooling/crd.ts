@@ -2,7 +2,7 @@
 // Schema output, reshaped into the structural OpenAPI v3 subset Kubernetes accepts.
 import { z } from 'zod';
 import YAML from 'yaml';
-import { GROUP, KIND, PLURAL, VERSION, modelDeploymentSpec, modelDeploymentStatus } from '../operator/api/schema.ts';
+import { GROUP, KIND, PLURAL, VERSION, modelDeploymentSchema, modelDeploymentSpec, modelDeploymentStatus } from '../operator/api/schema.ts';
 
 type Json = Record<string, unknown>;
 
@@ -85,10 +85,13 @@ export function modelDeploymentCrd(): Json {
               type: 'object',
               description: 'A ModelDeployment serves an ONNX model and rolls each new version out as a canary judged on live metrics.',
               required: ['spec'],
+              // The rules on the whole object (metadata.name): withRules on modelDeploymentSchema.
+              ...modelDeploymentSchema.meta(),
               properties: {
                 apiVersion: { type: 'string', description: 'APIVersion of this object: siskin.dev/v1alpha1.' },
                 kind: { type: 'string', description: 'Kind of this object: ModelDeployment.' },
-                metadata: { type: 'object' },
+                // name declared (CRDs may constrain only name and generateName) so the name rules can point at it.
+                metadata: { type: 'object', properties: { name: { type: 'string' } } },
                 spec: schemaOf(modelDeploymentSpec),
                 status: { ...schemaOf(modelDeploymentStatus), description: 'Observed state, written by the operator.' },
               },

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { CRD_FILE } from '../../tooling/crd.ts';
-import { OPERATOR_RULES } from '../../operator/api/rbac.ts';
+import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../../operator/api/rbac.ts';
 import {
   buildRepoImage,
   ensureBaseImage,
@@ -187,7 +187,7 @@ try {
   const models = join(tmp.path, 'models');
   writeFixture(models, 'classifier.onnx');
   cluster = await startCluster({ crdFiles: [join(root, CRD_FILE)] });
-  const saConfig = await serviceAccountWithRules(cluster, { namespace: 'siskin-system', name: 'siskin-operator', rules: OPERATOR_RULES, expirationSeconds: 7200 });
+  const saConfig = await serviceAccountWithRules(cluster, { namespace: 'siskin-system', name: 'siskin-operator', rules: OPERATOR_RULES, namespaceRules: LEADER_ELECTION_RULES, expirationSeconds: 7200 });
 
   const serving = new Map<string, Start[]>(images.map((i) => [i.label, []]));
   const operator = new Map<string, Start[]>(images.map((i) => [i.label, []]));

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { CRD_FILE } from '../../tooling/crd.ts';
-import { OPERATOR_RULES } from '../../operator/api/rbac.ts';
+import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../../operator/api/rbac.ts';
 import { GROUP, PLURAL, VERSION } from '../../operator/api/schema.ts';
 import { freePort, httpGet, makeTempDir, serviceAccountWithRules, startCluster, waitFor } from '../../test/cluster/index.ts';
 
@@ -101,7 +101,7 @@ try {
   await cluster.kubectlOk(['wait', '--for=condition=Established', `crd/${PLURAL}.${GROUP}`, '--timeout=60s']);
   await cluster.kubectlOk(['create', 'namespace', NS]);
   const kc = cluster.kubeConfig();
-  const saConfig = await serviceAccountWithRules(cluster, { namespace: 'siskin-system', name: 'siskin-operator', rules: OPERATOR_RULES, expirationSeconds: 7200 });
+  const saConfig = await serviceAccountWithRules(cluster, { namespace: 'siskin-system', name: 'siskin-operator', rules: OPERATOR_RULES, namespaceRules: LEADER_ELECTION_RULES, expirationSeconds: 7200 });
   const port = await freePort();
   const op = spawn(process.execPath, [join(root, 'operator/main.ts')], {
     env: {

@@ -54,6 +54,8 @@ export const Reason = {
   AccuracyDecay: 'AccuracyDecay',
   ServingErrors: 'ServingErrors',
   RetrainingStarted: 'RetrainingStarted',
+  /** The retraining Job template breaks the restricted profile: no Job (docs/security.md). */
+  RetrainRefused: 'RetrainRefused',
   DriftRollback: 'DriftRollback',
   // Scale and traffic.
   Scaled: 'Scaled',

@@ -71,9 +71,12 @@ const uriPattern = /^(https?:\/\/[^\s]+|file:\/\/\/[^\s]+|pvc:\/\/[a-z0-9]([-a-z
 export const modelSpec = withRules(
   z
     .object({
+      // The serving runtime's own rule (SISKIN_MODEL_NAME in serving/config.ts): 1-64
+      // characters, first and last a letter or digit. Anything looser passes admission and
+      // then crash-loops every pod (the server exits 2 on a name it refuses).
       name: z
         .string()
-        .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/)
+        .regex(/^[a-zA-Z0-9]([a-zA-Z0-9_.-]{0,62}[a-zA-Z0-9])?$/)
         .optional()
         .describe('Name the model is served under (the {name} in /v2/models/{name}); defaults to the object name.'),
       uri: z
@@ -282,6 +285,19 @@ export const stepSpec = withRules(
   },
 );
 
+/** The message of an unknown freeze-window time zone (the operator's parse only; see timeZone). */
+export const UNKNOWN_TIME_ZONE = 'unknown IANA time zone';
+
+/** Whether Intl (the zone database the freeze windows are evaluated with) knows the zone. */
+function isKnownTimeZone(timeZone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** One freeze window: absolute (start/end) or weekly (days + times). */
 export const freezeWindowSpec = withRules(
   z
@@ -296,7 +312,15 @@ export const freezeWindowSpec = withRules(
         .describe('Weekly window: the days it applies.'),
       from: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/).optional().describe('Weekly window: start time, HH:MM.'),
       to: z.string().regex(/^([01]\d|2[0-4]):[0-5]\d$/).optional().describe('Weekly window: end time, HH:MM.'),
-      timeZone: z.string().max(64).default('UTC').describe('IANA time zone of a weekly window.'),
+      // Not CEL: the API server has no IANA zone list to check against (its Go time zone
+      // database is not Node's ICU one, and a CEL evaluation error is no field message). The
+      // operator's parse refuses an unknown zone with this field's path instead.
+      timeZone: z
+        .string()
+        .max(64)
+        .refine(isKnownTimeZone, { message: UNKNOWN_TIME_ZONE })
+        .default('UTC')
+        .describe('IANA time zone of a weekly window.'),
     })
     .describe('A window in which no rollout step advances (rollbacks still happen).'),
   {
@@ -385,6 +409,139 @@ export const rolloutSpec = withRules(
   },
 );
 
+/**
+ * The one ServiceAccount a retraining Job may name. The operator creates retrain Jobs with its
+ * own identity, so a free serviceAccountName would lend a ModelDeployment author any account of
+ * the namespace; the platform team creates this one per namespace with the rights retraining
+ * needs (docs/security.md). Without it the Job runs as `default`, with no token mounted.
+ */
+export const RETRAIN_SERVICE_ACCOUNT = 'siskin-retrain';
+
+/** A JSON object whose fields beyond the declared ones are kept as they are (a Kubernetes API type, in part). */
+const PRESERVE = { 'x-kubernetes-preserve-unknown-fields': true } as const;
+
+/** Is this optional flag set to true? */
+const isTrue = (flag: boolean | undefined): boolean => flag === true;
+
+/**
+ * A container of the retrain Job's pod, only as far as the restricted profile looks at it; the
+ * rest (image, command, env, …) passes through to the Job API unchanged.
+ */
+const retrainContainer = withRules(
+  z
+    .object({
+      securityContext: z
+        .object({
+          privileged: z.boolean().optional().describe('Must not be true.'),
+          allowPrivilegeEscalation: z.boolean().optional().describe('Must not be true.'),
+          capabilities: z
+            .object({ add: z.array(z.string()).max(64).optional().describe('Must be empty: no capability is added.') })
+            .loose()
+            .meta(PRESERVE)
+            .optional()
+            .describe('Linux capabilities; dropping is fine.'),
+        })
+        .loose()
+        .meta(PRESERVE)
+        .optional()
+        .describe("The container's security context, restricted."),
+    })
+    .loose()
+    .meta(PRESERVE)
+    .describe('A container (Kubernetes Container); the fields shown are restricted, the rest pass through.'),
+  {
+    rule: '!has(self.securityContext) || !has(self.securityContext.privileged) || !self.securityContext.privileged',
+    message: 'a retraining container may not be privileged',
+    fieldPath: '.securityContext.privileged',
+    reason: 'FieldValueForbidden',
+    holds: (c) => !isTrue(c.securityContext?.privileged),
+  },
+  {
+    rule: '!has(self.securityContext) || !has(self.securityContext.allowPrivilegeEscalation) || !self.securityContext.allowPrivilegeEscalation',
+    message: 'a retraining container may not allow privilege escalation',
+    fieldPath: '.securityContext.allowPrivilegeEscalation',
+    reason: 'FieldValueForbidden',
+    holds: (c) => !isTrue(c.securityContext?.allowPrivilegeEscalation),
+  },
+  {
+    rule: '!has(self.securityContext) || !has(self.securityContext.capabilities) || !has(self.securityContext.capabilities.add) || self.securityContext.capabilities.add.size() == 0',
+    message: 'a retraining container may not add capabilities',
+    fieldPath: '.securityContext.capabilities.add',
+    reason: 'FieldValueForbidden',
+    holds: (c) => (c.securityContext?.capabilities?.add ?? []).length === 0,
+  },
+);
+
+/** The retraining pod's host namespaces: each its own rule, so the message names the field. */
+const hostNamespaceRules = (['hostNetwork', 'hostPID', 'hostIPC'] as const).map((field) => ({
+  rule: `!has(self.${field}) || !self.${field}`,
+  message: `a retraining pod may not set ${field}`,
+  fieldPath: `.${field}`,
+  reason: 'FieldValueForbidden' as const,
+  holds: (p: Partial<Record<typeof field, boolean>>) => !isTrue(p[field]),
+}));
+
+/** The ServiceAccount fields (serviceAccount is the deprecated alias the kubelet still honours). */
+const serviceAccountRules = (['serviceAccountName', 'serviceAccount'] as const).map((field) => ({
+  rule: `!has(self.${field}) || self.${field} == '${RETRAIN_SERVICE_ACCOUNT}'`,
+  message: `${field} of a retraining pod must be absent or ${RETRAIN_SERVICE_ACCOUNT}`,
+  fieldPath: `.${field}`,
+  reason: 'FieldValueForbidden' as const,
+  holds: (p: Partial<Record<typeof field, string>>) => p[field] === undefined || p[field] === RETRAIN_SERVICE_ACCOUNT,
+}));
+
+/**
+ * The retraining Job's pod spec under the restricted profile of docs/security.md: creating a
+ * ModelDeployment must grant nothing that creating a Job in its namespace would not, yet the
+ * operator's identity creates this Job. operator/resources/retrainJob.ts checks it again.
+ */
+const retrainPodSpec = withRules(
+  z
+    .object({
+      serviceAccountName: z.string().optional().describe(`Absent (the namespace's default account, no token mounted) or ${RETRAIN_SERVICE_ACCOUNT}.`),
+      serviceAccount: z.string().optional().describe(`Deprecated alias of serviceAccountName: absent or ${RETRAIN_SERVICE_ACCOUNT}.`),
+      automountServiceAccountToken: z.boolean().optional().describe('Defaults to false when no serviceAccountName is set.'),
+      hostNetwork: z.boolean().optional().describe('Must not be true.'),
+      hostPID: z.boolean().optional().describe('Must not be true.'),
+      hostIPC: z.boolean().optional().describe('Must not be true.'),
+      volumes: z
+        .array(
+          z
+            .object({ hostPath: z.record(z.string(), z.unknown()).meta(PRESERVE).optional().describe('Not allowed.') })
+            .loose()
+            .meta(PRESERVE)
+            .describe('A volume (Kubernetes Volume); any source but hostPath.'),
+        )
+        .max(256)
+        .optional()
+        .describe("The pod's volumes."),
+      containers: z.array(retrainContainer).max(32).optional().describe("The pod's containers."),
+      initContainers: z.array(retrainContainer).max(32).optional().describe("The pod's init containers."),
+      ephemeralContainers: z.array(retrainContainer).max(32).optional().describe("The pod's ephemeral containers."),
+    })
+    .loose()
+    .meta(PRESERVE)
+    .describe("The retraining pod's spec (Kubernetes PodSpec); the fields shown are restricted, the rest pass through."),
+  ...serviceAccountRules,
+  ...hostNamespaceRules,
+  {
+    rule: '!has(self.volumes) || self.volumes.all(v, !has(v.hostPath))',
+    message: 'a retraining pod may not mount hostPath volumes',
+    fieldPath: '.volumes',
+    reason: 'FieldValueForbidden',
+    holds: (p) => !(p.volumes ?? []).some((v) => v.hostPath !== undefined),
+  },
+);
+
+/** spec.monitoring.retraining.jobTemplate: a batch/v1 JobSpec, its pod spec restricted. */
+const retrainJobTemplate = z
+  .object({ template: z.object({ spec: retrainPodSpec.optional() }).loose().meta(PRESERVE).optional().describe("The Job's pod template.") })
+  .loose()
+  .meta(PRESERVE)
+  .describe(
+    `A batch/v1 JobSpec started to retrain. Its pod runs as ServiceAccount ${RETRAIN_SERVICE_ACCOUNT} (or, if unset, the namespace default without a token) and may not be privileged, escalate, add capabilities, use host namespaces or mount hostPath volumes.`,
+  );
+
 /** spec.monitoring */
 export const monitoringSpec = withRules(
   z
@@ -406,7 +563,7 @@ export const monitoringSpec = withRules(
         .describe('Health policy for the stable revision after promotion: data drift (feature PSI), bad input data, accuracy decay and serving errors.'),
       retraining: z
         .object({
-          jobTemplate: z.record(z.string(), z.unknown()).meta({ 'x-kubernetes-preserve-unknown-fields': true }).describe('A batch/v1 JobSpec started to retrain.'),
+          jobTemplate: retrainJobTemplate,
           cooldownSeconds: z.number().int().min(30).max(2592000).default(86400).describe('Least time between two retraining Jobs.'),
         })
         .optional()
@@ -609,14 +766,42 @@ export const modelDeploymentStatus = z.object({
     .describe('The last rollouts, newest last.'),
 });
 
+/**
+ * The longest ModelDeployment name whose derived names all hold: the Services `<name>-stable`
+ * and `<name>-canary` are DNS-1035 labels (63), so 63 - "-canary".length. The label value
+ * siskin.dev/model-deployment=<name> (63), the Deployments `<name>-<revision>` and ConfigMap
+ * `<name>-routing` (253) and retrain Jobs (shortened to 63) all fit within it;
+ * operator/resources/names.test.ts derives it from the builders.
+ */
+export const MAX_NAME_LENGTH = 56;
+
 /** The whole object. */
-export const modelDeploymentSchema = z.object({
-  apiVersion: z.literal(`${GROUP}/${VERSION}`),
-  kind: z.literal(KIND),
-  metadata: z.object({ name: z.string(), namespace: z.string().optional() }).loose(),
-  spec: modelDeploymentSpec,
-  status: modelDeploymentStatus.optional(),
-});
+export const modelDeploymentSchema = withRules(
+  z.object({
+    apiVersion: z.literal(`${GROUP}/${VERSION}`),
+    kind: z.literal(KIND),
+    metadata: z.object({ name: z.string(), namespace: z.string().optional() }).loose(),
+    spec: modelDeploymentSpec,
+    status: modelDeploymentStatus.optional(),
+  }),
+  {
+    // Checked at admission: past it the operator's apply is refused for ever, with no status.
+    rule: `self.metadata.name.size() <= ${MAX_NAME_LENGTH}`,
+    message: `a ModelDeployment name may have at most ${MAX_NAME_LENGTH} characters: its Services are named <name>-stable and <name>-canary (63 at most)`,
+    fieldPath: '.metadata.name',
+    reason: 'FieldValueInvalid',
+    holds: (md) => md.metadata.name.length <= MAX_NAME_LENGTH,
+  },
+  {
+    // Services are DNS-1035 labels (no dot, a letter first), and the name is the default
+    // model name, which the serving runtime wants to end in a letter or digit.
+    rule: "self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
+    message: 'a ModelDeployment name must be a DNS-1035 label (lower-case letters, digits and "-", starting with a letter): it names the Services',
+    fieldPath: '.metadata.name',
+    reason: 'FieldValueInvalid',
+    holds: (md) => /^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(md.metadata.name),
+  },
+);
 
 /** A parsed ModelDeployment spec, defaults applied. */
 export type ModelDeploymentSpec = z.output<typeof modelDeploymentSpec>;

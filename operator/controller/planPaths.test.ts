@@ -278,6 +278,21 @@ describe('drift action Retrain on accuracy decay', () => {
     expect(p.status.monitoring?.lastJob).toBeUndefined();
     expect(condition(p.status, 'DriftDetected')).toEqual(drift ? expect.objectContaining(drift) : undefined);
   });
+
+  test('a template outside the restricted profile (a CRD older than the operator let it in) starts no Job: a RetrainRefused Warning, and the action counts as an Alert', () => {
+    // Built past the parse, as an object admitted by an older CRD reaches the plan step.
+    const escalating = { ...JOB, template: { spec: { ...JOB.template.spec, serviceAccountName: 'namespace-admin' } } };
+    const bypassed: ModelDeploymentSpec = { ...spec, monitoring: { ...spec.monitoring!, retraining: { ...spec.monitoring!.retraining!, jobTemplate: escalating } } };
+    const p = check({ spec: bypassed });
+    expect(p.jobs).toEqual([]);
+    expect(p.events.map((e) => [e.type, e.reason])).toEqual([
+      ['Warning', 'AccuracyDecay'],
+      ['Warning', 'RetrainRefused'],
+    ]);
+    expect(p.events[1]!.message).toContain('spec.monitoring.retraining.jobTemplate.template.spec.serviceAccountName');
+    expect(p.status.monitoring).toMatchObject({ lastAction: 'Alert', lastActionAt: iso(T0) });
+    expect(p.status.monitoring?.lastJob).toBeUndefined();
+  });
 });
 
 describe('warm-up before ready', () => {

@@ -3,6 +3,7 @@
 // env. The name is derived from the revision and the cooldown slot, so a retried reconcile
 // (status write lost after the create) finds the Job it made instead of making a second one.
 import type { V1Job, V1JobSpec } from '@kubernetes/client-node';
+import { RETRAIN_SERVICE_ACCOUNT } from '../api/schema.ts';
 import { ownerReference, type Owner } from './deployment.ts';
 import { FIELD_MANAGER, LABEL_MANAGED_BY, LABEL_REVISION } from './labels.ts';
 
@@ -32,8 +33,63 @@ export function retrainJobName(mdName: string, revision: string, slot: number): 
   return `${mdName.slice(0, 63 - suffix.length)}${suffix}`;
 }
 
-/** Builds the Job. */
+/** Where the template sits in the spec: the field paths of refusals start here. */
+const TEMPLATE_PATH = 'spec.monitoring.retraining.jobTemplate';
+
+/** A retraining Job template outside the restricted profile: the operator creates no Job from it. */
+export class RetrainRefusedError extends Error {
+  /** The offending field, e.g. spec.monitoring.retraining.jobTemplate.template.spec.hostNetwork. */
+  readonly field: string;
+  constructor(field: string, why: string) {
+    super(`${field}: ${why}; no retraining Job is created (docs/security.md)`);
+    this.name = 'RetrainRefusedError';
+    this.field = field;
+  }
+}
+
+type Json = Record<string, unknown>;
+const objectAt = (v: unknown): Json => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {});
+const listAt = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+
+/** The first way a container breaks the profile, as [field under the container, why]. */
+function containerViolation(container: unknown): [string, string] | undefined {
+  const sc = objectAt(objectAt(container).securityContext);
+  if (sc.privileged === true) return ['securityContext.privileged', 'a retraining container may not be privileged'];
+  if (sc.allowPrivilegeEscalation === true) return ['securityContext.allowPrivilegeEscalation', 'a retraining container may not allow privilege escalation'];
+  if (listAt(objectAt(sc.capabilities).add).length > 0) return ['securityContext.capabilities.add', 'a retraining container may not add capabilities'];
+  return undefined;
+}
+
+/**
+ * Throws RetrainRefusedError unless the template's pod keeps to the restricted profile the
+ * CRD's CEL enforces at admission (operator/api/schema.ts): the CRD on a cluster may be older
+ * than this operator, and the Job is created with the operator's identity, not the author's.
+ * Refuses rather than rewrites: a silently changed Job would not be the one the author wrote.
+ */
+export function assertRestrictedTemplate(template: unknown): void {
+  const pod = objectAt(objectAt(objectAt(template).template).spec);
+  const at = `${TEMPLATE_PATH}.template.spec`;
+  for (const field of ['serviceAccountName', 'serviceAccount']) {
+    if (pod[field] !== undefined && pod[field] !== RETRAIN_SERVICE_ACCOUNT) {
+      throw new RetrainRefusedError(`${at}.${field}`, `${field} of a retraining pod must be absent or ${RETRAIN_SERVICE_ACCOUNT}`);
+    }
+  }
+  for (const field of ['hostNetwork', 'hostPID', 'hostIPC']) {
+    if (pod[field] === true) throw new RetrainRefusedError(`${at}.${field}`, `a retraining pod may not set ${field}`);
+  }
+  const hostPath = listAt(pod.volumes).findIndex((v) => objectAt(v).hostPath !== undefined);
+  if (hostPath >= 0) throw new RetrainRefusedError(`${at}.volumes[${hostPath}].hostPath`, 'a retraining pod may not mount hostPath volumes');
+  for (const list of ['containers', 'initContainers', 'ephemeralContainers']) {
+    for (const [i, c] of listAt(pod[list]).entries()) {
+      const bad = containerViolation(c);
+      if (bad) throw new RetrainRefusedError(`${at}.${list}[${i}].${bad[0]}`, bad[1]);
+    }
+  }
+}
+
+/** Builds the Job; throws RetrainRefusedError for a template outside the restricted profile. */
 export function retrainJob(template: Record<string, unknown>, ctx: RetrainContext): V1Job {
+  assertRestrictedTemplate(template);
   const spec = structuredClone(template) as unknown as V1JobSpec;
   const env = [
     { name: 'SISKIN_MODEL_DEPLOYMENT', value: ctx.owner.name },
@@ -53,6 +109,11 @@ export function retrainJob(template: Record<string, unknown>, ctx: RetrainContex
     c.env = [...env, ...(c.env ?? []).filter((e) => !own.has(e.name))];
   }
   if (spec.template) spec.template.metadata = { ...spec.template.metadata, labels: { ...spec.template.metadata?.labels, ...labels } };
+  // Without the platform team's account the pod runs as the namespace's default one, which
+  // needs no API token for retraining: none is mounted unless the template asks for it.
+  if (podSpec && podSpec.serviceAccountName === undefined && podSpec.serviceAccount === undefined) {
+    podSpec.automountServiceAccountToken ??= false;
+  }
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',

@@ -10,26 +10,26 @@
     - get
     - list
     - watch
-    - update
-    - patch
 - apiGroups:
     - siskin.dev
   resources:
     - modeldeployments/status
   verbs:
-    - get
-    - update
     - patch
+- apiGroups:
+    - siskin.dev
+  resources:
+    - modeldeployments/finalizers
+  verbs:
+    - update
 - apiGroups:
     - apps
   resources:
     - deployments
   verbs:
-    - get
     - list
     - watch
     - create
-    - update
     - patch
     - delete
 - apiGroups:
@@ -37,28 +37,31 @@
   resources:
     - deployments/scale
   verbs:
-    - get
-    - update
     - patch
 - apiGroups:
     - ""
   resources:
     - services
-    - configmaps
   verbs:
     - get
     - list
     - watch
     - create
-    - update
     - patch
-    - delete
+- apiGroups:
+    - ""
+  resources:
+    - configmaps
+  verbs:
+    - list
+    - watch
+    - create
+    - patch
 - apiGroups:
     - ""
   resources:
     - pods
   verbs:
-    - get
     - list
     - watch
 - apiGroups:
@@ -72,9 +75,6 @@
   resources:
     - jobs
   verbs:
-    - get
-    - list
-    - watch
     - create
 - apiGroups:
     - gateway.networking.k8s.io
@@ -89,28 +89,9 @@
     - events
   verbs:
     - create
-    - patch
-- apiGroups:
-    - events.k8s.io
-  resources:
-    - events
-  verbs:
-    - create
-    - patch
-- apiGroups:
-    - coordination.k8s.io
-  resources:
-    - leases
-  verbs:
-    - get
-    - list
-    - watch
-    - create
-    - update
-    - patch
 {{- end }}
 
-{{- /* The leader-election rules: the Role in the release namespace when watchNamespace is set. */ -}}
+{{- /* The leader-election rules (LEADER_ELECTION_RULES): a Role in the release namespace, in every mode. */ -}}
 {{- define "siskin.leaderElectionRules" -}}
 - apiGroups:
     - coordination.k8s.io
@@ -118,9 +99,6 @@
     - leases
   verbs:
     - get
-    - list
-    - watch
     - create
     - update
-    - patch
 {{- end }}

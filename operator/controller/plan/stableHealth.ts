@@ -5,7 +5,7 @@
 import type { ModelDeploymentSpec } from '../../api/schema.ts';
 import { Reason } from '../../api/reasons.ts';
 import { assessHealth, shouldFire, type Breach, type BreachKind, type DriftPolicy, type HealthAssessment, type HealthObservation } from '../../monitoring/health.ts';
-import { retrainJob } from '../../resources/retrainJob.ts';
+import { RetrainRefusedError, retrainJob, type RetrainContext } from '../../resources/retrainJob.ts';
 import { PollMs } from '../../rollout/poll.ts';
 import { emit, observedOf, record, requeue, type AnalysisStatus, type PlanContext } from './context.ts';
 
@@ -40,7 +40,7 @@ function judge(ctx: PlanContext, drift: DriftPolicy, health: HealthObservation):
   if (!shouldFire(lastAction, cooldown, ctx.now)) return;
   emit(ctx, 'Warning', first.kind, message);
   let done: string = drift.action;
-  if (drift.action === 'Retrain' && retraining) retrain(ctx, retraining, first, message, cooldown);
+  if (drift.action === 'Retrain' && retraining) done = retrain(ctx, retraining, first, message, cooldown) ? done : 'Alert';
   else if (drift.action === 'Rollback' && !driftRollback(ctx, first, a.breaches)) done = 'Alert';
   // lastAction (and siskin_drift_actions_total) say what was done: a Rollback that could only alert is an Alert.
   ctx.monitoring = { ...ctx.monitoring, lastActionAt: ctx.nowIso, lastAction: done };
@@ -48,10 +48,10 @@ function judge(ctx: PlanContext, drift: DriftPolicy, health: HealthObservation):
 
 type Retraining = NonNullable<NonNullable<ModelDeploymentSpec['monitoring']>['retraining']>;
 
-/** A retraining Job for the breach; one per cooldown slot (its name is the slot's). */
-function retrain(ctx: PlanContext, retraining: Retraining, breach: Breach, message: string, cooldownSeconds: number): void {
+/** A retraining Job for the breach; one per cooldown slot (its name is the slot's). False: refused, it could only alert. */
+function retrain(ctx: PlanContext, retraining: Retraining, breach: Breach, message: string, cooldownSeconds: number): boolean {
   const { stable, input } = ctx;
-  const job = retrainJob(retraining.jobTemplate, {
+  const job = refusedOrBuilt(ctx, retraining.jobTemplate, {
     owner: input.owner,
     modelName: ctx.spec.model.name ?? input.owner.name,
     revision: stable.name,
@@ -62,10 +62,23 @@ function retrain(ctx: PlanContext, retraining: Retraining, breach: Breach, messa
     message,
     slot: Math.floor(ctx.now / (cooldownSeconds * 1000)),
   });
+  if (!job) return false;
   const name = job.metadata?.name ?? '';
   ctx.jobs.push(job);
   ctx.monitoring = { ...ctx.monitoring, lastJob: name };
   emit(ctx, 'Normal', Reason.RetrainingStarted, `started retraining Job ${name} for ${breach.kind}`);
+  return true;
+}
+
+/** The Job, or none and a Warning Event when its template breaks the restricted profile (a CRD older than the operator let it in). */
+function refusedOrBuilt(ctx: PlanContext, template: Record<string, unknown>, rc: RetrainContext): ReturnType<typeof retrainJob> | undefined {
+  try {
+    return retrainJob(template, rc);
+  } catch (err) {
+    if (!(err instanceof RetrainRefusedError)) throw err;
+    emit(ctx, 'Warning', Reason.RetrainRefused, err.message);
+    return undefined;
+  }
 }
 
 /** The previous revision serves again; the drifting one becomes a rolled-back canary of the spec. False: it could only alert. */

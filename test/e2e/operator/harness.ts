@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { CRD_FILE } from '../../../tooling/crd.ts';
-import { OPERATOR_RULES } from '../../../operator/api/rbac.ts';
+import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../../../operator/api/rbac.ts';
 import type { ModelDeploymentStatus } from '../../../operator/api/schema.ts';
 import {
   buildRepoImage,
@@ -78,7 +78,7 @@ export async function startE2E(opts: { scrapeInterval?: string } = {}): Promise<
     const port = await freePort();
     // The operator's own metrics too (job "static"), as a ServiceMonitor would in a user's cluster.
     prom = await startPodPrometheus(cluster, { scrapeInterval: opts.scrapeInterval ?? '2s', staticTargets: [`127.0.0.1:${port}`] });
-    const saConfig = await serviceAccountWithRules(cluster, { namespace: 'siskin-system', name: 'siskin-operator', rules: OPERATOR_RULES });
+    const saConfig = await serviceAccountWithRules(cluster, { namespace: 'siskin-system', name: 'siskin-operator', rules: OPERATOR_RULES, namespaceRules: LEADER_ELECTION_RULES });
     operator = spawn(process.execPath, [main], {
       env: {
         ...process.env,

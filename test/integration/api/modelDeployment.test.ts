@@ -96,6 +96,10 @@ describe('ModelDeployment API', () => {
     ['drift action Retrain without a job template', { model, monitoring: { drift: { action: 'Retrain' } } }, /spec\.monitoring\.retraining: Required value: drift action Retrain needs retraining\.jobTemplate/],
     ['an unknown risk tier', { model, modelCard: { owner: 'me', riskTier: 'extreme' } }, /spec\.modelCard\.riskTier: Unsupported value: "extreme"/],
     ['negative replicas', { model, replicas: -1 }, /spec\.replicas: Invalid value: -1/],
+    // The serving runtime's rule for SISKIN_MODEL_NAME: 1-64 characters, a letter or digit at both ends.
+    ['a model name ending in "."', { model: { ...model, name: 'iris.' } }, /spec\.model\.name: Invalid value: "iris\.": spec\.model\.name in body should match/],
+    ['a model name ending in "_"', { model: { ...model, name: 'iris_' } }, /spec\.model\.name: Invalid value: "iris_"/],
+    ['a model name of 65 characters', { model: { ...model, name: 'm'.repeat(65) } }, /spec\.model\.name: Invalid value: "m{65}"/],
   ])('rejects %s, naming the field', async (_what, spec, message) => {
     const r = await cluster.kubectl(['apply', '-f', '-'], { input: JSON.stringify(md('bad', spec)) });
     expect(r.code).not.toBe(0);

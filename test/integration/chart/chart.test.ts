@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { V1ClusterRole, V1Deployment, V1EnvVar, V1PodDisruptionBudget, V1Role, V1RoleBinding, V1Service } from '@kubernetes/client-node';
 import YAML from 'yaml';
 import { CHART_DIR, renderChartFiles } from '../../../tooling/chart.ts';
-import { OPERATOR_RULES } from '../../../operator/api/rbac.ts';
+import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../../../operator/api/rbac.ts';
 import { ALERT_GROUPS, DEFAULT_RUNBOOK_BASE_URL, prometheusRuleGroups } from '../../../tooling/observability/alerts.ts';
 import { DASHBOARD_FILE, modelDashboard } from '../../../tooling/observability/dashboard.ts';
 import { allQueries } from '../../../tooling/observability/queries.ts';
@@ -24,6 +24,9 @@ const root = fileURLToPath(new URL('../../../', import.meta.url));
 const chart = join(root, CHART_DIR);
 const RELEASE = 'siskin';
 const RELEASE_NS = 'siskin-system';
+
+/** A NetworkPolicy as YAML spells it (client-node's type calls `from` `_from`). */
+type NetworkPolicy = K8sObject & { spec: { podSelector: { matchLabels?: Record<string, string> }; policyTypes: string[]; ingress: { from?: unknown[]; ports?: unknown[] }[] } };
 
 type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [k: string]: unknown };
 
@@ -96,13 +99,44 @@ describe('the default install: cluster-wide', () => {
     deployment = only<V1Deployment>(objects, 'Deployment');
   });
 
-  test('renders the operator, its RBAC, metrics Service, PodDisruptionBudget and dashboard, and no monitoring CRs', () => {
+  test('renders the operator, its RBAC, metrics Service, NetworkPolicy, PodDisruptionBudget and dashboard, and no monitoring CRs', () => {
     // Four ClusterRoles: the operator's and the aggregated view/edit/admin ones (test/integration/gitops/userRoles.test.ts).
-    expect(kinds(objects)).toEqual(['ClusterRole', 'ClusterRole', 'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Deployment', 'PodDisruptionBudget', 'Service', 'ServiceAccount']);
+    expect(kinds(objects)).toEqual([
+      'ClusterRole', 'ClusterRole', 'ClusterRole', 'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Deployment',
+      'NetworkPolicy', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount',
+    ]);
   });
 
-  test('the ClusterRole grants exactly the rules the operator declares', () => {
-    expect(only<V1ClusterRole>(objects, 'ClusterRole', RELEASE).rules).toEqual(OPERATOR_RULES);
+  test('the ClusterRole grants exactly the rules the operator declares, and no Lease', () => {
+    const rules = only<V1ClusterRole>(objects, 'ClusterRole', RELEASE).rules!;
+    expect(rules).toEqual(OPERATOR_RULES);
+    expect(rules.flatMap((r) => r.resources ?? [])).not.toContain('leases');
+  });
+
+  test('the leader-election Lease rules are a Role in the release namespace only', () => {
+    const role = only<V1Role>(objects, 'Role', 'siskin-leader-election');
+    expect(role.metadata!.namespace).toBe(RELEASE_NS);
+    expect(role.rules).toEqual(LEADER_ELECTION_RULES);
+    const binding = only<V1RoleBinding>(objects, 'RoleBinding', 'siskin-leader-election');
+    expect(binding.metadata!.namespace).toBe(RELEASE_NS);
+    expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'siskin-leader-election' });
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: only(objects, 'ServiceAccount').metadata.name, namespace: RELEASE_NS }]);
+  });
+
+  test('the NetworkPolicy admits only Prometheus, only on the port that serves /metrics and the probes', () => {
+    const policy = only<NetworkPolicy>(objects, 'NetworkPolicy');
+    expect(policy.metadata.namespace).toBe(RELEASE_NS);
+    expect(policy.spec.podSelector.matchLabels).toEqual(deployment.spec!.selector.matchLabels);
+    expect(policy.spec.policyTypes).toEqual(['Ingress']);
+    const [rule, ...more] = policy.spec.ingress;
+    expect(more).toEqual([]);
+    expect(rule!.from).toEqual([
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } },
+    ]);
+    expect(rule!.ports).toEqual([{ port: 'http', protocol: 'TCP' }]);
+    const c = deployment.spec!.template.spec!.containers[0]!;
+    expect(c.ports!.map((p) => p.name)).toEqual(['http']);
+    expect(c.readinessProbe!.httpGet!.port).toBe('http');
   });
 
   test("the ClusterRoleBinding binds it to the operator's ServiceAccount", () => {
@@ -209,7 +243,7 @@ describe('namespace-scoped install (watchNamespace)', () => {
   test('grants the leader-election Lease rules in the release namespace', () => {
     const role = only<V1Role>(objects, 'Role', 'siskin-leader-election');
     expect(role.metadata!.namespace).toBe(RELEASE_NS);
-    expect(role.rules).toEqual(OPERATOR_RULES.filter((r) => r.resources?.includes('leases')));
+    expect(role.rules).toEqual(LEADER_ELECTION_RULES);
     expect(only<V1RoleBinding>(objects, 'RoleBinding', 'siskin-leader-election').metadata!.namespace).toBe(RELEASE_NS);
   });
 
@@ -223,6 +257,24 @@ describe('namespace-scoped install (watchNamespace)', () => {
   test('the PodMonitor scrapes serving pods in the watched namespace only', () => {
     const pm = only<K8sObject & { spec: { namespaceSelector: unknown } }>(objects, 'PodMonitor');
     expect(pm.spec.namespaceSelector).toEqual({ matchNames: ['models'] });
+  });
+});
+
+describe('the NetworkPolicy', () => {
+  test('names the Prometheus it admits by values', async () => {
+    const objects = await render(['networkPolicy.metricsFrom[0].namespaceSelector.matchLabels.team=observability']);
+    expect(only<NetworkPolicy>(objects, 'NetworkPolicy').spec.ingress).toEqual([
+      { from: [{ namespaceSelector: { matchLabels: { team: 'observability' } } }], ports: [{ port: 'http', protocol: 'TCP' }] },
+    ]);
+  });
+
+  test('with no peers admits nothing', async () => {
+    const objects = await render(['networkPolicy.metricsFrom=null']);
+    expect(only<NetworkPolicy>(objects, 'NetworkPolicy').spec.ingress).toEqual([]);
+  });
+
+  test('is off with networkPolicy.enabled=false', async () => {
+    expect(kinds(await render(['networkPolicy.enabled=false']))).not.toContain('NetworkPolicy');
   });
 });
 
@@ -305,6 +357,8 @@ describe('bad values fail before anything is installed, naming the value', () =>
     ['watchNamespace=Models_Prod', /\/watchNamespace/],
     ['operator.defaultPrometheusAddress=prometheus:9090', /\/operator\/defaultPrometheusAddress/],
     ['prometheusRule.disabledAlerts={SiskinCanaryStuk}', /\/prometheusRule\/disabledAlerts\/0/],
+    ['networkPolicy.enabled=maybe', /\/networkPolicy\/enabled/],
+    ['networkPolicy.metricsFrom[0].podSelector.matchLabel.app=prometheus', /\/networkPolicy\/metricsFrom\/0\/podSelector.*additional properties 'matchLabel' not allowed/],
   ])('%s', async (set, message) => {
     const template = await helm(['template', RELEASE, chart, '--set', set]);
     expect(template.code).not.toBe(0);

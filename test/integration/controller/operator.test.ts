@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { CRD_FILE } from '../../../tooling/crd.ts';
-import { OPERATOR_RULES } from '../../../operator/api/rbac.ts';
+import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../../../operator/api/rbac.ts';
 import { freePort, httpGet, serviceAccountWithRules, startCluster, waitFor, type LocalCluster } from '../../cluster/index.ts';
 
 const main = fileURLToPath(new URL('../../../operator/main.ts', import.meta.url));
@@ -48,7 +48,7 @@ describe('the operator process', () => {
 
   beforeAll(async () => {
     cluster = await startCluster({ controllerManager: true, scheduler: true, kwokNodes: 1, crdFiles: [fileURLToPath(new URL(`../../../${CRD_FILE}`, import.meta.url))] });
-    saConfig = await serviceAccountWithRules(cluster, { namespace: 'siskin-system', name: 'siskin-operator', rules: OPERATOR_RULES });
+    saConfig = await serviceAccountWithRules(cluster, { namespace: 'siskin-system', name: 'siskin-operator', rules: OPERATOR_RULES, namespaceRules: LEADER_ELECTION_RULES });
   });
   afterAll(async () => {
     operator?.kill('SIGKILL');

@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
-import { OPERATOR_RULES } from '../../../operator/api/rbac.ts';
+import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../../../operator/api/rbac.ts';
 import { CRD_FILE } from '../../../tooling/crd.ts';
 import { GROUP, PLURAL, VERSION, type ModelDeploymentStatus } from '../../../operator/api/schema.ts';
 import { buildModelDeploymentReconciler, type ModelDeploymentReconciler } from '../../../operator/controller/setup.ts';
@@ -88,7 +88,7 @@ describe('ModelDeployment reconciler', () => {
     custom = kc.makeApiClient(CustomObjectsApi);
     apps = kc.makeApiClient(AppsV1Api);
     // The reconciler runs as a ServiceAccount bound to exactly the rules the operator declares.
-    const saConfig = await serviceAccountWithRules(cluster, { namespace: 'siskin-system', name: 'siskin-operator', rules: OPERATOR_RULES });
+    const saConfig = await serviceAccountWithRules(cluster, { namespace: 'siskin-system', name: 'siskin-operator', rules: OPERATOR_RULES, namespaceRules: LEADER_ELECTION_RULES });
     operatorKc = new KubeConfig();
     operatorKc.loadFromFile(saConfig);
     reconciler = await startReconciler();

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CRD_FILE } from '../../../tooling/crd.ts';
-import { OPERATOR_RULES } from '../../../operator/api/rbac.ts';
+import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../../../operator/api/rbac.ts';
 import type { ModelDeploymentStatus } from '../../../operator/api/schema.ts';
 import { findBinary, freePort, httpGet, serviceAccountWithRules, startCluster, waitFor, type LocalCluster } from '../../cluster/index.ts';
 import { argoHealth, kstatus, LUAS, type ArgoHealth, type KstatusResult } from './judges.ts';
@@ -116,7 +116,7 @@ describe('GitOps verdicts on statuses the live operator writes', () => {
     // The checker and the interpreters first: a missing tool fails here, before a cluster starts.
     findBinary('kstatus');
     cluster = await startCluster({ controllerManager: true, scheduler: true, kwokNodes: 1, crdFiles: [fileURLToPath(new URL(`../../../${CRD_FILE}`, import.meta.url))] });
-    saConfig = await serviceAccountWithRules(cluster, { namespace: 'siskin-system', name: 'siskin-operator', rules: OPERATOR_RULES });
+    saConfig = await serviceAccountWithRules(cluster, { namespace: 'siskin-system', name: 'siskin-operator', rules: OPERATOR_RULES, namespaceRules: LEADER_ELECTION_RULES });
     await startOperator();
   });
   afterAll(async () => {

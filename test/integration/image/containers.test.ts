@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AppsV1Api, CoordinationV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import type { StartedTestContainer, WaitStrategy } from 'testcontainers';
-import { OPERATOR_RULES } from '../../../operator/api/rbac.ts';
+import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../../../operator/api/rbac.ts';
 import { CRD_FILE } from '../../../tooling/crd.ts';
 import { GROUP, PLURAL, VERSION, type ModelDeploymentStatus } from '../../../operator/api/schema.ts';
 import { ENTRY_POINTS } from '../../../operator/resources/image.ts';
@@ -257,7 +257,7 @@ describe('the repository image under Testcontainers', () => {
       if (!imageReady) return;
       // kwok mode without nodes: the API server on loopback, which host networking reaches.
       cluster = await startCluster({ crdFiles: [CRD] });
-      const saConfig = await serviceAccountWithRules(cluster, { namespace: 'siskin-system', name: 'siskin-operator', rules: OPERATOR_RULES });
+      const saConfig = await serviceAccountWithRules(cluster, { namespace: 'siskin-system', name: 'siskin-operator', rules: OPERATOR_RULES, namespaceRules: LEADER_ELECTION_RULES });
       // The kubeconfig holds a token and stays 0600: owned by the image's user, who alone reads it.
       const client = await getContainerRuntimeClient();
       const [uid, gid = uid] = (await client.image.inspect(ImageName.fromString(IMAGE))).Config.User.split(':').map(Number);
