@@ -19,13 +19,13 @@ describe('prometheusAddressFor', () => {
     ['with no allow-list only the default may be named', 'http://thanos.monitoring:9090', { defaultAddress: 'http://p:9090', allowedAddresses: [] }, NOT_ALLOWED],
     ['no address anywhere is an error', undefined, { defaultAddress: '', allowedAddresses: [] }, /^no Prometheus address: spec\.monitoring\.prometheusURL is unset and the operator has no default$/],
   ])('%s', (_, prometheusURL, addresses, expected) => {
-    const choice: PrometheusAddressChoice = prometheusAddressFor({ monitoring: prometheusURL === undefined ? undefined : { prometheusURL } } as never, addresses);
+    const choice: PrometheusAddressChoice = prometheusAddressFor({ monitoring: prometheusURL === undefined ? undefined : { prometheusURL } }, addresses);
     if (typeof expected === 'string') expect(choice).toEqual({ url: expected });
     else expect('error' in choice ? choice.error : choice).toMatch(expected);
   });
 
   test('a long refused address is shortened in the error', () => {
-    const choice = prometheusAddressFor({ monitoring: { prometheusURL: `http://x/${'a'.repeat(5000)}` } } as never, config);
+    const choice = prometheusAddressFor({ monitoring: { prometheusURL: `http://x/${'a'.repeat(5000)}` } }, config);
     expect('error' in choice && choice.error.length).toBeLessThan(400);
   });
 });

@@ -31,7 +31,7 @@ export async function readCapped(res: Response, maxBytes: number, signal?: Abort
   }
   if (res.body === null) return '';
   signal?.throwIfAborted();
-  const reader = res.body.getReader();
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
   let onAbort = (): void => undefined;
   const aborted = new Promise<never>((_, reject) => {
     onAbort = () => reject(signal?.reason as Error);
