@@ -88,7 +88,7 @@ export class PrometheusProvider implements MetricProvider {
     const answered = `Prometheus at ${this.url} answered HTTP ${res.status}`;
     const contentType = res.headers.get('content-type');
     // A proxy's HTML error page, a login form, or not Prometheus at all: named, never quoted.
-    if (!isJson(contentType)) throw new Error(`${answered} with ${contentType === null ? 'no content type' : `content type ${brief(contentType, 80)}`}, not the API's JSON`);
+    if (!isJson(contentType)) throw new Error(`${answered} with ${describeType(contentType)}, not the API's JSON`);
     let body: ApiResponse;
     try {
       body = JSON.parse(text) as ApiResponse;
@@ -148,9 +148,21 @@ function redirectTarget(res: Response, base: string): string {
   }
 }
 
+/** "content type text/html": the media type alone, as a header value may carry anything after it. */
+function describeType(contentType: string | null): string {
+  const type = mediaType(contentType);
+  if (type === '') return 'no content type';
+  return /^[\w.+-]{1,40}\/[\w.+-]{1,60}$/.test(type) ? `content type ${type}` : 'an unreadable content type';
+}
+
+/** "text/html; charset=utf-8" → "text/html". */
+function mediaType(contentType: string | null): string {
+  return contentType?.split(';')[0]?.trim().toLowerCase() ?? '';
+}
+
 /** application/json, or a +json type (RFC 6839). */
 function isJson(contentType: string | null): boolean {
-  const type = contentType?.split(';')[0]?.trim().toLowerCase() ?? '';
+  const type = mediaType(contentType);
   return type === 'application/json' || type.endsWith('+json');
 }
 
