@@ -546,7 +546,12 @@ const retrainJobTemplate = z
 export const monitoringSpec = withRules(
   z
     .object({
-      prometheusURL: z.string().regex(/^https?:\/\/[^\s]+$/).optional().describe("Prometheus address; defaults to the operator's configured one."),
+      // A base URL only: credentials would be echoed in status, and fetch drops what follows "#".
+      prometheusURL: z
+        .string()
+        .regex(/^https?:\/\/[^\s/?#@]+(\/[^\s?#]*)?$/)
+        .optional()
+        .describe("Prometheus address (a base URL: no credentials, query or fragment); defaults to the operator's configured one, and must be that or one of the addresses the operator allows."),
       drift: z
         .object({
           threshold: z.number().gt(0).max(10).default(0.2).describe('Feature PSI above which the stable revision counts as drifted.'),

@@ -10,6 +10,7 @@ import type { MetricProvider } from '../analysis/provider.ts';
 import { parseModelMetadata } from '../analysis/schemaGate.ts';
 import { measureHealth, measureLoad } from '../monitoring/measureHealth.ts';
 import { LABEL_REVISION, READINESS_GATE, serviceNames } from '../resources/labels.ts';
+import { readCapped } from '../runtime/http.ts';
 import { TerminalError } from '../runtime/reconcile.ts';
 import { analysisDue, autoscaleDue, healthDue, signaturesToRead, type ObservedDeployment, type ObservedPod, type PlanInput, type SignatureRead } from './plan.ts';
 
@@ -88,17 +89,22 @@ export function observeDeployments(items: readonly V1Deployment[], uid: string):
     }));
 }
 
-/** How long a pod may take to answer a signature read. */
+/** How long a pod may take to answer a signature read, its whole body included. */
 const SIGNATURE_TIMEOUT_MS = 3_000;
+/** Largest model metadata read: a signature of thousands of tensors is well under this. */
+const SIGNATURE_MAX_BYTES = 1024 * 1024;
 
 /** Reads a revision's model signature from one of its pods (GET /v2/models/{name} on the pod). */
 async function readSignature(pod: ObservedPod, model: string, signal: AbortSignal): Promise<SignatureRead> {
   const path = modelMetadataPath(model);
   const url = `http://${pod.ip}:${SERVING_PORT}${path}`;
   try {
-    const res = await fetch(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(SIGNATURE_TIMEOUT_MS)]) });
-    if (res.status !== 200) return { error: `pod ${pod.name} answered ${res.status} to GET ${path}: ${(await res.text()).slice(0, 200)}` };
-    return parseModelMetadata(await res.json());
+    // The pod runs whatever image the spec names: its answer is bounded in size and time.
+    const bounded = AbortSignal.any([signal, AbortSignal.timeout(SIGNATURE_TIMEOUT_MS)]);
+    const res = await fetch(url, { redirect: 'manual', signal: bounded });
+    const text = await readCapped(res, SIGNATURE_MAX_BYTES, bounded);
+    if (res.status !== 200) return { error: `pod ${pod.name} answered ${res.status} to GET ${path}: ${text.slice(0, 200)}` };
+    return parseModelMetadata(JSON.parse(text));
   } catch (err) {
     // A stopped reconcile is not an unreadable signature.
     signal.throwIfAborted();

@@ -4,8 +4,10 @@
 // caused it. ctx.signal reaches every request it makes.
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { ModelDeployment } from '../api/schema.ts';
+import { prometheusAddressFor } from '../analysis/prometheusAddress.ts';
 import type { MetricProvider } from '../analysis/provider.ts';
 import { PrometheusProvider } from '../analysis/providers/prometheus.ts';
+import { UnavailableProvider } from '../analysis/providers/unavailable.ts';
 import { routeTarget, routerFor } from '../routing/router.ts';
 import { splitKey, type ReconcileResult, type Reconciler } from '../runtime/reconcile.ts';
 import { applyPlan, emitEvents, kubeApis, writeStatus, type ApplyScope } from './apply.ts';
@@ -23,6 +25,8 @@ export interface ReconcilerOptions {
   metrics?: ModelDeploymentMetrics;
   /** Prometheus for analysis when spec.monitoring.prometheusURL is unset. */
   defaultPrometheusAddress?: string;
+  /** The other Prometheus addresses spec.monitoring.prometheusURL may name; any other is queried never. */
+  allowedPrometheusAddresses?: readonly string[];
   /** Injected for tests of time-based steps; Date.now otherwise. */
   now?: () => number;
 }
@@ -32,10 +36,13 @@ export function makeReconciler(opts: ReconcilerOptions): Reconciler {
   const apis = kubeApis(opts.kubeConfig);
   const now = opts.now ?? Date.now;
   const providers = new Map<string, MetricProvider>();
+  const addresses = { defaultAddress: opts.defaultPrometheusAddress ?? '', allowedAddresses: opts.allowedPrometheusAddresses ?? [] };
   const prometheus = (md: ModelDeployment): MetricProvider => {
-    const url = md.spec.monitoring?.prometheusURL ?? opts.defaultPrometheusAddress ?? '';
-    let p = providers.get(url);
-    if (!p) providers.set(url, (p = new PrometheusProvider({ url })));
+    const choice = prometheusAddressFor(md.spec, addresses);
+    // Refused: every measurement is Inconclusive with the reason, and no request is made.
+    if ('error' in choice) return new UnavailableProvider(choice.error);
+    let p = providers.get(choice.url);
+    if (!p) providers.set(choice.url, (p = new PrometheusProvider({ url: choice.url })));
     return p;
   };
   const routers = { ReplicaRatio: routerFor('ReplicaRatio', { kubeConfig: opts.kubeConfig }), GatewayAPI: routerFor('GatewayAPI', { kubeConfig: opts.kubeConfig }) };

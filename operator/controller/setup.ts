@@ -48,6 +48,8 @@ export interface ModelDeploymentReconcilerOptions {
   logger?: Logger;
   defaultImage: string;
   defaultPrometheusAddress?: string;
+  /** The other Prometheus addresses a spec may name (the operator's allow-list). */
+  allowedPrometheusAddresses?: readonly string[];
   metrics?: ModelDeploymentMetrics;
   /** Injected for tests of time-based steps; Date.now otherwise. */
   now?: () => number;
@@ -67,6 +69,7 @@ export function buildModelDeploymentReconciler(opts: ModelDeploymentReconcilerOp
     cache: cacheOf(informers),
     defaultImage: opts.defaultImage,
     ...(opts.defaultPrometheusAddress !== undefined ? { defaultPrometheusAddress: opts.defaultPrometheusAddress } : {}),
+    ...(opts.allowedPrometheusAddresses ? { allowedPrometheusAddresses: opts.allowedPrometheusAddresses } : {}),
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
     ...(opts.now ? { now: opts.now } : {}),
   });
@@ -82,6 +85,7 @@ export function addModelDeploymentController(manager: Manager, opts: { kubeConfi
     logger,
     defaultImage: config.defaultServingImage,
     ...(config.defaultPrometheusAddress !== undefined ? { defaultPrometheusAddress: config.defaultPrometheusAddress } : {}),
+    allowedPrometheusAddresses: config.allowedPrometheusAddresses,
     metrics: new ModelDeploymentMetrics(manager.metrics.registry),
   });
   const toOwner = enqueueControllerOwner({ apiVersion: `${GROUP}/${VERSION}`, kind: KIND });

@@ -29,6 +29,33 @@ describe('loadConfig', () => {
     expect(c.http).toEqual({ host: '0.0.0.0', port: 8080 });
     expect(c.logLevel).toBe('info');
     expect(c.defaultPrometheusAddress).toBe('http://prometheus.monitoring.svc:9090');
+    expect(c.allowedPrometheusAddresses).toEqual([]);
+  });
+
+  test('reads the allowed Prometheus addresses as a comma-separated list', () => {
+    const c = loadConfig({ SISKIN_LEADER_ELECT: 'false', SISKIN_ALLOWED_PROMETHEUS_ADDRESSES: ' http://thanos.monitoring:9090, https://mimir.example/prometheus/ ,' });
+    expect(c.allowedPrometheusAddresses).toEqual(['http://thanos.monitoring:9090', 'https://mimir.example/prometheus/']);
+  });
+
+  // fetch drops everything after "#", so "http://internal/admin/secret#" would query /admin/secret;
+  // credentials would be repeated in every error that names the address.
+  test.each<[string, RegExp]>([
+    ['http://internal-svc/admin/secret#', /must not carry a query or a fragment/],
+    ['http://prom:9090/?x=1', /must not carry a query or a fragment/],
+    ['http://user:pass@prom:9090', /must not carry credentials/],
+    ['http://user@prom:9090', /must not carry credentials/],
+    ['ftp://prom', /must be an http:\/\/ or https:\/\/ URL/],
+  ])('refuses the Prometheus address %s, as default and in the allow-list', (url, message) => {
+    expect(problemsOf({ SISKIN_LEADER_ELECT: 'false', SISKIN_DEFAULT_PROMETHEUS_ADDRESS: url })).toEqual([expect.stringMatching(new RegExp(`^SISKIN_DEFAULT_PROMETHEUS_ADDRESS: ${message.source}`))]);
+    expect(problemsOf({ SISKIN_LEADER_ELECT: 'false', SISKIN_ALLOWED_PROMETHEUS_ADDRESSES: `http://ok:9090,${url}` })).toEqual([
+      expect.stringMatching(new RegExp(`^SISKIN_ALLOWED_PROMETHEUS_ADDRESSES\\.1: ${message.source}`)),
+    ]);
+  });
+
+  test('a path with an @ past the host is no credential', () => {
+    expect(loadConfig({ SISKIN_LEADER_ELECT: 'false', SISKIN_DEFAULT_PROMETHEUS_ADDRESS: 'http://gw:8080/tenants/@ml/prometheus' }).defaultPrometheusAddress).toBe(
+      'http://gw:8080/tenants/@ml/prometheus',
+    );
   });
 
   test('reads a namespace scope and every setting from the environment', () => {

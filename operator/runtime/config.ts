@@ -13,6 +13,8 @@ export interface OperatorConfig {
   defaultServingImage: string;
   /** Prometheus URL for ModelDeployments that do not set one. */
   defaultPrometheusAddress: string;
+  /** The other Prometheus URLs a ModelDeployment may name in spec.monitoring.prometheusURL; any other gets no request. */
+  allowedPrometheusAddresses: string[];
   /** Concurrent reconciles per controller. */
   maxConcurrentReconciles: number;
   /** Leader election on a Lease. */
@@ -52,6 +54,22 @@ const dnsSubdomain = z
   .max(253)
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, 'must be a DNS-1123 subdomain');
 const seconds = z.coerce.number().positive().max(3600);
+// A Prometheus address is a plain base URL: credentials would reach status and Events in every
+// error naming the address, and fetch silently drops a fragment (with whatever path follows "#").
+const prometheusAddress = z
+  .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+  .refine((u) => !/^https?:\/\/[^/?#]*@/i.test(u), 'must not carry credentials (user:password@); use an authenticating proxy')
+  .refine((u) => !/[?#]/.test(u), 'must not carry a query or a fragment: it is the base URL the API paths are appended to');
+/** Comma-separated Prometheus addresses, each checked like the default; blanks between commas are ignored. */
+const prometheusAddresses = z
+  .string()
+  .transform((s) =>
+    s
+      .split(',')
+      .map((a) => a.trim())
+      .filter((a) => a !== ''),
+  )
+  .pipe(z.array(prometheusAddress));
 
 /** The environment variables the operator reads, with their defaults. */
 export const configSchema = z.object({
@@ -60,7 +78,10 @@ export const configSchema = z.object({
     .string()
     .regex(/^[^\s]+$/, 'must be an image reference without spaces')
     .default('siskin:0.1.0'),
-  SISKIN_DEFAULT_PROMETHEUS_ADDRESS: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).default('http://prometheus.monitoring.svc:9090'),
+  SISKIN_DEFAULT_PROMETHEUS_ADDRESS: prometheusAddress.default('http://prometheus.monitoring.svc:9090'),
+  // The only addresses spec.monitoring.prometheusURL may pick besides the default: the operator
+  // must not query (and report the answers of) any URL a ModelDeployment author names.
+  SISKIN_ALLOWED_PROMETHEUS_ADDRESSES: prometheusAddresses.default([]),
   SISKIN_MAX_CONCURRENT_RECONCILES: z.coerce.number().int().min(1).max(64).default(4),
   SISKIN_LEADER_ELECT: z.stringbool().default(true),
   SISKIN_LEADER_ELECTION_LEASE_NAME: dnsSubdomain.default('siskin-operator'),
@@ -108,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig
     watchNamespace: ok.SISKIN_WATCH_NAMESPACE,
     defaultServingImage: ok.SISKIN_DEFAULT_SERVING_IMAGE,
     defaultPrometheusAddress: ok.SISKIN_DEFAULT_PROMETHEUS_ADDRESS,
+    allowedPrometheusAddresses: ok.SISKIN_ALLOWED_PROMETHEUS_ADDRESSES,
     maxConcurrentReconciles: ok.SISKIN_MAX_CONCURRENT_RECONCILES,
     leaderElection: {
       enabled: ok.SISKIN_LEADER_ELECT,

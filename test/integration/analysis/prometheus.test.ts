@@ -4,12 +4,12 @@
 // Every number asserted here is one the test caused.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { evaluateRound, type MetricSpec, type Observation } from '../../../operator/analysis/evaluate.ts';
 import { measure } from '../../../operator/analysis/measure.ts';
-import { PrometheusProvider } from '../../../operator/analysis/providers/prometheus.ts';
+import { PrometheusProvider, type PrometheusOptions } from '../../../operator/analysis/providers/prometheus.ts';
 import { stableHealthQueries, type QueryContext } from '../../../operator/analysis/queries.ts';
 import { startPrometheus, waitFor, type LocalPrometheus } from '../../cluster/index.ts';
 import { startServing, tempDir, type TestServer } from '../../fixtures/serving.ts';
@@ -255,21 +255,156 @@ describe('canary analysis on a real Prometheus', () => {
 });
 
 describe('PrometheusProvider against endpoints that are not a healthy Prometheus', () => {
-  test('a hung server times out and a proxy error page is named as such', async () => {
-    const server = createServer((req, res) => {
-      if (req.url?.includes('hang') === true) return; // never answers
-      res.writeHead(502, { 'content-type': 'text/html' }).end('<html><body>Bad Gateway</body></html>');
-    });
+  const SECRET = 'hunter2-0a9f3c';
+  /** Runs handle as an HTTP server on 127.0.0.1 for the duration of use(base URL). */
+  async function serve(handle: RequestListener, use: (base: string) => Promise<void>): Promise<void> {
+    const server = createServer(handle);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
-      await expect(new PrometheusProvider({ url: `${base}/hang`, timeoutMs: 300 }).query('vector(1)')).rejects.toThrow(`Prometheus at ${base}/hang did not answer within 0.3 s`);
-      await expect(new PrometheusProvider({ url: `${base}/` }).query('vector(1)')).rejects.toThrow(
-        `Prometheus at ${base} answered HTTP 502 without the API's JSON: <html><body>Bad Gateway</body></html>`,
-      );
+      await use(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
     } finally {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
     }
+  }
+  /** The error a query against base fails with. */
+  async function failure(base: string, opts: Partial<PrometheusOptions> = {}): Promise<Error> {
+    return new PrometheusProvider({ url: base, ...opts }).query('vector(1)').then(
+      () => {
+        throw new Error('expected the query to fail');
+      },
+      (err: unknown) => err as Error,
+    );
+  }
+
+  test('a hung server times out and a proxy error page is named by status and content type', async () => {
+    await serve(
+      (req, res) => {
+        if (req.url?.includes('hang') === true) return; // never answers
+        res.writeHead(502, { 'content-type': 'text/html' }).end('<html><body>Bad Gateway</body></html>');
+      },
+      async (base) => {
+        await expect(new PrometheusProvider({ url: `${base}/hang`, timeoutMs: 300 }).query('vector(1)')).rejects.toThrow(`Prometheus at ${base}/hang did not answer within 0.3 s`);
+        await expect(new PrometheusProvider({ url: `${base}/` }).query('vector(1)')).rejects.toThrow(`Prometheus at ${base} answered HTTP 502 with content type text/html, not the API's JSON`);
+      },
+    );
+  });
+
+  test('an answer that is not Prometheus JSON is never quoted: the page behind the address stays unread', async () => {
+    await serve(
+      (req, res) => {
+        const page = `<html><body>admin console — api key ${SECRET}</body></html>`;
+        if (req.url?.startsWith('/html/') === true) res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(page);
+        else if (req.url?.startsWith('/untyped/') === true) res.end(page);
+        else if (req.url?.startsWith('/header/') === true) res.writeHead(200, { 'content-type': `text/${SECRET} stuff` }).end(page);
+        else if (req.url?.startsWith('/badjson/') === true) res.writeHead(200, { 'content-type': 'application/json' }).end(`{"key": "${SECRET}"`);
+        else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ key: SECRET }));
+      },
+      async (base) => {
+        const errors = [await failure(`${base}/html`), await failure(`${base}/untyped`), await failure(`${base}/header`), await failure(`${base}/badjson`), await failure(`${base}/json`)].map((e) => e.message);
+        expect(errors).toEqual([
+          `Prometheus at ${base}/html answered HTTP 200 with content type text/html, not the API's JSON`,
+          `Prometheus at ${base}/untyped answered HTTP 200 with no content type, not the API's JSON`,
+          `Prometheus at ${base}/header answered HTTP 200 with an unreadable content type, not the API's JSON`,
+          `Prometheus at ${base}/badjson answered HTTP 200 with a body that is not valid JSON`,
+          `Prometheus at ${base}/json answered HTTP 200 without a successful result`,
+        ]);
+        for (const e of errors) expect(e).not.toContain(SECRET);
+      },
+    );
+  });
+
+  test('a redirect is not followed: the error names its status and the target origin only', async () => {
+    let reachedTarget = 0;
+    await serve(
+      (_, res) => {
+        reachedTarget++;
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success","data":{"resultType":"scalar","result":[0,"1"]}}');
+      },
+      (target) =>
+        serve(
+          (_, res) => res.writeHead(302, { location: `${target}/admin/keys?token=${SECRET}` }).end(),
+          async (base) => {
+            const err = await failure(base);
+            expect(err.message).toBe(`Prometheus at ${base} answered HTTP 302, a redirect to ${target}; redirects are not followed`);
+            expect(err.message).not.toContain(SECRET);
+            expect(reachedTarget).toBe(0);
+          },
+        ),
+    );
+  });
+
+  test("Prometheus's own error message is reported, shortened", async () => {
+    await serve(
+      (_, res) => res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'error', errorType: 'bad_data', error: `parse error: ${'x'.repeat(100_000)}` })),
+      async (base) => {
+        const err = await failure(base);
+        expect(err.message).toMatch(/^Prometheus rejected the query \(bad_data\): parse error: x+… — vector\(1\)$/);
+        expect(err.message.length).toBeLessThan(400);
+      },
+    );
+  });
+
+  test('an answer that never ends is cut at 4 MiB: the read stops there and the connection is closed', async () => {
+    let sent = 0;
+    let closed = false;
+    await serve(
+      (_, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"status":"success","data":{"resultType":"vector","result":[');
+        const chunk = Buffer.alloc(64 * 1024, ' ');
+        // Writes only as fast as the client reads (backpressure), so `sent` is what it took in.
+        const pump = (): void => {
+          while (!closed && res.write(chunk)) sent += chunk.length;
+          if (!closed) sent += chunk.length;
+        };
+        res.on('drain', pump);
+        res.on('close', () => (closed = true));
+        pump();
+      },
+      async (base) => {
+        const err = await failure(base);
+        expect(err.message).toBe(`Prometheus at ${base}: the answer is larger than 4 MiB; stopped reading there`);
+        await waitFor('the server to see the connection closed', () => Promise.resolve(closed || undefined), { timeoutMs: 5_000, intervalMs: 10 });
+        // The cap plus what sits in the two sockets' buffers, not a gigabyte.
+        expect(sent).toBeGreaterThan(4 * 1024 * 1024);
+        expect(sent).toBeLessThan(16 * 1024 * 1024);
+      },
+    );
+  });
+
+  test('a declared Content-Length past the cap is refused before reading', async () => {
+    await serve(
+      (_, res) => {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(2 * 1024 ** 3) });
+        res.write('{"status":"success"');
+      },
+      async (base) => {
+        await expect(failure(base)).resolves.toMatchObject({ message: `Prometheus at ${base}: the answer is 2 GiB (Content-Length), more than the 4 MiB allowed; not read` });
+      },
+    );
+  });
+
+  test('an answer trickling one byte a second is cut at the timeout, body included', async () => {
+    const body = '{"status":"success","data":{"resultType":"scalar","result":[0,"1"]}}';
+    let timer: NodeJS.Timeout | undefined;
+    await serve(
+      (_, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        let i = 0;
+        const drip = (): void => {
+          if (res.destroyed || i >= body.length) return void res.end();
+          res.write(body[i++]!);
+          timer = setTimeout(drip, 1_000);
+        };
+        drip();
+      },
+      async (base) => {
+        const started = Date.now();
+        await expect(failure(base, { timeoutMs: 1_500 })).resolves.toMatchObject({ message: `Prometheus at ${base} did not answer within 1.5 s` });
+        expect(Date.now() - started).toBeLessThan(2_500);
+      },
+    );
+    clearTimeout(timer);
   });
 });

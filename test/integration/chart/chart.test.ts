@@ -356,6 +356,8 @@ describe('bad values fail before anything is installed, naming the value', () =>
     ['operator.logLevel=verbose', /\/operator\/logLevel.*must be one of/],
     ['watchNamespace=Models_Prod', /\/watchNamespace/],
     ['operator.defaultPrometheusAddress=prometheus:9090', /\/operator\/defaultPrometheusAddress/],
+    ['operator.defaultPrometheusAddress=http://internal-svc/admin/secret#', /\/operator\/defaultPrometheusAddress/],
+    ['operator.allowedPrometheusAddresses={http://user:pw@thanos:9090}', /\/operator\/allowedPrometheusAddresses\/0/],
     ['prometheusRule.disabledAlerts={SiskinCanaryStuk}', /\/prometheusRule\/disabledAlerts\/0/],
     ['networkPolicy.enabled=maybe', /\/networkPolicy\/enabled/],
     ['networkPolicy.metricsFrom[0].podSelector.matchLabel.app=prometheus', /\/networkPolicy\/metricsFrom\/0\/podSelector.*additional properties 'matchLabel' not allowed/],
@@ -366,6 +368,12 @@ describe('bad values fail before anything is installed, naming the value', () =>
     const lint = await helm(['lint', chart, '--set', set]);
     expect(lint.code).not.toBe(0);
     expect(lint.stdout).toMatch(message);
+  });
+
+  test('the allowed Prometheus addresses reach the operator as one comma-joined variable', async () => {
+    const objects = await render(['operator.allowedPrometheusAddresses={http://thanos.monitoring:9090,https://mimir.example/prometheus}']);
+    const c = only<V1Deployment>(objects, 'Deployment').spec!.template.spec!.containers[0]!;
+    expect(loadConfig(resolveEnv(c.env!, { name: 'p', namespace: RELEASE_NS })).allowedPrometheusAddresses).toEqual(['http://thanos.monitoring:9090', 'https://mimir.example/prometheus']);
   });
 
   test('two replicas without leader election fail to render, saying why (helm lint only logs a template fail)', async () => {

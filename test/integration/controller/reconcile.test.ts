@@ -3,7 +3,8 @@
 // the only read path): a ModelDeployment becomes Deployments, Services and status; a new
 // version rolls out as a canary by replica ratio; promote, abort and retry work; a restarted
 // reconciler resumes at the same step; deletion garbage-collects everything; an object the
-// schema refuses fails terminally; an aborted reconcile stops making requests at once.
+// schema refuses fails terminally; an aborted reconcile stops making requests at once; a
+// Prometheus address the operator does not allow is never queried.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
@@ -13,7 +14,7 @@ import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, type KubernetesObje
 import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../../../operator/api/rbac.ts';
 import { CRD_FILE } from '../../../tooling/crd.ts';
 import { GROUP, PLURAL, VERSION, type ModelDeploymentStatus } from '../../../operator/api/schema.ts';
-import { buildModelDeploymentReconciler, type ModelDeploymentReconciler } from '../../../operator/controller/setup.ts';
+import { buildModelDeploymentReconciler, type ModelDeploymentReconciler, type ModelDeploymentReconcilerOptions } from '../../../operator/controller/setup.ts';
 import { Controller } from '../../../operator/runtime/controller.ts';
 import type { Informer } from '../../../operator/runtime/informer.ts';
 import { createLogger } from '../../../operator/runtime/logger.ts';
@@ -44,8 +45,8 @@ describe('ModelDeployment reconciler', () => {
   };
   const informers = (): Array<Informer<KubernetesObject>> => Object.values(reconciler.informers) as Array<Informer<KubernetesObject>>;
   /** A reconciler as the operator builds it, its informers started and synced against the test API server. */
-  const startReconciler = async (): Promise<ModelDeploymentReconciler> => {
-    const r = buildModelDeploymentReconciler({ kubeConfig: operatorKc, defaultImage: IMAGE, now: () => clock, logger: log });
+  const startReconciler = async (extra: Partial<ModelDeploymentReconcilerOptions> = {}): Promise<ModelDeploymentReconciler> => {
+    const r = buildModelDeploymentReconciler({ kubeConfig: operatorKc, defaultImage: IMAGE, now: () => clock, logger: log, ...extra });
     const all = Object.values(r.informers) as Array<Informer<KubernetesObject>>;
     for (const i of all) i.start();
     await Promise.all(all.map((i) => i.waitForSync(30_000)));
@@ -293,6 +294,9 @@ describe('ModelDeployment reconciler', () => {
     hanging.on('connection', (c) => sockets.add(c));
     await new Promise<void>((r) => hanging.listen(0, '127.0.0.1', r));
     const prometheusURL = `http://127.0.0.1:${(hanging.address() as { port: number }).port}`;
+    // A spec may only name a Prometheus the operator's configuration allows.
+    await Promise.all(informers().map((i) => i.stop()));
+    reconciler = await startReconciler({ allowedPrometheusAddresses: [prometheusURL] });
     try {
       await custom.createNamespacedCustomObject({
         group: GROUP,
@@ -339,6 +343,55 @@ describe('ModelDeployment reconciler', () => {
       for (const c of sockets) c.destroy();
       await new Promise((r) => hanging.close(r));
       await custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: PLURAL, name: 'hang' }).catch(() => undefined);
+    }
+  });
+
+  test('a spec naming a Prometheus the operator does not allow gets no request: the health check is Inconclusive saying so', async () => {
+    // Answers like a Prometheus with no data, and counts what reaches it.
+    let requests = 0;
+    const counting: Server = createServer((_, res) => {
+      requests++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success","data":{"resultType":"vector","result":[]}}');
+    });
+    await new Promise<void>((r) => counting.listen(0, '127.0.0.1', r));
+    const prometheusURL = `http://127.0.0.1:${(counting.address() as { port: number }).port}`;
+    try {
+      await custom.createNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: NS,
+        plural: PLURAL,
+        body: {
+          apiVersion: `${GROUP}/${VERSION}`,
+          kind: 'ModelDeployment',
+          metadata: { name: 'elsewhere' },
+          spec: {
+            model: { uri: 'file:///models/iris-1.onnx', version: '1' },
+            rollout: { schemaCheck: 'Off' },
+            monitoring: { prometheusURL, drift: { maxErrorRate: 0.5 } },
+          },
+        },
+      });
+      // The first reconcile makes a stable revision, the next measures its health.
+      await reconcile(`${NS}/elsewhere`);
+      clock += 60_000;
+      await reconcile(`${NS}/elsewhere`);
+      const measurements = (await get('elsewhere')).status?.monitoring?.measurements;
+      expect(measurements).toEqual([expect.objectContaining({ metric: 'error-rate', verdict: 'Inconclusive' })]);
+      expect(measurements![0]!.reason).toMatch(/spec\.monitoring\.prometheusURL ".*" is not a Prometheus address this operator allows; the platform team must add it/);
+      expect(requests).toBe(0);
+
+      // The same address, once the platform team allows it, is queried: the count above could have counted.
+      await Promise.all(informers().map((i) => i.stop()));
+      reconciler = await startReconciler({ allowedPrometheusAddresses: [`${prometheusURL}/`] });
+      clock += 60_000;
+      await reconcile(`${NS}/elsewhere`);
+      expect(requests).toBeGreaterThan(0);
+      expect((await get('elsewhere')).status?.monitoring?.measurements?.[0]?.reason).toBeUndefined();
+    } finally {
+      counting.closeAllConnections();
+      await new Promise((r) => counting.close(r));
+      await custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: PLURAL, name: 'elsewhere' }).catch(() => undefined);
     }
   });
 });

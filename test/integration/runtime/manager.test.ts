@@ -152,7 +152,8 @@ describe('Manager', () => {
     const custom = kc.makeApiClient(CustomObjectsApi);
     let lost: LeadershipEnd | undefined;
     const manager = new Manager({ kubeConfig: kc, leaderElection: { ...LEASE, name: 'steal-md', identity: 'md' }, onLostLeadership: (end) => (lost = end) });
-    const config = loadConfig({ SISKIN_WATCH_NAMESPACE: NS, SISKIN_LEADER_ELECT: 'false' });
+    const prometheusURL = `http://127.0.0.1:${(hanging.address() as { port: number }).port}`;
+    const config = loadConfig({ SISKIN_WATCH_NAMESPACE: NS, SISKIN_LEADER_ELECT: 'false', SISKIN_ALLOWED_PROMETHEUS_ADDRESSES: prometheusURL });
     addModelDeploymentController(manager, { kubeConfig: kc, config, logger: createLogger({ level: 'silent' }) });
     try {
       await manager.start();
@@ -168,7 +169,7 @@ describe('Manager', () => {
           spec: {
             model: { uri: 'file:///models/iris-1.onnx', version: '1' },
             rollout: { schemaCheck: 'Off' },
-            monitoring: { prometheusURL: `http://127.0.0.1:${(hanging.address() as { port: number }).port}`, drift: { maxErrorRate: 0.5 } },
+            monitoring: { prometheusURL, drift: { maxErrorRate: 0.5 } },
           },
         },
       });
