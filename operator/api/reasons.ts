@@ -60,6 +60,9 @@ export const Reason = {
   // Scale and traffic.
   Scaled: 'Scaled',
   RoutingFailed: 'RoutingFailed',
+  // What the operator cannot do for the spec.
+  InvalidSpec: 'InvalidSpec',
+  ApplyFailed: 'ApplyFailed',
 } as const;
 
 /** Annotation: one-shot command (promote, promote-full, abort, retry, resume), optionally "cmd:nonce". */

@@ -20,7 +20,7 @@ import { FIELD_MANAGER, READINESS_GATE } from '../resources/labels.ts';
 import type { RouteTarget, Router } from '../routing/router.ts';
 import { withSignal } from '../runtime/abort.ts';
 import { setCondition } from './conditions.ts';
-import type { ReconcilerCache, StoredModelDeployment } from './observe.ts';
+import type { ReconcilerCache, StoredMeta, StoredModelDeployment } from './observe.ts';
 import type { Plan, PlannedEvent, PodGate } from './plan.ts';
 import { ConditionType, Reason } from '../api/reasons.ts';
 
@@ -156,9 +156,14 @@ async function createJobs(s: ApplyScope, p: Plan): Promise<void> {
 
 /** Patches status only when it changed, guarded by the resourceVersion it was computed from. */
 export async function writeStatus(s: ApplyScope, status: ModelDeploymentStatus): Promise<void> {
-  const { namespace, name, md, meta } = s.stored;
-  if (canonicalJson(status) === canonicalJson(md.status ?? {})) return;
-  await s.apis.custom.patchNamespacedCustomObjectStatus(
+  await patchStatus(s.apis, s.stored, s.stored.md.status, status, s.signal);
+}
+
+/** Writes status over before (the stored status, parsed or not) when they differ, guarded by resourceVersion. */
+export async function patchStatus(apis: KubeApis, obj: StatusTarget, before: unknown, status: unknown, signal: AbortSignal): Promise<void> {
+  if (canonicalJson(status) === canonicalJson(before ?? {})) return;
+  const { namespace, name, meta } = obj;
+  await apis.custom.patchNamespacedCustomObjectStatus(
     {
       group: GROUP,
       version: VERSION,
@@ -166,10 +171,17 @@ export async function writeStatus(s: ApplyScope, status: ModelDeploymentStatus):
       plural: PLURAL,
       name,
       // A status computed from a stale read must not land.
-      body: [...(meta.resourceVersion ? [{ op: 'test', path: '/metadata/resourceVersion', value: meta.resourceVersion }] : []), { op: md.status ? 'replace' : 'add', path: '/status', value: status }],
+      body: [...(meta.resourceVersion ? [{ op: 'test', path: '/metadata/resourceVersion', value: meta.resourceVersion }] : []), { op: before ? 'replace' : 'add', path: '/status', value: status }],
     },
-    withSignal(s.signal),
+    withSignal(signal),
   );
+}
+
+/** The ModelDeployment a status or an Event is about. */
+export interface StatusTarget {
+  namespace: string;
+  name: string;
+  meta: StoredMeta;
 }
 
 /** Server-side applies obj unless the live object already carries the same applied hash. */
@@ -204,8 +216,12 @@ async function serverSideApply(s: ApplyScope, obj: KubernetesObject): Promise<vo
 
 /** Emits the Events about the ModelDeployment, in order. */
 export async function emitEvents(s: ApplyScope, events: readonly PlannedEvent[]): Promise<void> {
-  const { namespace, name, meta } = s.stored;
-  for (const e of events) await emitEvent(s.apis.core, { namespace, name, uid: meta.uid }, e, s.now(), s.signal);
+  await emitEventsFor(s.apis, s.stored, events, s.now(), s.signal);
+}
+
+/** Emits Events whose involvedObject is the given ModelDeployment, in order. */
+export async function emitEventsFor(apis: KubeApis, obj: StatusTarget, events: readonly PlannedEvent[], at: number, signal: AbortSignal): Promise<void> {
+  for (const e of events) await emitEvent(apis.core, { namespace: obj.namespace, name: obj.name, uid: obj.meta.uid }, e, at, signal);
 }
 
 /** Creates an Event whose involvedObject is the ModelDeployment owner. */

@@ -43,22 +43,40 @@ export interface StoredModelDeployment {
   meta: StoredMeta;
 }
 
+/** A stored ModelDeployment whose spec this operator's schema refuses: what is wrong, by field path. */
+export interface InvalidModelDeployment {
+  namespace: string;
+  name: string;
+  meta: StoredMeta;
+  /** The stored status, unparsed: an invalid spec keeps everything the last valid one recorded. */
+  status: Record<string, unknown>;
+  /** "spec.field.path: what is wrong", one per problem. */
+  problems: string[];
+}
+
 /**
- * The cached ModelDeployment, undefined once deleted. One the schema refuses is a TerminalError:
- * no retry can fix it, only a change to the object (whose event brings the key back).
+ * The cached ModelDeployment, undefined once deleted. The CRD's OpenAPI schema is looser than
+ * ours in places (a quantity's pattern, an IANA time zone), so the API server may store a spec
+ * the operator cannot act on: that is an InvalidModelDeployment, answered in status. A status
+ * the schema refuses (written under a newer CRD, say) is a TerminalError: no retry can fix it.
  */
-export function readModelDeployment(cache: ReconcilerCache, namespace: string, name: string): StoredModelDeployment | undefined {
+export function readModelDeployment(cache: ReconcilerCache, namespace: string, name: string): StoredModelDeployment | InvalidModelDeployment | undefined {
   const raw = cache.getModelDeployment(namespace, name);
   if (raw === undefined) return undefined;
   const meta = (raw as { metadata: StoredMeta }).metadata;
   const parsed = modelDeploymentSchema.safeParse(raw);
-  // The CRD's OpenAPI schema is looser than ours in places (a quantity's pattern, say), and an
-  // object stored under another CRD version may not fit this operator's schema at all.
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new TerminalError(`${namespace}/${name}: the stored object does not match the schema: ${issues}`);
+  if (parsed.success) return { namespace, name, md: parsed.data, meta };
+  const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  if (parsed.error.issues.every((i) => i.path[0] === 'spec')) {
+    const status = (raw as { status?: unknown }).status;
+    return { namespace, name, meta, status: typeof status === 'object' && status !== null ? (status as Record<string, unknown>) : {}, problems };
   }
-  return { namespace, name, md: parsed.data, meta };
+  throw new TerminalError(`${namespace}/${name}: the stored object does not match this operator's schema: ${problems.join('; ')}`);
+}
+
+/** The object could be read but its spec cannot be acted on. */
+export function isInvalid(stored: StoredModelDeployment | InvalidModelDeployment): stored is InvalidModelDeployment {
+  return 'problems' in stored;
 }
 
 /** What the reconciler reads of a pod. */

@@ -9,11 +9,13 @@ import type { MetricProvider } from '../analysis/provider.ts';
 import { PrometheusProvider } from '../analysis/providers/prometheus.ts';
 import { UnavailableProvider } from '../analysis/providers/unavailable.ts';
 import { routeTarget, routerFor } from '../routing/router.ts';
-import { splitKey, type ReconcileResult, type Reconciler } from '../runtime/reconcile.ts';
-import { applyPlan, emitEvents, kubeApis, writeStatus, type ApplyScope } from './apply.ts';
+import type { Logger } from '../runtime/logger.ts';
+import { retryWithin, splitKey, type ReconcileResult, type Reconciler } from '../runtime/reconcile.ts';
+import { applyPlan, emitEvents, kubeApis, writeStatus, type Applied, type ApplyScope } from './apply.ts';
+import { reportApplyFailure, reportInvalidSpec } from './failures.ts';
 import type { ModelDeploymentMetrics } from './metrics.ts';
-import { observe, readModelDeployment, type ReconcilerCache } from './observe.ts';
-import { plan } from './plan.ts';
+import { isInvalid, observe, readModelDeployment, type ReconcilerCache } from './observe.ts';
+import { plan, type Plan } from './plan.ts';
 
 /** Settings of the reconciler. */
 export interface ReconcilerOptions {
@@ -47,12 +49,17 @@ export function makeReconciler(opts: ReconcilerOptions): Reconciler {
   };
   const routers = { ReplicaRatio: routerFor('ReplicaRatio', { kubeConfig: opts.kubeConfig }), GatewayAPI: routerFor('GatewayAPI', { kubeConfig: opts.kubeConfig }) };
 
-  return async (key, { signal }): Promise<ReconcileResult> => {
+  return async (key, { signal, log }): Promise<ReconcileResult> => {
     const { namespace, name } = splitKey(key);
     const stored = readModelDeployment(opts.cache, namespace, name);
     if (!stored) {
       // Deleted: owner references let the garbage collector clean up.
       opts.metrics?.forget(namespace, name);
+      return {};
+    }
+    if (isInvalid(stored)) {
+      // Retrying cannot fix a spec; its next change brings the key back.
+      await reportInvalidSpec(apis, stored, now(), signal);
       return {};
     }
     // One snapshot for observe and apply: the plan and apply's no-op checks see the same Deployments.
@@ -71,14 +78,33 @@ export function makeReconciler(opts: ReconcilerOptions): Reconciler {
       at: input.now,
       now,
     };
-    const applied = await applyPlan(scope, p);
-    await writeStatus(scope, applied.status);
-    opts.metrics?.observe(namespace, name, stored.md.status ?? {}, applied.status);
-    await emitEvents(scope, applied.events);
-    // Retried with backoff by the work queue, after the status says why.
-    if (applied.routingError) throw applied.routingError;
+    // From here on a failure keeps the follow-up the plan asked for (the next analysis round, say).
+    try {
+      const applied = await applyOrReport(scope, p, log);
+      await writeStatus(scope, applied.status);
+      opts.metrics?.observe(namespace, name, stored.md.status ?? {}, applied.status);
+      await emitEvents(scope, applied.events);
+      // Retried with backoff by the work queue, after the status says why.
+      if (applied.routingError) throw applied.routingError;
+    } catch (err) {
+      throw retryWithin(err, p.requeueAfterMs);
+    }
     // "Again right away" (a step just advanced) is a 1 ms wait: the queue's follow-up, not a loop here.
     return p.requeueAfterMs !== undefined ? { requeueAfter: Math.max(1, p.requeueAfterMs) } : {};
   };
 }
 
+/** Applies the plan; an apply the API server refuses is answered in status (the stored one, conditions aside) before it is thrown. */
+async function applyOrReport(scope: ApplyScope, p: Plan, log: Logger): Promise<Applied> {
+  try {
+    return await applyPlan(scope, p);
+  } catch (err) {
+    scope.signal.throwIfAborted();
+    const { stored } = scope;
+    await reportApplyFailure(scope.apis, { ...stored, status: stored.md.status }, err, scope.now(), scope.signal).catch((reportErr: unknown) => {
+      scope.signal.throwIfAborted();
+      log.warn({ err: reportErr }, 'could not report the failed apply in status');
+    });
+    throw err;
+  }
+}

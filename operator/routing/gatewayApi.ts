@@ -32,6 +32,7 @@ import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { withSignal } from '../runtime/abort.ts';
 import type { RouteTarget, RouteWeights, Router } from './route.ts';
 import { trafficSplit } from './split.ts';
+import { apiErrorMessage } from '../runtime/apiErrors.ts';
 
 const GROUP = 'gateway.networking.k8s.io';
 const VERSION = 'v1';
@@ -132,21 +133,7 @@ function apiError(t: RouteTarget, doing: string, err: unknown): Error {
   if ((err as { code?: number }).code === 404) {
     return new Error(`${route} not found: ModelDeployment ${t.namespace}/${t.name} routes its canary through it (spec.rollout.trafficRouting.httpRoute); create it or change the traffic routing`, { cause: err });
   }
-  return new Error(`${doing} ${route} for ModelDeployment ${t.namespace}/${t.name}: ${statusMessage(err)}`, { cause: err });
-}
-
-/** The API server's own message from a client-node error (its body is the Status as JSON text). */
-function statusMessage(err: unknown): string {
-  const body = (err as { body?: unknown }).body;
-  if (typeof body === 'string') {
-    try {
-      const message = (JSON.parse(body) as { message?: unknown }).message;
-      if (typeof message === 'string') return message;
-    } catch {
-      // Not a Status: the error's own text below says more than a raw body would.
-    }
-  }
-  return err instanceof Error ? err.message : String(err);
+  return new Error(`${doing} ${route} for ModelDeployment ${t.namespace}/${t.name}: ${apiErrorMessage(err)}`, { cause: err });
 }
 
 /** A backendRef to the named Service in the route's own namespace (group and kind take the API defaults). */

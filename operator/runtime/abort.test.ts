@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { withSignal } from './abort.ts';
+import { fence, FencedError, withSignal } from './abort.ts';
 
 describe('withSignal', () => {
   let server: Server;
@@ -51,5 +51,22 @@ describe('withSignal', () => {
     await expect(core.readNamespacedConfigMap({ namespace: 'ns', name: 'x' }, withSignal(abort.signal))).rejects.toThrow('lost leadership');
     await new Promise((r) => setTimeout(r, 50));
     expect(seen).toHaveLength(before);
+  });
+
+  test('a fenced signal refuses a request when it is sent, and lets it through while the fence holds', async () => {
+    const before = seen.length;
+    const abort = new AbortController();
+    let why: string | undefined = 'the lease was last renewed 11000 ms ago, past the renew deadline (10000 ms)';
+    fence(abort.signal, () => why);
+    await expect(core.readNamespacedConfigMap({ namespace: 'ns', name: 'x' }, withSignal(abort.signal))).rejects.toThrow(FencedError);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(seen).toHaveLength(before);
+    // The check runs per request, not once: a renewed lease lets the next one through.
+    why = undefined;
+    const sent = core.readNamespacedConfigMap({ namespace: 'ns', name: 'y' }, withSignal(abort.signal)).catch((err: unknown) => err);
+    for (let i = 0; i < 200 && seen.length === before; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(seen.at(-1)?.url).toBe('/api/v1/namespaces/ns/configmaps/y');
+    abort.abort(new Error('done'));
+    await sent;
   });
 });

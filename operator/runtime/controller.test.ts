@@ -6,13 +6,13 @@ import { ManualClock } from './clock.ts';
 import { Controller } from './controller.ts';
 import { createLogger } from './logger.ts';
 import { OperatorMetrics } from './metrics.ts';
-import { TerminalError, type ReconcileResult } from './reconcile.ts';
+import { retryWithin, TerminalError, type ReconcileResult } from './reconcile.ts';
 
 const settle = async (): Promise<void> => {
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
 };
 
-function harness(reconcile: (key: string, call: number) => Promise<ReconcileResult | void>) {
+function harness(reconcile: (key: string, call: number) => Promise<ReconcileResult | void>, backoff = { baseRetryDelayMs: 100, maxRetryDelayMs: 1000 }) {
   const clock = new ManualClock();
   const metrics = new OperatorMetrics();
   const calls: Array<{ key: string; at: number }> = [];
@@ -27,8 +27,7 @@ function harness(reconcile: (key: string, call: number) => Promise<ReconcileResu
     name: 'test',
     clock,
     metrics,
-    baseRetryDelayMs: 100,
-    maxRetryDelayMs: 1000,
+    ...backoff,
     logger: createLogger({ level: 'debug', destination: sink }),
     reconcile: (key, ctx) => {
       calls.push({ key, at: clock.now() });
@@ -46,6 +45,24 @@ async function counter(metrics: OperatorMetrics, result: string): Promise<number
 }
 
 describe('Controller', () => {
+  test.each<[string, number | undefined, number[]]>([
+    // what the failing reconcile had planned → when it runs again (backoff alone: 10 s, 20 s)
+    ['no planned follow-up: backoff alone', undefined, [0, 10_000]],
+    ['a planned round in 3 s: retried by then, however long the backoff', 3_000, [0, 3_000, 6_000, 9_000, 12_000]],
+    ['a planned "right away": retried within a second, never in a hot loop', 1, [0, 1_000, 2_000, 3_000, 4_000, 5_000, 6_000, 7_000, 8_000, 9_000, 10_000, 11_000, 12_000]],
+  ])('a failed reconcile keeps the follow-up it had planned: %s', async (_, within, at) => {
+    const h = harness(() => Promise.reject(retryWithin(new Error('the API server refused'), within)), { baseRetryDelayMs: 10_000, maxRetryDelayMs: 600_000 });
+    h.controller.enqueue('ns/a');
+    for (let t = 0; t < 12_500; t += 250) {
+      await settle();
+      h.clock.advance(250);
+    }
+    await settle();
+    expect(h.calls.map((c) => c.at)).toEqual(at);
+    await h.controller.stop();
+    await h.running;
+  });
+
   test('a successful reconcile runs once and is not requeued', async () => {
     const h = harness(() => Promise.resolve());
     h.controller.enqueue('ns/a');

@@ -5,8 +5,11 @@ import { realClock, type Clock } from './clock.ts';
 import type { Informer } from './informer.ts';
 import { createLogger, loggerForKey, type Logger } from './logger.ts';
 import type { OperatorMetrics, ReconcileOutcome } from './metrics.ts';
-import { objectKey, TerminalError, type Reconciler } from './reconcile.ts';
+import { objectKey, retryWithinOf, TerminalError, type Reconciler } from './reconcile.ts';
 import { WorkQueue } from './workQueue.ts';
+
+/** The soonest a failed reconcile is retried for the follow-up it had planned (see retryWithin). */
+const RETRY_WITHIN_FLOOR_MS = 1_000;
 
 /** Maps an event's object to the keys to reconcile (e.g. its controller owner's key). */
 export type KeyMapper<T extends KubernetesObject> = (obj: T) => string | string[] | undefined;
@@ -146,7 +149,12 @@ export class Controller {
         this.metrics?.terminalReconcileErrors.inc(labels);
         log.error({ err }, 'reconcile failed terminally; not retrying');
       } else {
-        const delay = this.queue.addRateLimited(key);
+        let delay = this.queue.addRateLimited(key);
+        // The follow-up the reconcile had planned survives its failure: backoff, but no later
+        // (and never sooner than a second: a planned "right away" must not become a hot loop).
+        const within = retryWithinOf(err);
+        const cap = within === undefined ? undefined : Math.max(within, RETRY_WITHIN_FLOOR_MS);
+        if (cap !== undefined && cap < delay) this.queue.addAfter(key, (delay = cap));
         log.error({ err, retryInMs: delay, retries: this.queue.numRequeues(key) }, 'reconcile failed; retrying with backoff');
       }
     } finally {

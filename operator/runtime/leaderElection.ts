@@ -75,6 +75,8 @@ export class LeaderElector {
   private observedVersion: string | undefined;
   private observedAt = 0;
   private observedHolder: string | undefined;
+  /** When the last successful acquire or renew was sent: others count the lease from a later moment. */
+  private renewSentAt: number | undefined;
 
   constructor(opts: LeaderElectionOptions) {
     this.opts = opts;
@@ -120,6 +122,20 @@ export class LeaderElector {
     const mayHold = this.leading || this.observedHolder === this.opts.identity;
     this.end({ reason: 'stopped', message: 'leader election stopped' });
     if (mayHold && (opts.release ?? true)) await this.release();
+  }
+
+  /**
+   * Why this process must not write now, if it must not: it does not lead, or its last renew
+   * was sent renewDeadline ago or more (a frozen process whose deadline timer has not run yet).
+   * Past that point it also gives leadership up, at once.
+   */
+  writeRefusal(): string | undefined {
+    if (!this.leading) return 'not leading';
+    const since = this.renewSentAt === undefined ? Infinity : this.clock.now() - this.renewSentAt;
+    if (since < this.renewDeadlineMs) return undefined;
+    const message = `the lease was last renewed ${Math.round(since)} ms ago, past the renew deadline (${this.renewDeadlineMs} ms)`;
+    this.end({ reason: 'lost', message });
+    return message;
   }
 
   private schedule(ms: number): void {
@@ -213,9 +229,11 @@ export class LeaderElector {
         this.log.warn({ err }, 'reading the lease failed');
         return false;
       }
+      const sentAt = this.clock.now();
       try {
         const created = await this.api.createNamespacedLease({ namespace, body: { metadata: { name, namespace }, spec: this.spec(undefined, new Date()) } });
         this.observe(created);
+        this.renewSentAt = sentAt;
         return true;
       } catch (createErr) {
         if (statusOf(createErr) !== 409) this.log.warn({ err: createErr }, 'creating the lease failed');
@@ -228,6 +246,7 @@ export class LeaderElector {
     if (holder && holder !== identity && this.observedAt + durationMs > this.clock.now()) return false;
     // While leading, someone else's name on the lease means we lost it, expired or not.
     if (this.leading && holder !== identity) return false;
+    const sentAt = this.clock.now();
     try {
       const updated = await this.api.replaceNamespacedLease({
         name,
@@ -235,6 +254,7 @@ export class LeaderElector {
         body: { ...lease, spec: this.spec(lease.spec, new Date()) },
       });
       this.observe(updated);
+      this.renewSentAt = sentAt;
       return true;
     } catch (err) {
       // 409: someone wrote the lease since we read it; the next attempt reads it again.

@@ -5,6 +5,7 @@ import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { OperatorConfig } from './config.ts';
 import type { Controller } from './controller.ts';
 import type { Informer } from './informer.ts';
+import { fence } from './abort.ts';
 import { LeaderElector, type LeadershipEnd } from './leaderElection.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { OperatorMetrics } from './metrics.ts';
@@ -173,7 +174,12 @@ export class Manager {
     this.log.info('leading: starting controllers once caches are synced');
     void Promise.all(this.informers.map((i) => i.waitForSync())).then(() => {
       if (!this.leading || this.controllersStopped) return;
-      for (const c of this.controllers) this.running.push(c.run());
+      const elector = this.elector;
+      for (const c of this.controllers) {
+        // Every write a reconcile makes checks, when it is sent, that the lease is still ours.
+        if (elector) fence(c.signal, () => elector.writeRefusal());
+        this.running.push(c.run());
+      }
     });
   }
 

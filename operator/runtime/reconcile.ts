@@ -25,6 +25,25 @@ export interface ReconcileContext {
 /** A level-triggered reconcile of one object key; throwing means "retry with backoff". */
 export type Reconciler = (key: string, ctx: ReconcileContext) => Promise<ReconcileResult | void>;
 
+const RETRY_WITHIN = Symbol('retryWithin');
+
+/**
+ * Marks a reconcile's error with the follow-up it had planned before failing: the controller
+ * retries it with backoff, but no later than ms — a failed write must not push the next
+ * analysis round minutes out. Non-Error values are wrapped.
+ */
+export function retryWithin<E>(err: E, ms: number | undefined): E | Error {
+  if (ms === undefined) return err;
+  const e = err instanceof Error ? err : new Error(String(err));
+  Object.defineProperty(e, RETRY_WITHIN, { value: ms, enumerable: false });
+  return e;
+}
+
+/** The latest retry a thrown error asks for (see retryWithin), if any. */
+export function retryWithinOf(err: unknown): number | undefined {
+  return err instanceof Error ? ((err as Error & { [RETRY_WITHIN]?: number })[RETRY_WITHIN]) : undefined;
+}
+
 /** An error that retrying cannot fix (e.g. an invalid spec): logged and counted, never retried. */
 export class TerminalError extends Error {
   constructor(message: string, options?: ErrorOptions) {

@@ -2,9 +2,10 @@
 // built as the operator builds it (buildModelDeploymentReconciler: informers, their caches as
 // the only read path): a ModelDeployment becomes Deployments, Services and status; a new
 // version rolls out as a canary by replica ratio; promote, abort and retry work; a restarted
-// reconciler resumes at the same step; deletion garbage-collects everything; an object the
-// schema refuses fails terminally; an aborted reconcile stops making requests at once; a
-// Prometheus address the operator does not allow is never queried.
+// reconciler resumes at the same step; deletion garbage-collects everything; a spec it cannot
+// act on and an apply the API server refuses are answered in status; a status it cannot read
+// fails terminally; an aborted reconcile stops making requests at once; a Prometheus address
+// the operator does not allow is never queried.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
@@ -236,24 +237,8 @@ describe('ModelDeployment reconciler', () => {
     }, { timeoutMs: 60_000 });
   });
 
-  test('an object the CRD admits but the schema refuses fails terminally: logged, counted, never retried', async () => {
-    // The CRD cannot carry a quantity's pattern (int-or-string), so the API server stores what zod refuses.
-    await custom.createNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace: NS,
-      plural: PLURAL,
-      body: {
-        apiVersion: `${GROUP}/${VERSION}`,
-        kind: 'ModelDeployment',
-        metadata: { name: 'lots' },
-        spec: { model: { uri: 'file:///models/iris-1.onnx', version: '1' }, serving: { resources: { requests: { cpu: 'lots' } } } },
-      },
-    });
-    await expect(reconcile(`${NS}/lots`)).rejects.toBeInstanceOf(TerminalError);
-    expect(await deployments('lots')).toEqual({});
-
-    // Through a controller: logged and counted as terminal, and the key is not retried.
+  /** Runs one Controller over the real reconciler until it settled; returns its calls, its log lines and its metrics. */
+  const throughController = async (key: string, settled: (m: OperatorMetrics) => Promise<boolean>): Promise<{ calls: number; logged: Array<{ msg: string; key: string; err?: { message: string } }> }> => {
     const metrics = new OperatorMetrics();
     const lines: string[] = [];
     const sink = new Writable({
@@ -264,26 +249,130 @@ describe('ModelDeployment reconciler', () => {
     });
     let calls = 0;
     const controller = new Controller({
-      name: 'terminal',
+      name: 'once',
       metrics,
       logger: createLogger({ level: 'error', destination: sink }),
-      reconcile: (key, ctx) => {
+      reconcile: async (k, ctx) => {
         calls++;
-        return reconciler.reconcile(key, ctx);
+        await caughtUp(k.split('/')[1]!);
+        return reconciler.reconcile(k, ctx);
       },
     });
     const running = controller.run();
-    controller.enqueue(`${NS}/lots`);
-    await waitFor('the terminal error counted', async () => ((await metrics.terminalReconcileErrors.get()).values[0]?.value === 1 ? true : undefined), { timeoutMs: 10_000, intervalMs: 20 });
+    controller.enqueue(key);
+    await waitFor('the controller to settle', async () => ((await settled(metrics)) ? true : undefined), { timeoutMs: 15_000, intervalMs: 20 });
     // The first retry of an ordinary error would come after 5 ms.
     await new Promise((r) => setTimeout(r, 500));
-    expect(calls).toBe(1);
-    const logged = lines.map((l) => JSON.parse(l) as { msg: string; key: string; err: { message: string } });
-    expect(logged).toEqual([expect.objectContaining({ msg: 'reconcile failed terminally; not retrying', key: `${NS}/lots` })]);
-    expect(logged[0]!.err.message).toContain('spec.serving.resources.requests.cpu');
     await controller.stop();
     await running;
+    return { calls, logged: lines.map((l) => JSON.parse(l) as { msg: string; key: string; err?: { message: string } }) };
+  };
+  const count = async (m: OperatorMetrics, result: string): Promise<number> => (await m.reconcileTotal.get()).values.find((v) => v.labels.result === result)?.value ?? 0;
+  const warnings = async (name: string): Promise<string> =>
+    cluster.kubectlOk(['get', 'events', '--field-selector', `involvedObject.name=${name},type=Warning`, '-o', 'jsonpath={range .items[*]}{.reason}: {.message}{"\\n"}{end}']);
+
+  test('a spec the CRD admits but the operator cannot act on is answered in status: Stalled InvalidSpec naming the field, one Warning, no retry', async () => {
+    // The CRD cannot carry a quantity's pattern (int-or-string), so the API server stores what zod refuses.
+    const body = (cpu: string): Record<string, unknown> => ({
+      apiVersion: `${GROUP}/${VERSION}`,
+      kind: 'ModelDeployment',
+      metadata: { name: 'lots' },
+      spec: { model: { uri: 'file:///models/iris-1.onnx', version: '1' }, serving: { resources: { requests: { cpu } } } },
+    });
+    await custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: PLURAL, body: body('lots') });
+    const run = await throughController(`${NS}/lots`, async (m) => (await count(m, 'success')) === 1);
+    expect(run.calls).toBe(1);
+    expect(run.logged).toEqual([]);
+    expect(await deployments('lots')).toEqual({});
+    const s = (await get('lots')).status!;
+    expect(s).toMatchObject({ observedGeneration: 1, phase: 'Failed' });
+    const stalled = s.conditions?.find((c) => c.type === 'Stalled');
+    expect(stalled).toMatchObject({ status: 'True', reason: 'InvalidSpec', message: expect.stringContaining('spec.serving.resources.requests.cpu') });
+    expect(s.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'InvalidSpec' });
+    // kubectl shows it, and a second reconcile warns no more.
+    expect(await cluster.kubectlOk(['get', 'md', 'lots', '--no-headers'])).toMatch(/Failed/);
+    await reconcile(`${NS}/lots`);
+    expect((await warnings('lots')).match(/^InvalidSpec: /gm)).toHaveLength(1);
+    // Fixed, it serves.
+    await patchSpec('lots', [{ op: 'replace', path: '/spec/serving/resources/requests/cpu', value: '100m' }]);
+    const fixed = await settle('lots', (st) => st.observedGeneration === 2 && !!st.stable);
+    expect(fixed.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'False' });
+    expect(Object.values(await deployments('lots'))).toEqual([4]);
     await custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: PLURAL, name: 'lots' });
+  });
+
+  test('an apply the API server refuses is answered in status with its message and a Warning, retried with backoff, and clears once it lands', async () => {
+    const squat = 'squat';
+    await custom.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: NS,
+      plural: PLURAL,
+      body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'ModelDeployment', metadata: { name: squat }, spec: { model: { uri: 'file:///models/iris-1.onnx', version: '1' } } },
+    });
+    // Someone else's Deployment already has the name the operator derives, with another selector (immutable).
+    const first = await settle(squat, (st) => !!st.stable);
+    const taken = Object.keys(await deployments(squat))[0]!;
+    const deploymentName = `${squat}-${taken}`;
+    await apps.deleteNamespacedDeployment({ name: deploymentName, namespace: NS, body: { propagationPolicy: 'Foreground' } });
+    await waitFor('the Deployment gone', async () => ((await deployments(squat))[taken] === undefined ? true : undefined), { timeoutMs: 30_000 });
+    await apps.createNamespacedDeployment({
+      namespace: NS,
+      body: {
+        metadata: { name: deploymentName },
+        spec: { replicas: 0, selector: { matchLabels: { app: 'someone-else' } }, template: { metadata: { labels: { app: 'someone-else' } }, spec: { containers: [{ name: 'x', image: 'x:1' }] } } },
+      },
+    });
+    await expect(reconcile(`${NS}/${squat}`)).rejects.toThrow(/immutable/);
+    const refused = (await get(squat)).status!;
+    expect(refused.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', reason: 'ApplyFailed', message: expect.stringMatching(/^applying the desired objects failed: .*field is immutable/) });
+    expect(refused.conditions?.find((c) => c.type === 'Reconciling')).toMatchObject({ status: 'True', reason: 'ApplyFailed' });
+    // The rest of status is the last one written: nothing moved on.
+    expect(refused.stable).toEqual(first.stable);
+    await expect(reconcile(`${NS}/${squat}`)).rejects.toThrow(/immutable/);
+    expect((await warnings(squat)).match(/^ApplyFailed: /gm)).toHaveLength(1);
+    // The name freed, the next retry lands and the condition clears.
+    await apps.deleteNamespacedDeployment({ name: deploymentName, namespace: NS });
+    await waitFor('the squatter gone', async () => ((await apps.listNamespacedDeployment({ namespace: NS })).items.some((d) => d.metadata?.name === deploymentName) ? undefined : true), { timeoutMs: 30_000 });
+    const landed = await settle(squat, (st) => st.conditions?.find((c) => c.type === 'Ready')?.reason !== 'ApplyFailed');
+    expect(landed.conditions?.find((c) => c.type === 'Reconciling')?.reason).not.toBe('ApplyFailed');
+    await custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: PLURAL, name: squat });
+  });
+
+  test('a status this operator cannot read (written under a newer CRD) fails terminally: logged, counted, never retried', async () => {
+    const crdPath = '/spec/versions/0/schema/openAPIV3Schema/properties/status/properties/rollout/properties/state/enum';
+    const crdName = `${PLURAL}.${GROUP}`;
+    const crd = async (): Promise<{ spec: { versions: { schema: { openAPIV3Schema: { properties: { status: { properties: { rollout: { properties: { state: { enum: string[] } } } } } } } } }[] } }> =>
+      JSON.parse(await cluster.kubectlOk(['get', 'crd', crdName, '-o', 'json'])) as never;
+    const states = (await crd()).spec.versions[0]!.schema.openAPIV3Schema.properties.status.properties.rollout.properties.state.enum;
+    // A newer CRD knows a rollout state this operator does not.
+    await cluster.kubectlOk(['patch', 'crd', crdName, '--type=json', '-p', JSON.stringify([{ op: 'add', path: `${crdPath}/-`, value: 'Shadowing' }])]);
+    try {
+      await custom.createNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: NS,
+        plural: PLURAL,
+        body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'ModelDeployment', metadata: { name: 'newer' }, spec: { model: { uri: 'file:///models/iris-1.onnx', version: '1' } } },
+      });
+      await waitFor('the newer status stored', async () => {
+        try {
+          await custom.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace: NS, plural: PLURAL, name: 'newer', body: [{ op: 'add', path: '/status', value: { rollout: { state: 'Shadowing', reason: 'ShadowStep', message: 'mirrored traffic only' } } }] });
+          return true;
+        } catch {
+          return undefined; // the API server's CRD cache catches up with the patched enum
+        }
+      }, { timeoutMs: 15_000 });
+      await expect(reconcile(`${NS}/newer`)).rejects.toBeInstanceOf(TerminalError);
+      const run = await throughController(`${NS}/newer`, async (m) => (await m.terminalReconcileErrors.get()).values[0]?.value === 1);
+      expect(run.calls).toBe(1);
+      expect(run.logged).toEqual([expect.objectContaining({ msg: 'reconcile failed terminally; not retrying', key: `${NS}/newer` })]);
+      expect(run.logged[0]!.err!.message).toContain('status.rollout.state');
+      expect(await deployments('newer')).toEqual({});
+    } finally {
+      await custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: PLURAL, name: 'newer' }).catch(() => undefined);
+      await cluster.kubectlOk(['patch', 'crd', crdName, '--type=json', '-p', JSON.stringify([{ op: 'replace', path: crdPath, value: states }])]);
+    }
   });
 
   test('an aborted reconcile rejects at once and writes nothing more, even while Prometheus hangs', async () => {

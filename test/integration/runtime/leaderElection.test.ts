@@ -152,6 +152,23 @@ describe('LeaderElector', () => {
     expect(b.startedAt as number).toBeGreaterThan(a.endedAt as number);
   });
 
+  test('a leader frozen past its renew deadline refuses to write the moment it runs again, before any timer could tell it', async () => {
+    const a = candidate('frozen', 'frozen-a');
+    a.elector.start();
+    await waitFor('a leading', () => Promise.resolve(a.elector.isLeader() ? true : undefined), { timeoutMs: 10_000, intervalMs: 20 });
+    expect(a.elector.writeRefusal()).toBeUndefined();
+    // Freeze this process (as SIGSTOP would): no timer, no I/O callback runs for longer than the renew deadline.
+    const until = Date.now() + TIMINGS.renewDeadlineMs + 200;
+    while (Date.now() < until) {
+      // busy: the event loop is stopped
+    }
+    // Synchronously on resuming: the deadline timer has not run, but the fence already refuses, and leadership ends.
+    expect(a.elector.isLeader()).toBe(true);
+    expect(a.elector.writeRefusal()).toMatch(/^the lease was last renewed \d+ ms ago, past the renew deadline \(1500 ms\)$/);
+    expect(a.elector.isLeader()).toBe(false);
+    expect(a.ended).toMatchObject({ reason: 'lost' });
+  });
+
   test('rejects timings client-go would reject', () => {
     const base = { kubeConfig: kc, namespace: 'default', name: 'x', identity: 'i', onStartedLeading: () => undefined, onStoppedLeading: () => undefined };
     expect(() => new LeaderElector({ ...base, leaseDurationMs: 1000, renewDeadlineMs: 1000 })).toThrow(/leaseDurationMs/);
