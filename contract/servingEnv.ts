@@ -38,10 +38,13 @@ export const SERVING_DEFAULTS = {
 
 const d = SERVING_DEFAULTS;
 
+/** A model name the server accepts: 1-64 letters, digits, ".", "_" or "-", first and last a letter or digit (the {name} in /v2/models/{name}). */
+export const MODEL_NAME_PATTERN = /^[a-zA-Z0-9]([a-zA-Z0-9._-]{0,62}[a-zA-Z0-9])?$/;
+
 // Keyed by setting, not by variable: the operator builds a typed object of these, and the
 // variable names below are the only place the two meet.
 const settingsSchema = z.object({
-  modelName: z.string().regex(/^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$/i, 'must be 1-64 letters, digits, ".", "_" or "-"'),
+  modelName: z.string().regex(MODEL_NAME_PATTERN, 'must be 1-64 letters, digits, ".", "_" or "-", first and last a letter or digit'),
   revision: z.string().min(1).max(128).default(d.revision),
   modelUri: z.string().refine((u) => /^(file|https?):\/\//.test(u), 'must be a file://, http:// or https:// URL'),
   modelSha256: z

@@ -5,7 +5,7 @@
 // server itself rejects a bad spec with the field's path; each rule also carries the same
 // check in TypeScript (withRules), so the operator's parse refuses what admission would.
 import { z } from 'zod';
-import { SERVING_DEFAULTS } from '../../contract/servingEnv.ts';
+import { MODEL_NAME_PATTERN, SERVING_DEFAULTS } from '../../contract/servingEnv.ts';
 
 /** The API group. */
 export const GROUP = 'siskin.dev';
@@ -71,12 +71,11 @@ const uriPattern = /^(https?:\/\/[^\s]+|file:\/\/\/[^\s]+|pvc:\/\/[a-z0-9]([-a-z
 export const modelSpec = withRules(
   z
     .object({
-      // The serving runtime's own rule (SISKIN_MODEL_NAME in serving/config.ts): 1-64
-      // characters, first and last a letter or digit. Anything looser passes admission and
-      // then crash-loops every pod (the server exits 2 on a name it refuses).
+      // The serving runtime's own rule, from the contract both sides import. Anything looser
+      // passes admission and then crash-loops every pod (the server exits 2 on a name it refuses).
       name: z
         .string()
-        .regex(/^[a-zA-Z0-9]([a-zA-Z0-9_.-]{0,62}[a-zA-Z0-9])?$/)
+        .regex(MODEL_NAME_PATTERN)
         .optional()
         .describe('Name the model is served under (the {name} in /v2/models/{name}); defaults to the object name.'),
       uri: z

@@ -4,7 +4,7 @@
 // CRD let through and the server refused made every pod exit 2 and crash-loop.
 import { describe, expect, test } from '@jest/globals';
 import { parseConfig } from '../../serving/config.ts';
-import { GROUP, KIND, MAX_NAME_LENGTH, VERSION, modelDeploymentSchema, modelSpec } from './schema.ts';
+import { GROUP, KIND, MAX_NAME_LENGTH, VERSION, modelDeploymentSchema, modelSpec } from '../../operator/api/schema.ts';
 
 const served = (name: string): boolean => parseConfig({ SISKIN_MODEL_NAME: name, SISKIN_MODEL_URI: 'file:///models/m.onnx' }).ok;
 const admittedAsModelName = (name: string): boolean => modelSpec.safeParse({ name, uri: 'file:///models/m.onnx', version: '1' }).success;
