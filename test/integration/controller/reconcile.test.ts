@@ -297,8 +297,25 @@ describe('ModelDeployment reconciler', () => {
     await patchSpec('lots', [{ op: 'replace', path: '/spec/serving/resources/requests/cpu', value: '100m' }]);
     const fixed = await settle('lots', (st) => st.observedGeneration === 2 && !!st.stable);
     expect(fixed.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'False' });
-    expect(Object.values(await deployments('lots'))).toEqual([4]);
+    expect(Object.values(await deployments('lots'))).toEqual([1]);
     await custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: PLURAL, name: 'lots' });
+  });
+
+  test('a freeze window in a time zone that does not exist is answered in status, not thrown on every retry', async () => {
+    const freezeWindows = [{ name: 'weekly', days: ['Mon'], from: '09:00', to: '17:00', timeZone: 'Mars/Olympus_Mons' }];
+    await custom.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: NS,
+      plural: PLURAL,
+      body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'ModelDeployment', metadata: { name: 'mars' }, spec: { model: { uri: 'file:///models/iris-1.onnx', version: '1' }, rollout: { freezeWindows } } },
+    });
+    const run = await throughController(`${NS}/mars`, async (m) => (await count(m, 'success')) === 1);
+    expect(run).toEqual({ calls: 1, logged: [] });
+    const s = (await get('mars')).status!;
+    expect(s.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True', reason: 'InvalidSpec', message: expect.stringMatching(/spec\.rollout\.freezeWindows\.0\.timeZone: .*time zone/) });
+    expect(await deployments('mars')).toEqual({});
+    await custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: PLURAL, name: 'mars' });
   });
 
   test('an apply the API server refuses is answered in status with its message and a Warning, retried with backoff, and clears once it lands', async () => {
