@@ -63,7 +63,8 @@ export class SplitMeter {
     if (!seg?.settled) return;
     const w = this.traffic.take();
     const answers = Object.values(w.byRevision).reduce((a, b) => a + b, 0);
-    const errors = Object.entries(w.byStatus).filter(([code]) => code !== '200').reduce((a, [, n]) => a + n, 0);
+    // Every failure the segment saw, of requests sent in it or still in flight from before.
+    const errors = [w.byStatus, w.carriedOver].flatMap((by) => Object.entries(by)).filter(([code]) => code !== '200').reduce((a, [, n]) => a + n, 0);
     const split: MeasuredSplit = { version: seg.version, weight: seg.weight, share: canaryShare(w, seg.revision), answers, errors };
     this.splits.push(split);
     this.onSplit(split);
