@@ -71,6 +71,7 @@ export async function createServing(config: ServingConfig, opts: ServingOptions 
         workers: config.workers,
         intraOpThreads: config.intraOpThreads,
         spinning: config.spinning,
+        runTimeoutMs: config.runTimeoutMs,
         batchMaxSize: config.batchMaxSize,
         batchMaxDelayMs: config.batchMaxDelayMs,
         queueBound: config.queueBound,
