@@ -114,4 +114,22 @@ describe('slow clients', () => {
     // And the server serves as before.
     expect(await medianLatency(base)).toBeLessThan(Math.max(baseline * 5, baseline + 5));
   });
+
+  test('connections beyond the bound are closed as they arrive, and the server serves again once they go', async () => {
+    server = await startServing('classifier.onnx', { SISKIN_MAX_CONNECTIONS: '10' });
+    await server.serving.app.listen({ host: '127.0.0.1', port: 0 });
+    const port = (server.serving.app.server.address() as AddressInfo).port;
+    for (let i = 0; i < 12; i++) clients.push(await openSlow(port, 'body'));
+    // Node counts a connection once accepted; the two beyond the bound are closed at once.
+    const deadline = performance.now() + 2000;
+    while (clients.filter((c) => c.closed !== undefined).length < 2 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(clients.map((c) => c.closed !== undefined)).toEqual([...new Array(10).fill(false), true, true]);
+    for (const c of clients) c.socket.destroy();
+    while ((await new Promise<number>((resolve) => server!.serving.app.server.getConnections((_e, n) => resolve(n)))) > 0) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const r = await fetch(`http://127.0.0.1:${port}/v2/models/tabular/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect(r.status).toBe(200);
+  });
 });
