@@ -124,12 +124,26 @@ describe('slow clients', () => {
     const deadline = performance.now() + 2000;
     while (clients.filter((c) => c.closed !== undefined).length < 2 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await new Promise((r) => setTimeout(r, 200));
-    expect(clients.map((c) => c.closed !== undefined)).toEqual([...new Array(10).fill(false), true, true]);
+    expect(clients.map((c) => c.closed !== undefined)).toEqual([...new Array<boolean>(10).fill(false), true, true]);
     for (const c of clients) c.socket.destroy();
     while ((await new Promise<number>((resolve) => server!.serving.app.server.getConnections((_e, n) => resolve(n)))) > 0) {
       await new Promise((r) => setTimeout(r, 20));
     }
     const r = await fetch(`http://127.0.0.1:${port}/v2/models/tabular/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     expect(r.status).toBe(200);
+  });
+
+  test('the request timeout covers receiving a request, not computing its answer', async () => {
+    server = await startServing('classifier-slow.onnx', { SISKIN_HEADERS_TIMEOUT_MS: '200', SISKIN_REQUEST_TIMEOUT_MS: '300', SISKIN_INLINE_MAX_MICROS: '0' });
+    await server.serving.app.listen({ host: '127.0.0.1', port: 0 });
+    const port = (server.serving.app.server.address() as AddressInfo).port;
+    // ~80 rows at ~15 ms each: over a second of compute, several request timeouts long.
+    const data = Array.from({ length: 80 * 4 }, (_, i) => (i % 5) / 5);
+    const slow = JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [80, 4], data }] });
+    const t0 = performance.now();
+    const r = await fetch(`http://127.0.0.1:${port}/v2/models/tabular/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: slow });
+    expect(r.status).toBe(200);
+    await r.text();
+    expect(performance.now() - t0).toBeGreaterThan(600);
   });
 });
