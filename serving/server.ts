@@ -77,6 +77,8 @@ export async function createServing(config: ServingConfig, opts: ServingOptions 
         queueBound: config.queueBound,
         warmup: config.warmup,
         inlineMaxMicros: config.inlineMaxMicros,
+        // Liveness now fails and the kubelet restarts the pod; this line says why.
+        onWorkersDead: (err) => app.log.fatal({ err }, 'inference workers are dead; liveness fails'),
         onBatch: (rows, _requests, computeSeconds, path) => {
           metrics.batchSize.observe(rows);
           metrics.computeDuration.observe({ path }, computeSeconds);

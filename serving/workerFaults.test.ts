@@ -61,6 +61,21 @@ describe('worker faults', () => {
     await expectDead();
   });
 
+  test('more runs stuck past the timeout than workers: the pool is dead, liveness fails and the log says why', async () => {
+    const lines: string[] = [];
+    const env = { SISKIN_RUN_TIMEOUT_MS: '300', SISKIN_BATCH_MAX_SIZE: '1', SISKIN_INLINE_MAX_MICROS: '0', SISKIN_LOG_LEVEL: 'fatal' };
+    server = await startServing('classifier-slow.onnx', env, { logStream: { write: (line) => lines.push(line) } });
+    // One worker: the first stuck run is survivable (its replacement serves), the second is not.
+    expect((await infer(400)).statusCode).toBe(504);
+    expect((await live()).statusCode).toBe(200);
+    const second = await infer(400);
+    expect(second.statusCode).toBe(504);
+    await expectDead();
+    expect(lines.map((l) => JSON.parse(l) as { msg: string; err: { message: string } })).toEqual([
+      expect.objectContaining({ msg: 'inference workers are dead; liveness fails', err: expect.objectContaining({ message: expect.stringMatching(/2 runs outlived the run timeout/) }) }),
+    ]);
+  });
+
   test('a worker killed while idle whose replacement cannot start: liveness fails, requests get 503', async () => {
     server = await startServing('classifier.onnx', { SISKIN_INLINE_MAX_MICROS: '0' });
     expect((await infer(1)).statusCode).toBe(200);

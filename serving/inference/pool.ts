@@ -117,9 +117,13 @@ export class WorkerPool implements Executor {
   /** Exits of timed-out workers still finishing their run. */
   private readonly retiring = new Set<Promise<unknown>>();
 
-  private constructor(settings: Settings, signature: Signature, runTimeoutMs: number | undefined) {
+  /** The size the pool keeps. */
+  private readonly workers: number;
+
+  private constructor(settings: Settings, signature: Signature, workers: number, runTimeoutMs: number | undefined) {
     this.settings = settings;
     this.signature = signature;
+    this.workers = workers;
     if (runTimeoutMs !== undefined) {
       // One timer for the pool rather than one per group: the hot path only stamps a time.
       const every = Math.max(10, Math.min(1000, Math.floor(runTimeoutMs / 4)));
@@ -137,7 +141,7 @@ export class WorkerPool implements Executor {
       await Promise.all(started.map((s) => s.worker.terminate()));
       throw failed?.reason instanceof Error ? failed.reason : new ModelLoadError('no worker started');
     }
-    const pool = new WorkerPool(settings, started[0]!.signature, opts.runTimeoutMs);
+    const pool = new WorkerPool(settings, started[0]!.signature, started.length, opts.runTimeoutMs);
     for (const s of started) pool.attach(s.worker, s.init);
     return pool;
   }
@@ -285,8 +289,18 @@ export class WorkerPool implements Executor {
       const exited = new Promise((resolve) => slot.worker.once('exit', resolve));
       this.retiring.add(exited);
       void exited.then(() => this.retiring.delete(exited));
+      // Runs that never return keep their threads (and cores) for ever: once they outnumber
+      // the workers, the process has lost most of its compute and only a restart helps.
+      if (this.retiring.size > this.workers) this.die(`${this.retiring.size} runs outlived the run timeout and still hold their threads`);
       void this.replace();
     }
+  }
+
+  private die(reason: string): void {
+    if (this.closing || this.dead !== undefined) return;
+    this.dead = workersDead(reason);
+    clearInterval(this.watchdog);
+    this.onDead(this.dead);
   }
 
   private async replace(): Promise<void> {
@@ -301,10 +315,7 @@ export class WorkerPool implements Executor {
     } catch (err) {
       // The model loaded before, so a failing respawn means the process is in trouble: the
       // pool is dead, liveness says so, and the kubelet restarts the pod.
-      if (this.closing || this.dead !== undefined) return;
-      this.dead = workersDead(`a replacement worker failed to start: ${(err as Error).message}`);
-      clearInterval(this.watchdog);
-      this.onDead(this.dead);
+      this.die(`a replacement worker failed to start: ${(err as Error).message}`);
     }
   }
 }

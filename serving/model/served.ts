@@ -31,6 +31,8 @@ export interface ServedModelOptions {
   inlineMaxMicros: number;
   /** Called once per batch that ran (metrics). */
   onBatch?: BatchObserver;
+  /** Told once when the workers die for good (the scheduler has answered what was queued). */
+  onWorkersDead?: (err: Error) => void;
 }
 
 /** Inputs of the model's signature filled with small deterministic values, one row. */
@@ -72,6 +74,11 @@ export class ServedModel {
       { batching: this.batching, maxBatchSize: opts.batchMaxSize, maxDelayMs: opts.batchMaxDelayMs, queueBound: opts.queueBound },
       opts.onBatch,
     );
+    const failQueued = pool.onDead;
+    pool.onDead = (err) => {
+      failQueued(err);
+      opts.onWorkersDead?.(err);
+    };
   }
 
   /** Fetches, verifies, loads and warms the model; throws ModelLoadError on any failure. */
