@@ -61,6 +61,11 @@ describe('servingEnv', () => {
       logLevel: 'debug',
       payloadLogSampleRate: 0.5,
       shutdownTimeoutMs: 100,
+      headersTimeoutMs: 500,
+      requestTimeoutMs: 900,
+      keepAliveTimeoutMs: 700,
+      maxConnections: 11,
+      runTimeoutMs: 250,
     };
     expect(servingEnvVars(all)).toHaveLength(Object.keys(SERVING_ENV).length);
     expect(load(asEnv(servingEnvVars(all)))).toEqual(all);
@@ -80,5 +85,10 @@ describe('servingEnv', () => {
       expect.stringMatching(/^SISKIN_WORKERS: /),
       'SISKIN_MODEL_SHA256: is required when SISKIN_MODEL_URI is http(s)',
     ]);
+  });
+
+  test('a headers timeout longer than the request timeout is refused', () => {
+    const r = parseServingEnv({ ...asEnv(servingEnvVars(minimal)), [SERVING_ENV.headersTimeoutMs]: '2000', [SERVING_ENV.requestTimeoutMs]: '1000' });
+    expect(!r.ok && r.problems).toEqual(['SISKIN_HEADERS_TIMEOUT_MS: must not exceed SISKIN_REQUEST_TIMEOUT_MS']);
   });
 });

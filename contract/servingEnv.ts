@@ -34,6 +34,11 @@ export const SERVING_DEFAULTS = {
   logLevel: 'info',
   payloadLogSampleRate: 0,
   shutdownTimeoutMs: 30_000,
+  headersTimeoutMs: 15_000,
+  requestTimeoutMs: 60_000,
+  keepAliveTimeoutMs: 72_000,
+  maxConnections: 10_000,
+  runTimeoutMs: 30_000,
 } as const;
 
 const d = SERVING_DEFAULTS;
@@ -79,6 +84,16 @@ const settingsSchema = z.object({
   logLevel: z.enum(SERVING_LOG_LEVELS).default(d.logLevel),
   payloadLogSampleRate: z.coerce.number().min(0).max(1).default(d.payloadLogSampleRate),
   shutdownTimeoutMs: int(0, 600_000).default(d.shutdownTimeoutMs),
+  /** A connection whose request headers have not all arrived this long after it opened (or its previous request) gets 408 and is closed. */
+  headersTimeoutMs: int(100, 600_000).default(d.headersTimeoutMs),
+  /** A request whose headers and body have not all arrived this long after it started gets 408 and is closed. */
+  requestTimeoutMs: int(100, 3_600_000).default(d.requestTimeoutMs),
+  /** An idle keep-alive connection is closed after this long; above a proxy's own idle timeout, so the proxy closes first. */
+  keepAliveTimeoutMs: int(100, 3_600_000).default(d.keepAliveTimeoutMs),
+  /** Open connections beyond this are closed as they arrive, so sockets cannot exhaust the process. */
+  maxConnections: int(1, 1_000_000).default(d.maxConnections),
+  /** A worker whose run takes longer is terminated and replaced; its callers get 504. */
+  runTimeoutMs: int(10, 3_600_000).default(d.runTimeoutMs),
 });
 
 type Parsed = z.output<typeof settingsSchema>;
@@ -122,6 +137,11 @@ export const SERVING_ENV = {
   feedbackTtlSeconds: 'SISKIN_FEEDBACK_TTL_SECONDS',
   logLevel: 'SISKIN_LOG_LEVEL',
   shutdownTimeoutMs: 'SISKIN_SHUTDOWN_TIMEOUT_MS',
+  headersTimeoutMs: 'SISKIN_HEADERS_TIMEOUT_MS',
+  requestTimeoutMs: 'SISKIN_REQUEST_TIMEOUT_MS',
+  keepAliveTimeoutMs: 'SISKIN_KEEP_ALIVE_TIMEOUT_MS',
+  maxConnections: 'SISKIN_MAX_CONNECTIONS',
+  runTimeoutMs: 'SISKIN_RUN_TIMEOUT_MS',
   // `satisfies` makes a setting without a variable (or a variable without a setting) a type error.
 } as const satisfies Record<keyof ServingSettings, `SISKIN_${string}`>;
 
@@ -163,6 +183,10 @@ export function parseServingEnv(env: Record<string, string | undefined>): Servin
   const crossField: string[] = [];
   if (/^https?:/.test(raw.modelUri ?? '') && raw.modelSha256 === undefined) {
     crossField.push(`${SERVING_ENV.modelSha256}: is required when ${SERVING_ENV.modelUri} is http(s)`);
+  }
+  if (r.success && r.data.headersTimeoutMs > r.data.requestTimeoutMs) {
+    // Node refuses a headers timeout longer than the request timeout that contains it.
+    crossField.push(`${SERVING_ENV.headersTimeoutMs}: must not exceed ${SERVING_ENV.requestTimeoutMs}`);
   }
   if (r.success && crossField.length === 0) return { ok: true, settings: { ...UNSET, ...r.data } };
   const envName = (path: readonly PropertyKey[]): string => {

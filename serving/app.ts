@@ -28,6 +28,17 @@ export function build(ctx: ServingContext, opts: BuildOptions = {}): FastifyInst
       redact: { paths: ['req.headers.authorization', 'headers.authorization'], censor: '[redacted]' },
     },
     bodyLimit: ctx.config.bodyLimitBytes,
+    // Fastify turns Node's request timeout off (0); a client sending a byte a second would
+    // then hold its socket and its partial body for ever. Node answers both timeouts 408
+    // and closes the connection.
+    requestTimeout: ctx.config.requestTimeoutMs,
+    keepAliveTimeout: ctx.config.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: ctx.config.headersTimeoutMs,
+      // Node checks both timeouts on this interval (30 s by default), so a timeout fires up
+      // to one interval late: a quarter of the shorter one keeps that lateness small.
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(ctx.config.headersTimeoutMs / 4))),
+    },
     // One log line per request would cost more than a tabular inference; responses are
     // logged in onResponse below, errors always.
     logController: new LogController({ disableRequestLogging: true }),
@@ -38,6 +49,9 @@ export function build(ctx: ServingContext, opts: BuildOptions = {}): FastifyInst
     },
     return503OnClosing: true,
   });
+
+  // Beyond this many open sockets, Node closes new connections as they are accepted.
+  app.server.maxConnections = ctx.config.maxConnections;
 
   // Callback-style hooks: an async hook costs a promise per request on the hot path.
   app.addHook('onRequest', (req, reply, done) => {

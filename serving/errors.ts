@@ -74,6 +74,16 @@ export function inferenceFailed(message: string): ServingError {
   return new ServingError('SISKIN_INFERENCE_FAILED', 500, `inference failed: ${message}`);
 }
 
+/** A run that outlived the run timeout: its worker was terminated and replaced. */
+export function runTimedOut(timeoutMs: number): ServingError {
+  return new ServingError('SISKIN_RUN_TIMEOUT', 504, `inference did not finish within ${timeoutMs} ms; its worker was replaced`);
+}
+
+/** The worker pool cannot be restored: liveness fails so the pod is restarted. */
+export function workersDead(reason: string): ServingError {
+  return new ServingError('SISKIN_WORKERS_DEAD', 503, `no inference workers: ${reason}`);
+}
+
 /** A model that could not be fetched, verified or loaded: the server never becomes ready. */
 export class ModelLoadError extends Error {
   constructor(message: string) {

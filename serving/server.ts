@@ -71,11 +71,14 @@ export async function createServing(config: ServingConfig, opts: ServingOptions 
         workers: config.workers,
         intraOpThreads: config.intraOpThreads,
         spinning: config.spinning,
+        runTimeoutMs: config.runTimeoutMs,
         batchMaxSize: config.batchMaxSize,
         batchMaxDelayMs: config.batchMaxDelayMs,
         queueBound: config.queueBound,
         warmup: config.warmup,
         inlineMaxMicros: config.inlineMaxMicros,
+        // Liveness now fails and the kubelet restarts the pod; this line says why.
+        onWorkersDead: (err) => app.log.fatal({ err }, 'inference workers are dead; liveness fails'),
         onBatch: (rows, _requests, computeSeconds, path) => {
           metrics.batchSize.observe(rows);
           metrics.computeDuration.observe({ path }, computeSeconds);

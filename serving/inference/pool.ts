@@ -2,8 +2,11 @@
 // decides what runs; the pool only knows which workers are free and keeps their number
 // constant (a worker that dies is replaced, and the jobs it held fail alone). Groups go
 // through each worker's shared-memory channel; only groups too large for it are posted.
+// A group that outlives the run timeout fails with 504 and its worker is terminated and
+// replaced; a replacement that cannot start leaves the pool dead, which fails liveness.
 import { Worker } from 'node:worker_threads';
-import { ModelLoadError, inferenceFailed } from '../errors.ts';
+import { ModelLoadError, inferenceFailed, runTimedOut, workersDead } from '../errors.ts';
+import type { ServingError } from '../errors.ts';
 import type { Tensor } from '../protocol/tensor.ts';
 import type { Signature } from '../protocol/signature.ts';
 import { mergeBatch } from './batching.ts';
@@ -24,6 +27,10 @@ export interface Executor {
   runGroup(jobs: readonly JobInputs[]): Promise<RunResult>[];
   /** Called whenever a worker becomes free. */
   onIdle: () => void;
+  /** Why no more work can run, once that is so. */
+  failure?(): ServingError | undefined;
+  /** Called once when the executor dies: what is queued for it can be answered. */
+  onDead?: (err: ServingError) => void;
 }
 
 /** Options of the pool. */
@@ -32,6 +39,8 @@ export interface PoolOptions {
   size: number;
   intraOpThreads: number;
   spinning: boolean;
+  /** A group running longer fails with 504 and its worker is replaced; undefined: no limit. */
+  runTimeoutMs?: number;
 }
 
 interface Job {
@@ -52,6 +61,10 @@ interface Slot {
   /** Groups sent to this worker so far: the doorbell values. */
   seq: number;
   group: Group | undefined;
+  /** When the current group was rung for (performance.now()). */
+  started: number;
+  /** Timed out and out of the pool: its worker is terminated once its run returns. */
+  retired: boolean;
 }
 
 type Settings = Omit<WorkerInit, 'channel'>;
@@ -93,15 +106,29 @@ export class WorkerPool implements Executor {
   /** The model's signature as the first worker read it from the graph. */
   readonly signature: Signature;
   onIdle: () => void = () => {};
+  onDead: (err: ServingError) => void = () => {};
   /** Groups that were too large for a worker's arena and went by postMessage. */
   postedGroups = 0;
   private readonly slots: Slot[] = [];
   private readonly settings: Settings;
   private closing = false;
+  private dead: ServingError | undefined;
+  private watchdog: NodeJS.Timeout | undefined;
+  /** Exits of timed-out workers still finishing their run. */
+  private readonly retiring = new Set<Promise<unknown>>();
 
-  private constructor(settings: Settings, signature: Signature) {
+  /** The size the pool keeps. */
+  private readonly workers: number;
+
+  private constructor(settings: Settings, signature: Signature, workers: number, runTimeoutMs: number | undefined) {
     this.settings = settings;
     this.signature = signature;
+    this.workers = workers;
+    if (runTimeoutMs !== undefined) {
+      // One timer for the pool rather than one per group: the hot path only stamps a time.
+      const every = Math.max(10, Math.min(1000, Math.floor(runTimeoutMs / 4)));
+      this.watchdog = setInterval(() => this.expire(runTimeoutMs), every).unref();
+    }
   }
 
   /** Starts `size` workers; rejects with ModelLoadError if the model does not load. */
@@ -114,7 +141,7 @@ export class WorkerPool implements Executor {
       await Promise.all(started.map((s) => s.worker.terminate()));
       throw failed?.reason instanceof Error ? failed.reason : new ModelLoadError('no worker started');
     }
-    const pool = new WorkerPool(settings, started[0]!.signature);
+    const pool = new WorkerPool(settings, started[0]!.signature, started.length, opts.runTimeoutMs);
     for (const s of started) pool.attach(s.worker, s.init);
     return pool;
   }
@@ -122,6 +149,11 @@ export class WorkerPool implements Executor {
   /** Number of workers. */
   size(): number {
     return this.slots.length;
+  }
+
+  /** Why the pool can run nothing more (a replacement worker failed to start), once that is so. */
+  failure(): ServingError | undefined {
+    return this.dead;
   }
 
   /** Number of workers without a job. */
@@ -147,6 +179,7 @@ export class WorkerPool implements Executor {
     // that cannot be stacked throws here, nothing is rung for and the worker stays free.
     const plain = slot.input.writeJobs(jobs) ? undefined : jobs.map((j): Tensor[] => ('stack' in j ? mergeBatch(j.stack) : [...j]));
     slot.group = group;
+    slot.started = performance.now();
     if (plain === undefined) {
       Atomics.store(slot.control, JOB_VIA_MESSAGE, 0);
     } else {
@@ -166,12 +199,16 @@ export class WorkerPool implements Executor {
     return promises;
   }
 
-  /** Terminates every worker; jobs still held fail. */
+  /** Terminates every worker (waiting for timed-out ones to finish their run); jobs still held fail. */
   async close(): Promise<void> {
     this.closing = true;
+    clearInterval(this.watchdog);
     const slots = this.slots.splice(0);
     for (const s of slots) for (const j of s.group?.jobs ?? []) j.reject(inferenceFailed('server is shutting down'));
     await Promise.all(slots.map((s) => s.worker.terminate()));
+    // A process that exits while one still runs aborts the same way; a run that never ends
+    // is what the caller's shutdown timeout is for.
+    await Promise.all(this.retiring);
   }
 
   /**
@@ -195,6 +232,11 @@ export class WorkerPool implements Executor {
   private complete(slot: Slot, results: JobResult[]): void {
     const group = slot.group!;
     slot.group = undefined;
+    if (slot.retired) {
+      // Back in JavaScript, so terminating is safe now (see expire()); its callers had their 504.
+      void slot.worker.terminate();
+      return;
+    }
     group.jobs.forEach((job, i) => {
       const r = results[i];
       if (r === undefined) job.reject(inferenceFailed('worker returned no result'));
@@ -212,6 +254,8 @@ export class WorkerPool implements Executor {
       output: new Arena(init.channel.output),
       seq: 0,
       group: undefined,
+      started: 0,
+      retired: false,
     };
     this.slots.push(slot);
     worker.on('message', (msg: FromWorker) => {
@@ -230,6 +274,35 @@ export class WorkerPool implements Executor {
     worker.on('exit', (code) => lost(`exited with code ${code}`));
   }
 
+  /** Fails groups that outlived the run timeout and replaces their workers. */
+  private expire(timeoutMs: number): void {
+    const now = performance.now();
+    for (const slot of [...this.slots]) {
+      if (slot.group === undefined || now - slot.started <= timeoutMs) continue;
+      this.slots.splice(this.slots.indexOf(slot), 1);
+      for (const j of slot.group.jobs.splice(0)) j.reject(runTimedOut(timeoutMs));
+      // Not terminated now: terminating a worker inside onnxruntime's run aborts the whole
+      // process when the run returns (onnxruntime-node 1.30 throws a C++ Napi::Error into a
+      // terminating environment). The group stays, so its doorbell still reaches complete(),
+      // which terminates the worker then; meanwhile it holds no caller and not the process.
+      slot.retired = true;
+      const exited = new Promise((resolve) => slot.worker.once('exit', resolve));
+      this.retiring.add(exited);
+      void exited.then(() => this.retiring.delete(exited));
+      // Runs that never return keep their threads (and cores) for ever: once they outnumber
+      // the workers, the process has lost most of its compute and only a restart helps.
+      if (this.retiring.size > this.workers) this.die(`${this.retiring.size} runs outlived the run timeout and still hold their threads`);
+      void this.replace();
+    }
+  }
+
+  private die(reason: string): void {
+    if (this.closing || this.dead !== undefined) return;
+    this.dead = workersDead(reason);
+    clearInterval(this.watchdog);
+    this.onDead(this.dead);
+  }
+
   private async replace(): Promise<void> {
     try {
       const { worker, init } = await spawn(this.settings);
@@ -239,9 +312,10 @@ export class WorkerPool implements Executor {
       }
       this.attach(worker, init);
       this.onIdle();
-    } catch {
-      // The model loaded before, so a failing respawn means the process is in trouble;
-      // the pool shrinks and readiness reports it through size().
+    } catch (err) {
+      // The model loaded before, so a failing respawn means the process is in trouble: the
+      // pool is dead, liveness says so, and the kubelet restarts the pod.
+      this.die(`a replacement worker failed to start: ${(err as Error).message}`);
     }
   }
 }

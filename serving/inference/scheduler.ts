@@ -89,6 +89,8 @@ export class Scheduler {
     this.opts = opts;
     this.observe = observe;
     executor.onIdle = () => this.schedulePump();
+    // Requests queued for workers that will never come are answered, not left to hang.
+    executor.onDead = (err) => this.failQueued(err);
   }
 
   /**
@@ -113,6 +115,8 @@ export class Scheduler {
 
   /** Queues one request of `rows` rows; rejects at once with 503 when the queue is full. */
   submit(inputs: Tensor[], rows: number): Promise<InferOutcome> {
+    const dead = this.executor.failure?.();
+    if (dead !== undefined) return Promise.reject(dead);
     if (this.queue.length >= this.opts.queueBound) {
       return Promise.reject(overloaded(1));
     }
@@ -262,6 +266,14 @@ export class Scheduler {
       }),
     );
     this.settle(batch.length);
+  }
+
+  /** Answers every queued request with `err` (queued requests are not in flight). */
+  private failQueued(err: Error): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const p of this.queue.splice(0)) p.reject(err);
+    if (this.pending() === 0) for (const d of this.drained.splice(0)) d();
   }
 
   private finish(batch: Pending[], err: Error): void {

@@ -21,6 +21,8 @@ export interface ServedModelOptions {
   workers: number;
   intraOpThreads: number;
   spinning: boolean;
+  /** A worker run taking longer fails with 504 and its worker is replaced. */
+  runTimeoutMs?: number;
   batchMaxSize: number;
   batchMaxDelayMs: number;
   queueBound: number;
@@ -29,6 +31,8 @@ export interface ServedModelOptions {
   inlineMaxMicros: number;
   /** Called once per batch that ran (metrics). */
   onBatch?: BatchObserver;
+  /** Told once when the workers die for good (the scheduler has answered what was queued). */
+  onWorkersDead?: (err: Error) => void;
 }
 
 /** Inputs of the model's signature filled with small deterministic values, one row. */
@@ -70,6 +74,11 @@ export class ServedModel {
       { batching: this.batching, maxBatchSize: opts.batchMaxSize, maxDelayMs: opts.batchMaxDelayMs, queueBound: opts.queueBound },
       opts.onBatch,
     );
+    const failQueued = pool.onDead;
+    pool.onDead = (err) => {
+      failQueued(err);
+      opts.onWorkersDead?.(err);
+    };
   }
 
   /** Fetches, verifies, loads and warms the model; throws ModelLoadError on any failure. */
@@ -81,6 +90,7 @@ export class ServedModel {
       size: opts.workers,
       intraOpThreads: opts.intraOpThreads,
       spinning: opts.spinning,
+      runTimeoutMs: opts.runTimeoutMs,
     });
     const model = new ServedModel(opts, pool);
     try {
@@ -151,7 +161,13 @@ export class ServedModel {
 
   /** True when requests are accepted. */
   isReady(): boolean {
-    return this.state === 'ready' && this.pool.size() > 0;
+    // Not pool.size(): while a lost worker is being replaced requests queue for it.
+    return this.state === 'ready' && this.pool.failure() === undefined;
+  }
+
+  /** False once the workers are dead and cannot be replaced: the process must be restarted. */
+  isLive(): boolean {
+    return this.pool.failure() === undefined;
   }
 
   /** Requests waiting for a worker. */

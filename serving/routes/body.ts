@@ -55,6 +55,8 @@ export class BodyPool {
   private readonly issued = new WeakSet<ArrayBuffer>();
   private readonly maxIdleBytes: number;
   private idleBytes = 0;
+  /** Buffers handed out so far, for tests: when a body takes one tells what it holds. */
+  acquired = 0;
 
   constructor(maxIdleBytes = 64 * 1024 * 1024) {
     this.maxIdleBytes = maxIdleBytes;
@@ -64,6 +66,7 @@ export class BodyPool {
   acquire(size: number, pad: number): Buffer {
     let capacity = POOL_MIN_BYTES;
     while (capacity < size + pad) capacity *= 2;
+    this.acquired++;
     const list = this.free.get(capacity);
     let ab = list?.pop();
     if (ab === undefined) {
@@ -102,7 +105,9 @@ export function alignmentPad(headerLength: number | undefined): number {
  * Reads a request body: into a pooled, aligned buffer when Content-Length says it is large
  * enough, else as the single chunk it arrived in or a concatenation. Fails with 413 beyond
  * `limit` (before reading, when Content-Length tells) and 400 when the stream ends short of
- * its Content-Length or errors.
+ * its Content-Length or errors. The pooled buffer is taken only once every byte has arrived:
+ * reserving the declared length up front let a slow client hold megabytes with a few bytes
+ * sent, so until then a body holds only the chunks it has actually received.
  */
 export function readBody(stream: IncomingMessage, limit: number, pool: BodyPool, headerLength: number | undefined): Promise<Body> {
   return new Promise((resolve, reject) => {
@@ -113,15 +118,13 @@ export function readBody(stream: IncomingMessage, limit: number, pool: BodyPool,
       reject(payloadTooLarge(limit));
       return;
     }
-    const pooled = length !== undefined && length >= POOL_MIN_BYTES && length <= POOL_MAX_BYTES;
-    const target = pooled ? pool.acquire(length, alignmentPad(headerLength)) : undefined;
     const chunks: Buffer[] = [];
     let received = 0;
     let settled = false;
     const fail = (err: Error): void => {
       if (settled) return;
       settled = true;
-      if (target !== undefined) pool.release(target);
+      chunks.length = 0;
       stream.off('data', onData);
       stream.resume();
       reject(err);
@@ -131,8 +134,7 @@ export function readBody(stream: IncomingMessage, limit: number, pool: BodyPool,
         fail(length === undefined ? payloadTooLarge(limit) : malformedRequest(`body is longer than its Content-Length of ${length} bytes`));
         return;
       }
-      if (target !== undefined) chunk.copy(target, received);
-      else chunks.push(chunk);
+      chunks.push(chunk);
       received += chunk.length;
       countChunkBytes(chunk.length);
     };
@@ -146,8 +148,18 @@ export function readBody(stream: IncomingMessage, limit: number, pool: BodyPool,
         return;
       }
       settled = true;
-      if (target !== undefined) resolve({ bytes: target, exclusive: true });
-      else resolve({ bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), exclusive: false });
+      resolve(assemble(chunks, received, length !== undefined, pool, headerLength));
     });
   });
+}
+
+/** The received chunks as one body: copied into a pooled, aligned buffer when large enough to be worth it. */
+function assemble(chunks: Buffer[], size: number, declared: boolean, pool: BodyPool, headerLength: number | undefined): Body {
+  if (!declared || size < POOL_MIN_BYTES || size > POOL_MAX_BYTES) {
+    return { bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), exclusive: false };
+  }
+  const target = pool.acquire(size, alignmentPad(headerLength));
+  let offset = 0;
+  for (const chunk of chunks) offset += chunk.copy(target, offset);
+  return { bytes: target, exclusive: true };
 }

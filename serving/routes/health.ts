@@ -13,11 +13,13 @@ export const SERVER_INFO = {
 
 /** Registers /v2/health/live, /v2/health/ready and /v2. */
 export function healthRoutes(app: FastifyInstance, ctx: ServingContext): void {
-  app.get(
-    HEALTH_LIVE_PATH,
-    { schema: { response: { 200: { type: 'object', properties: { live: { type: 'boolean' } } } } } },
-    () => ({ live: true }),
-  );
+  const liveSchema = { type: 'object', properties: { live: { type: 'boolean' } } };
+  app.get(HEALTH_LIVE_PATH, { schema: { response: { 200: liveSchema, 503: liveSchema } } }, async (_req, reply) => {
+    // Dead workers never come back in this process: only a restart by the kubelet helps.
+    // While the model loads there are no workers yet, and that is alive.
+    const live = ctx.model?.isLive() !== false;
+    return reply.code(live ? 200 : 503).send({ live });
+  });
   app.get(
     HEALTH_READY_PATH,
     { schema: { response: { '2xx': { type: 'object', properties: { ready: { type: 'boolean' } } }, 503: { type: 'object', properties: { ready: { type: 'boolean' } } } } } },
