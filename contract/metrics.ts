@@ -57,6 +57,9 @@ export const SHADOW_RESULTS = { agree: 'agree', disagree: 'disagree', error: 'er
 /** `outcome` values of siskin_feedback_labels_total. */
 export const FEEDBACK_OUTCOMES = { scored: 'scored', unknown: 'unknown', mismatched: 'mismatched' } as const;
 
+/** `reason` values of siskin_rejected_inputs_total: refused by our checks, or by the model at run time. */
+export const REJECTED_INPUT_REASONS = { malformed: 'malformed', invalidTensor: 'invalid_tensor', modelRejected: 'model_rejected' } as const;
+
 /** `code` values of siskin_requests_total that exist on the inference route from the start, at zero. */
 export const PRECREATED_CODES = ['200', '400', '500', '503'] as const;
 

@@ -3,7 +3,7 @@
 // constant (a worker that dies is replaced, and the jobs it held fail alone). Groups go
 // through each worker's shared-memory channel; only groups too large for it are posted.
 import { Worker } from 'node:worker_threads';
-import { ModelLoadError, inferenceFailed } from '../errors.ts';
+import { ModelLoadError, inferenceFailed, runFailed } from '../errors.ts';
 import type { Tensor } from '../protocol/tensor.ts';
 import type { Signature } from '../protocol/signature.ts';
 import { mergeBatch } from './batching.ts';
@@ -198,7 +198,7 @@ export class WorkerPool implements Executor {
     group.jobs.forEach((job, i) => {
       const r = results[i];
       if (r === undefined) job.reject(inferenceFailed('worker returned no result'));
-      else if ('error' in r) job.reject(inferenceFailed(r.error));
+      else if ('error' in r) job.reject(runFailed(r.error));
       else job.resolve(r);
     });
     this.onIdle();
