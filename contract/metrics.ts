@@ -45,6 +45,11 @@ export const SERVING_METRICS = {
   featureMissingRatio: metric('siskin_feature_missing_ratio', 'Share of NaN values of a feature over the sliding window.', ['feature']),
   breakerOpen: metric('siskin_data_quality_breaker_open', '1 while the data-quality circuit breaker refuses traffic.'),
   badRatio: metric('siskin_data_quality_bad_ratio', 'Share of recent inference requests whose inputs were invalid.'),
+  nonFiniteObservations: metric(
+    'siskin_nonfinite_observations_total',
+    'Values a histogram skipped because they were NaN or infinite (a prediction that overflowed, say), by histogram.',
+    ['metric'],
+  ),
   predictionPsi: metric('siskin_prediction_psi', 'Population stability index of predictions over the sliding window against the reference profile.'),
 } as const;
 
