@@ -45,6 +45,11 @@ export const SERVING_METRICS = {
   featureMissingRatio: metric('siskin_feature_missing_ratio', 'Share of NaN values of a feature over the sliding window.', ['feature']),
   breakerOpen: metric('siskin_data_quality_breaker_open', '1 while the data-quality circuit breaker refuses traffic.'),
   badRatio: metric('siskin_data_quality_bad_ratio', 'Share of recent inference requests whose inputs were invalid.'),
+  nonFiniteObservations: metric(
+    'siskin_nonfinite_observations_total',
+    'Values a histogram skipped because they were NaN or infinite (a prediction that overflowed, say), by histogram.',
+    ['metric'],
+  ),
   predictionPsi: metric('siskin_prediction_psi', 'Population stability index of predictions over the sliding window against the reference profile.'),
 } as const;
 
@@ -56,6 +61,9 @@ export const SHADOW_RESULTS = { agree: 'agree', disagree: 'disagree', error: 'er
 
 /** `outcome` values of siskin_feedback_labels_total. */
 export const FEEDBACK_OUTCOMES = { scored: 'scored', unknown: 'unknown', mismatched: 'mismatched' } as const;
+
+/** `reason` values of siskin_rejected_inputs_total: refused by our checks, or by the model at run time. */
+export const REJECTED_INPUT_REASONS = { malformed: 'malformed', invalidTensor: 'invalid_tensor', modelRejected: 'model_rejected' } as const;
 
 /** `code` values of siskin_requests_total that exist on the inference route from the start, at zero. */
 export const PRECREATED_CODES = ['200', '400', '500', '503'] as const;

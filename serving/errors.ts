@@ -69,7 +69,7 @@ export function unauthorized(): ServingError {
   return new ServingError('SISKIN_UNAUTHORIZED', 401, 'a valid bearer token is required');
 }
 
-/** onnxruntime failed on an input that passed validation, or a worker died. */
+/** A worker died, the server is shutting down, or onnxruntime failed for a reason of ours. */
 export function inferenceFailed(message: string): ServingError {
   return new ServingError('SISKIN_INFERENCE_FAILED', 500, `inference failed: ${message}`);
 }
@@ -82,6 +82,30 @@ export function runTimedOut(timeoutMs: number): ServingError {
 /** The worker pool cannot be restored: liveness fails so the pod is restarted. */
 export function workersDead(reason: string): ServingError {
   return new ServingError('SISKIN_WORKERS_DEAD', 503, `no inference workers: ${reason}`);
+}
+
+/** The model refused inputs that fit its signature (a kernel's INVALID_ARGUMENT): the client's to fix. */
+export function inputRejectedByModel(message: string): ServingError {
+  return new ServingError('SISKIN_INPUT_REJECTED', 400, `the model rejected the input: ${message}`);
+}
+
+// onnxruntime-node hands over only an OrtStatus's message (its code, INVALID_ARGUMENT or
+// FAIL, is lost in the binding), so the class is read from the message's shape. Inputs
+// reaching a run already fit the signature and the model loaded, so a kernel that refuses
+// them does so because of these inputs (a reflect Pad on a too-short sequence, a Reshape
+// whose element count does not divide) — unless it ran out of memory, which is ours.
+const REJECTED_INPUT = [
+  /^Non-zero status code returned while running \S+ node\./,
+  /^Invalid rank for input/,
+  /^Got invalid dimensions for input/,
+  /^Unexpected input data type/,
+];
+const OUR_FAULT = /alloc|out of memory/i;
+
+/** Answers an onnxruntime run error: 400 when the model refused the input, else 500. */
+export function runFailed(message: string): ServingError {
+  const rejected = REJECTED_INPUT.some((re) => re.test(message)) && !OUR_FAULT.test(message);
+  return rejected ? inputRejectedByModel(message) : inferenceFailed(message);
 }
 
 /** A model that could not be fetched, verified or loaded: the server never becomes ready. */

@@ -3,6 +3,7 @@
 // Label sets are bounded: routes and codes are fixed, features come from the profile.
 // Names, help texts, label names and buckets are the operator's too: contract/metrics.ts.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { LabelValues } from 'prom-client';
 import { INFER_ROUTES } from '../contract/http.ts';
 import {
   ABSOLUTE_ERROR_BUCKETS,
@@ -66,6 +67,8 @@ export class ServingMetrics {
   readonly feedbackAbsoluteError: Histogram;
   /** Shadow comparisons by result (agree, disagree, error, dropped) and shadow revision. */
   readonly shadowComparisons: Counter<'result' | 'shadow_revision'>;
+  /** Non-finite values the histograms skipped, by histogram name. */
+  readonly nonFiniteObservations: Counter<'metric'>;
 
   private readonly sources: ScrapeSources;
 
@@ -75,6 +78,7 @@ export class ServingMetrics {
     const registers = [this.registry];
     this.registry.setDefaultLabels({ [SERVING_DEFAULT_LABELS.model]: model, [SERVING_DEFAULT_LABELS.revision]: revision });
     collectDefaultMetrics({ register: this.registry, prefix: SERVING_PROCESS_METRICS_PREFIX });
+    this.nonFiniteObservations = new Counter({ ...M.nonFiniteObservations, registers });
     this.requestDuration = new Histogram({
       ...M.requestDuration,
       buckets: LATENCY_BUCKETS,
@@ -143,6 +147,11 @@ export class ServingMetrics {
       ...M.shadowComparisons,
       registers,
     });
+    // Values come from models and labels: an overflowing regressor predicts Infinity, and a
+    // metric must never turn a served answer into a 500.
+    for (const h of [this.requestDuration, this.queueDuration, this.computeDuration, this.batchSize, this.predictedValues, this.feedbackAbsoluteError]) {
+      skipNonFinite(h, this.nonFiniteObservations);
+    }
     new Gauge({
       ...M.queueDepth,
       registers,
@@ -206,4 +215,19 @@ export class ServingMetrics {
       else this.predictedValues.observe(p);
     }
   }
+}
+
+/**
+ * Makes `h.observe` skip NaN and ±Infinity, which prom-client throws on, counting each
+ * skipped value under the histogram's name (its series exists from the start, at zero).
+ */
+function skipNonFinite<L extends string>(h: Histogram<L>, skipped: Counter<'metric'>): void {
+  const labels = { metric: (h as unknown as { name: string }).name };
+  skipped.inc(labels, 0);
+  const observe = h.observe.bind(h) as (a: LabelValues<L> | number, b?: number) => void;
+  h.observe = ((a: LabelValues<L> | number, b?: number): void => {
+    const value = typeof a === 'number' ? a : b;
+    if (value !== undefined && !Number.isFinite(value)) skipped.inc(labels);
+    else observe(a, b);
+  }) as Histogram<L>['observe'];
 }

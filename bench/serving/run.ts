@@ -7,7 +7,7 @@
 // load on every server before its first scenario, per request kind at 1 and 16 connections,
 // default 1.5: Node's JIT needs seconds before its tail settles, p99 1.3 ms → 0.5 ms), BENCH_CONCURRENCY (saturation,
 // default 32), BENCH_BATCH_CONCURRENCY (default 64), BENCH_MODELS (tabular,ppocr),
-// BENCH_TABULAR_BATCH / BENCH_PPOCR_BATCH (SISKIN_BATCH_MAX_SIZE of the batching scenario,
+// BENCH_TABULAR_BATCH / BENCH_PPOCR_BATCH (the batchMaxSize setting of the batching scenario,
 // default 64 and 4: a CNN's rows per second peak at small batches, see BENCHMARKS.md),
 // BENCH_SOAK_SECONDS (default 0: no soak; e.g. 300 samples the server's RSS under load every
 // 10 s), BENCH_PEERS (default kserve,mlserver; "" to skip the Python peers, whose virtualenvs
@@ -20,6 +20,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as ort from 'onnxruntime-node';
+import { SERVING_ENV, servingEnvVars } from '../../contract/servingEnv.ts';
+import type { ServingEnvInput } from '../../contract/servingEnv.ts';
 import { encodeInferRequest } from '../../serving/protocol/codec.ts';
 import type { Tensor } from '../../serving/protocol/tensor.ts';
 import { tabularClassifier } from '../../test/fixtures/onnxModels.ts';
@@ -54,7 +56,7 @@ interface BenchModel {
   name: string;
   path: string;
   input: Tensor;
-  /** SISKIN_BATCH_MAX_SIZE in the batching scenario, and the batch of the raw batched row. */
+  /** batchMaxSize in the batching scenario, and the batch of the raw batched row. */
   batch: number;
 }
 
@@ -153,27 +155,21 @@ async function startEcho(): Promise<{ child: ChildProcess; port: number }> {
   return { child, port };
 }
 
+/** Settings a scenario changes from the defaults: none for "defaults", and only what its name says for the others. */
+type Tuning = Omit<ServingEnvInput, 'modelName' | 'modelUri' | 'host' | 'port'>;
+
 let nextPort = 18_400;
-async function startServer(model: BenchModel, env: Record<string, string>): Promise<{ child: ChildProcess; base: string }> {
+/**
+ * A server given the model, the loopback address it listens on, and `tuning` — nothing else,
+ * so a scenario measures the settings it names and "defaults" measures what a user gets.
+ */
+async function startServer(model: BenchModel, tuning: Tuning): Promise<{ child: ChildProcess; base: string }> {
   const port = nextPort++;
   const [cmd, args] = pinned([MAIN]);
-  const child = spawn(cmd, args, {
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: {
-      PATH: process.env.PATH ?? '',
-      SISKIN_MODEL_NAME: 'bench',
-      SISKIN_MODEL_URI: pathToFileURL(model.path).href,
-      SISKIN_HOST: '127.0.0.1',
-      SISKIN_PORT: String(port),
-      SISKIN_LOG_LEVEL: 'warn',
-      SISKIN_WORKERS: '1',
-      SISKIN_INTRA_OP_THREADS: '1',
-      SISKIN_QUEUE_BOUND: '100000',
-      SISKIN_WARMUP: '20',
-      SISKIN_FEEDBACK_CAPACITY: '10000',
-      ...env,
-    },
-  });
+  const settings: ServingEnvInput = { modelName: 'bench', modelUri: pathToFileURL(model.path).href, host: '127.0.0.1', port, ...tuning };
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '' };
+  for (const v of servingEnvVars(settings)) env[v.name] = v.value;
+  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'], env });
   const base = `http://127.0.0.1:${port}`;
   await waitReady(`${base}/v2/health/ready`);
   return { child, base };
@@ -250,7 +246,7 @@ function targets(model: BenchModel, rows: Row[], rawRes: LoadResult, echoC1: Loa
 
 function print(model: BenchModel, rows: Row[], rawRes: LoadResult, echoC1: LoadResult): void {
   process.stdout.write(
-    `\n## ${model.name}  (raw p50 ${fmtUs(rawRes.p50)}, raw ${rawRes.throughput.toFixed(0)}/s, echo p50 ${fmtUs(echoC1.p50)}; batching: SISKIN_BATCH_MAX_SIZE=${model.batch})\n`,
+    `\n## ${model.name}  (raw p50 ${fmtUs(rawRes.p50)}, raw ${rawRes.throughput.toFixed(0)}/s, echo p50 ${fmtUs(echoC1.p50)}; batching: ${SERVING_ENV.batchMaxSize}=${model.batch})\n`,
   );
   process.stdout.write('| scenario | conc | p50 | p99 | req/s | vs raw req/s | p50 − raw p50, vs echo p50 | RSS idle→load MiB |\n|---|---|---|---|---|---|---|---|\n');
   for (const r of rows) {
@@ -289,9 +285,8 @@ async function benchModel(model: BenchModel): Promise<void> {
   await stop(echo.child);
 
   for (const batching of [false, true]) {
-    const env = batching ? { SISKIN_BATCH_MAX_SIZE: String(model.batch) } : { SISKIN_BATCH_MAX_SIZE: '1' };
     const label = batching ? 'batching' : 'no batching';
-    const server = await startServer(model, env);
+    const server = await startServer(model, { batchMaxSize: batching ? model.batch : 1 });
     const rssIdle = rssMiB(server.child.pid);
     await warm(batching ? [binReq(server.base)] : [jsonReq(server.base), binReq(server.base)]);
     if (!batching) {
@@ -307,8 +302,8 @@ async function benchModel(model: BenchModel): Promise<void> {
     if (batching && SOAK_SECONDS > 0) await soak(server.child, binReq(server.base));
     await stop(server.child);
   }
-  // As shipped: every SISKIN_ setting at its default (batching up to 32 rows of what is
-  // already queued, no added delay), as a user would run it beside the peers.
+  // As shipped: every setting at its default (batching up to 32 rows of what is already
+  // queued, no added delay, a feedback store of 100,000 rows), as a user runs it beside the peers.
   {
     const server = await startServer(model, {});
     const rssIdle = rssMiB(server.child.pid);

@@ -179,7 +179,7 @@ describe('the idle fast path', () => {
     scheduler.setInline(inline, 100e-6, learnt(1e-6));
     const wrong: Tensor[] = [{ name: 'input', datatype: 'FP32', shape: [1, 5], data: new Float32Array(5) }];
     const before = inline.runs;
-    await expect(scheduler.submit(wrong, 1)).rejects.toThrow(/inference failed/);
+    await expect(scheduler.submit(wrong, 1)).rejects.toThrow(/the model rejected the input: Got invalid dimensions/);
     expect(scheduler.pending()).toBe(0);
     const r = await scheduler.submit(input([[1, 2, 3, 4]]), 1);
     expect(r.outputs[0]!.shape[0]).toBe(1);

@@ -7,7 +7,7 @@
 // is within a small bound — so the event loop is never held longer than that bound, and
 // never while another request waits.
 import type { InferenceSession } from 'onnxruntime-node';
-import { inferenceFailed } from '../errors.ts';
+import { runFailed } from '../errors.ts';
 import type { Tensor } from '../protocol/tensor.ts';
 import type { RunResult } from './pool.ts';
 import { createSession, runJob } from './session.ts';
@@ -76,11 +76,11 @@ export class InlineSession implements InlineRunner {
     return new InlineSession(await createSession({ model, intraOpThreads: 1, spinning: false }));
   }
 
-  /** Runs one job; an onnxruntime error rejects with the same 500 a worker would give. */
+  /** Runs one job; an onnxruntime error rejects with the same answer a worker's would get. */
   async run(inputs: readonly Tensor[]): Promise<RunResult> {
     const started = performance.now();
     const r = await runJob(this.session, inputs);
-    if ('error' in r) throw inferenceFailed(r.error);
+    if ('error' in r) throw runFailed(r.error);
     r.computeSeconds = (performance.now() - started) / 1000;
     return r;
   }

@@ -5,7 +5,7 @@
 // A group that outlives the run timeout fails with 504 and its worker is terminated and
 // replaced; a replacement that cannot start leaves the pool dead, which fails liveness.
 import { Worker } from 'node:worker_threads';
-import { ModelLoadError, inferenceFailed, runTimedOut, workersDead } from '../errors.ts';
+import { ModelLoadError, inferenceFailed, runFailed, runTimedOut, workersDead } from '../errors.ts';
 import type { ServingError } from '../errors.ts';
 import type { Tensor } from '../protocol/tensor.ts';
 import type { Signature } from '../protocol/signature.ts';
@@ -240,7 +240,7 @@ export class WorkerPool implements Executor {
     group.jobs.forEach((job, i) => {
       const r = results[i];
       if (r === undefined) job.reject(inferenceFailed('worker returned no result'));
-      else if ('error' in r) job.reject(inferenceFailed(r.error));
+      else if ('error' in r) job.reject(runFailed(r.error));
       else job.resolve(r);
     });
     this.onIdle();

@@ -193,6 +193,16 @@ describe('encodeInferResponse', () => {
     expect(Array.from(decoded.outputs[0]!.data as BigInt64Array)).toEqual([1n]);
   });
 
+  test('non-finite floats travel in JSON as "NaN", "Infinity" and "-Infinity", both ways', () => {
+    const odd: Tensor = { name: 'v', datatype: 'FP32', shape: [4], data: new Float32Array([NaN, Infinity, -Infinity, 1.5]) };
+    const enc = encodeInferResponse({ ...base, outputs: [odd], requested: undefined });
+    expect((JSON.parse(enc.body as string) as { outputs: { data: unknown[] }[] }).outputs[0]!.data).toEqual(['NaN', 'Infinity', '-Infinity', 1.5]);
+    expect(Array.from(decodeInferResponse(Buffer.from(enc.body as string), undefined).outputs[0]!.data as Float32Array)).toEqual([NaN, Infinity, -Infinity, 1.5]);
+    const req = encodeInferRequest([{ ...odd, datatype: 'FP64', data: new Float64Array([NaN, Infinity, -Infinity, 1.5]) }]);
+    expect(Array.from(decodeInferRequest(Buffer.from(req.body as string), undefined).inputs[0]!.data as Float64Array)).toEqual([NaN, Infinity, -Infinity, 1.5]);
+    expect(decodeError(json({ inputs: [{ name: 'x', datatype: 'INT32', shape: [1], data: ['NaN'] }] })).message).toMatch(/must be a number for INT32/);
+  });
+
   test('a request encoded with binary tensors decodes to the same tensors', () => {
     const enc = encodeInferRequest([{ name: 'x', datatype: 'FP32', shape: [1, 2], data: new Float32Array([3, 4]) }], { id: 'q', binary: true });
     const r = decodeInferRequest(enc.body as Buffer, enc.headerLength);

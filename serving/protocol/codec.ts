@@ -205,6 +205,9 @@ const INT_RANGES: Partial<Record<Datatype, [number, number]>> = {
   UINT64: [0, Number.MAX_SAFE_INTEGER],
 };
 
+/** The strings JSON carries non-finite floats as, both ways (see toJsonArray). */
+const NON_FINITE = new Set(['NaN', 'Infinity', '-Infinity']);
+
 /** Flattens flat or nested JSON data into a typed array, checking count, types and ranges. */
 function decodeJsonData(name: string, datatype: Datatype, shape: number[], count: number, data: unknown[]): TensorData {
   // Nesting deeper than the shape's rank is an error; walking iteratively means hostile
@@ -232,6 +235,10 @@ function decodeJsonData(name: string, datatype: Datatype, shape: number[], count
     if (datatype === 'BOOL') {
       if (typeof v !== 'boolean') throw invalidTensor(`input "${name}": element ${n} must be a boolean for BOOL`);
       (out as Uint8Array)[n++] = v ? 1 : 0;
+      continue;
+    }
+    if (isFloat && typeof v === 'string' && NON_FINITE.has(v)) {
+      (out as Float64Array)[n++] = Number(v);
       continue;
     }
     if (typeof v !== 'number') throw invalidTensor(`input "${name}": element ${n} must be a number for ${datatype}, got ${typeof v}`);
@@ -283,11 +290,18 @@ export interface ResponseParts {
 }
 
 // A plain loop: Array.from goes through the iterator protocol, several times slower on
-// the few elements of a typical response.
-function toJsonArray(data: TensorData): number[] {
-  const out = new Array<number>(data.length);
+// the few elements of a typical response. JSON has no NaN or ±Infinity (JSON.stringify
+// would write null, which cannot tell them apart); they travel as the strings "NaN",
+// "Infinity" and "-Infinity" of proto3's JSON mapping (the KServe v2 protocol's gRPC form).
+function toJsonArray(data: TensorData): (number | string)[] {
+  const out = new Array<number | string>(data.length);
   if (isBigIntData(data)) for (let i = 0; i < data.length; i++) out[i] = Number(data[i]);
-  else for (let i = 0; i < data.length; i++) out[i] = data[i] as number;
+  else {
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i] as number;
+      out[i] = v - v === 0 ? v : String(v);
+    }
+  }
   return out;
 }
 
@@ -347,7 +361,7 @@ export function encodeInferRequest(
 export function decodeInferResponse(body: Buffer, headerLength: number | undefined): { id?: string; outputs: Tensor[] } {
   const head = JSON.parse(body.subarray(0, headerLength ?? body.length).toString('utf8')) as {
     id?: string;
-    outputs: { name: string; datatype: Datatype; shape: number[]; data?: number[]; parameters?: { binary_data_size?: number } }[];
+    outputs: { name: string; datatype: Datatype; shape: number[]; data?: (number | string)[]; parameters?: { binary_data_size?: number } }[];
   };
   let offset = headerLength ?? body.length;
   const outputs = head.outputs.map((o) => {
@@ -359,7 +373,7 @@ export function decodeInferResponse(body: Buffer, headerLength: number | undefin
     } else if (isBigIntData(data)) {
       (o.data ?? []).forEach((v, i) => (data[i] = BigInt(v)));
     } else {
-      data.set(o.data ?? []);
+      data.set((o.data ?? []).map(Number)); // "NaN", "Infinity" and "-Infinity" included
     }
     return { name: o.name, datatype: o.datatype, shape: o.shape, data };
   });

@@ -97,3 +97,37 @@ describe('predictions', () => {
     expect(agrees(task, a, b)).toBe(expected);
   });
 });
+
+describe('FeedbackStore work per request', () => {
+  // The store's own count of queue slots visited stands for its work: a count, not a clock,
+  // so the bound holds on any machine. At capacity each insert evicts, and labels leave dead
+  // slots behind (the case that made a Map-ordered store walk its deletion holes on every insert).
+  test('a million inserts into a full store of 1,000 rows, a third of them scored, cost a constant per insert', () => {
+    let now = 0;
+    const s = new FeedbackStore(1000, 60_000, () => now);
+    const inserts = 1_000_000;
+    for (let i = 0; i < inserts; i++) {
+      now = i / 1000;
+      s.remember(`id${i}`, [i % 3]);
+      if (i % 3 === 0) s.score([{ id: `id${i - 300}`, label: 0 }], 'classifier');
+      if (i % 7 === 0) s.remember(`id${i - 10}`, [0]); // a client reusing an id
+    }
+    expect(s.heldRows()).toBeLessThanOrEqual(1000);
+    expect(s.heldRows()).toBeGreaterThan(990); // the last label took one
+    expect(s.work()).toBeLessThan(4 * inserts);
+    expect(s.work()).toBeGreaterThan(inserts / 2); // it did evict
+  });
+
+  test('expiry alone, never full, also evicts in order at constant cost', () => {
+    let now = 0;
+    const s = new FeedbackStore(1_000_000, 100, () => now);
+    for (let i = 0; i < 200_000; i++) {
+      now = i;
+      s.remember(`id${i}`, [0]);
+    }
+    expect(s.size()).toBe(100);
+    expect(s.score([{ id: 'id199899', label: 0 }], 'classifier').unknown).toEqual(['id199899']);
+    expect(s.score([{ id: 'id199900', label: 0 }], 'classifier').scored).toBe(1);
+    expect(s.work()).toBeLessThan(3 * 200_000);
+  });
+});

@@ -26,18 +26,33 @@ export interface FeedbackResult {
 }
 
 interface Entry {
+  id: string;
   predictions: number[];
   expires: number;
+  /** False once forgotten: its slot in the queue is then skipped, not searched for. */
+  live: boolean;
 }
 
-/** Bounded store of recent predictions. */
+// Below this many dead slots the queue is never compacted: copying it would cost more than
+// the slots it frees.
+const MIN_COMPACTION = 1024;
+
+/** Bounded store of recent predictions; insert and eviction cost O(1) amortised at any fill level. */
 export class FeedbackStore {
   private readonly entries = new Map<string, Entry>();
+  /**
+   * Entries in insertion order, oldest first, from `head`: every entry lives ttlMs, so the
+   * oldest is both the first to expire and the first to evict. Forgotten entries stay as
+   * dead slots until eviction passes them or a compaction drops them. (Iterating a Map from
+   * its head instead walks the holes deletions leave, which made every insert at capacity
+   * cost O(capacity).)
+   */
+  private queue: (Entry | undefined)[] = [];
+  private head = 0;
   /** Most prediction rows held at once. */
   private readonly capacity: number;
   private rows = 0;
-  /** Expiry of the oldest entry (a lower bound once it is forgotten early). */
-  private oldestExpires = Infinity;
+  private steps = 0;
   private readonly ttlMs: number;
   private readonly now: () => number;
 
@@ -57,34 +72,57 @@ export class FeedbackStore {
     return this.rows;
   }
 
+  /** Queue slots eviction and compaction have visited so far: the store's work, for tests to bound. */
+  work(): number {
+    return this.steps;
+  }
+
   /** Remembers the predictions of one request. */
   remember(id: string, predictions: number[]): void {
     this.forget(id);
     if (predictions.length === 0 || predictions.length > this.capacity) return;
     const now = this.now();
-    // Every entry lives ttlMs, so the oldest expires first: until then (and while rows fit)
-    // there is nothing to evict, and the common path allocates no iterator.
-    if (this.rows + predictions.length > this.capacity || now >= this.oldestExpires) {
-      this.oldestExpires = Infinity;
-      // Map iteration is insertion order, so the first entries are the oldest.
-      for (const [key, e] of this.entries) {
-        if (this.rows + predictions.length <= this.capacity && e.expires > now) {
-          this.oldestExpires = e.expires;
-          break;
-        }
-        this.forget(key);
-      }
-    }
-    const expires = now + this.ttlMs;
-    if (this.entries.size === 0) this.oldestExpires = expires;
-    this.entries.set(id, { predictions, expires });
+    this.evict(now, predictions.length);
+    const entry: Entry = { id, predictions, expires: now + this.ttlMs, live: true };
+    this.entries.set(id, entry);
+    this.queue.push(entry);
     this.rows += predictions.length;
+    this.compact();
+  }
+
+  /** Drops dead slots, then the oldest entries while `incoming` rows would not fit or they expired. */
+  private evict(now: number, incoming: number): void {
+    while (this.head < this.queue.length) {
+      const e = this.queue[this.head]!;
+      if (e.live && this.rows + incoming <= this.capacity && e.expires > now) return;
+      if (e.live) this.forget(e.id);
+      this.queue[this.head++] = undefined; // let it be collected
+      this.steps++;
+    }
+  }
+
+  /**
+   * Copies the live entries to a fresh queue once dead slots (passed or forgotten) outnumber
+   * them: a copy visits at most the slots inserted or forgotten since the last one, so the
+   * cost is O(1) amortised per remember or score.
+   */
+  private compact(): void {
+    if (this.queue.length - this.entries.size <= Math.max(MIN_COMPACTION, this.entries.size)) return;
+    const live: Entry[] = [];
+    for (let i = this.head; i < this.queue.length; i++) {
+      const e = this.queue[i]!;
+      if (e.live) live.push(e);
+    }
+    this.steps += this.queue.length - this.head;
+    this.queue = live;
+    this.head = 0;
   }
 
   private forget(id: string): void {
     const e = this.entries.get(id);
     if (e === undefined) return;
     this.entries.delete(id);
+    e.live = false;
     this.rows -= e.predictions.length;
   }
 

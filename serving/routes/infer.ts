@@ -5,6 +5,7 @@
 // handler is done with the request, whatever the outcome.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { INFER_ROUTES } from '../../contract/http.ts';
+import { REJECTED_INPUT_REASONS } from '../../contract/metrics.ts';
 import { requireBearerToken } from '../auth.ts';
 import type { ServingContext } from '../context.ts';
 import { ServingError, breakerOpen, notReady } from '../errors.ts';
@@ -72,7 +73,7 @@ async function infer(ctx: ServingContext, limits: DecodeLimits, req: InferReq, r
   } catch (err) {
     if (err instanceof ServingError && err.statusCode === 400) {
       ctx.breaker?.record(true);
-      ctx.metrics.rejectedInputs.inc({ reason: err.code === 'SISKIN_MALFORMED_REQUEST' ? 'malformed' : 'invalid_tensor' });
+      ctx.metrics.rejectedInputs.inc({ reason: err.code === 'SISKIN_MALFORMED_REQUEST' ? REJECTED_INPUT_REASONS.malformed : REJECTED_INPUT_REASONS.invalidTensor });
     }
     throw err;
   }
@@ -91,6 +92,11 @@ async function infer(ctx: ServingContext, limits: DecodeLimits, req: InferReq, r
   let outcome;
   try {
     outcome = await model.infer(request.inputs, rows);
+  } catch (err) {
+    // Counted like our own checks' rejections: a model that refuses every input then shows
+    // in the canary analysis' bad-input ratio rather than passing as a run of client errors.
+    if (err instanceof ServingError && err.statusCode === 400) ctx.metrics.rejectedInputs.inc({ reason: REJECTED_INPUT_REASONS.modelRejected });
+    throw err;
   } finally {
     ctx.metrics.inflightRequests--;
   }
