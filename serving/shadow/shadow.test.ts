@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import { startServing, tempDir } from '../../test/fixtures/serving.ts';
 import type { TestServer } from '../../test/fixtures/serving.ts';
+import { SHADOW_DEFAULTS } from '../../contract/routing.ts';
 import { parseRouting } from './routing.ts';
 
 function rows(n: number, seed: number): number[][] {
@@ -35,16 +36,37 @@ describe('parseRouting', () => {
   test.each([
     ['an empty file', '', undefined],
     ['no shadow', 'shadow: null\n', undefined],
-    ['a shadow target', 'shadow:\n  url: http://canary:8080\n  sampleRate: 0.25\n  revision: "7"\n', { url: 'http://canary:8080', sampleRate: 0.25, revision: '7', timeoutMs: 2000, maxConcurrency: 32 }],
+    ['a shadow target', 'shadow:\n  url: http://canary:8080\n  sampleRate: 0.25\n  revision: "7"\n', { url: 'http://canary:8080', sampleRate: 0.25, revision: '7', ...SHADOW_DEFAULTS }],
   ])('%s', (_what, text, expected) => {
     expect(parseRouting(text)).toEqual(expected);
   });
 
   test.each([
-    ['a rate above 1', 'shadow: {url: "http://x:1", sampleRate: 2, revision: "a"}'],
-    ['a URL that is not http', 'shadow: {url: "ftp://x", sampleRate: 1, revision: "a"}'],
-  ])('rejects %s', (_what, text) => {
-    expect(() => parseRouting(text)).toThrow(/invalid routing file/);
+    ['the operator\'s form: a Service IP', 'http://10.96.12.34'],
+    ['a Service IP and port', 'http://10.96.12.34:8080'],
+    ['a cluster DNS name and port', 'http://iris-canary.ml.svc.cluster.local:80'],
+  ])('accepts %s', (_what, url) => {
+    expect(parseRouting(`shadow: {url: "${url}", sampleRate: 1, revision: "a"}`)?.url).toBe(url);
+  });
+
+  test.each([
+    ['a rate above 1', 'http://x:1', 2],
+    ['a URL that is not http', 'ftp://x', 1],
+    ['https (the operator writes http)', 'https://canary:8443', 1],
+    ['a path', 'http://10.96.0.1/collect', 1],
+    ['a trailing slash', 'http://10.96.0.1/', 1],
+    ['a query', 'http://10.96.0.1?x=1', 1],
+    ['a fragment', 'http://10.96.0.1#x', 1],
+    ['userinfo', 'http://user:pw@10.96.0.1', 1],
+    ['userinfo that hides the real host', 'http://canary.ml.svc@evil.example', 1],
+    ['an octet above 255', 'http://10.96.0.256', 1],
+    ['a numeric host a URL parser reads as an address', 'http://0x7f.1', 1],
+    ['an IPv6 literal', 'http://[::1]:8080', 1],
+    ['port 0', 'http://canary:0', 1],
+    ['a port above 65535', 'http://canary:65536', 1],
+    ['upper case and underscores', 'http://Canary_1.ml.svc', 1],
+  ])('rejects %s', (_what, url, rate) => {
+    expect(() => parseRouting(`shadow: {url: "${url}", sampleRate: ${rate}, revision: "a"}`)).toThrow(/invalid routing file/);
   });
 });
 
