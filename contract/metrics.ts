@@ -59,6 +59,14 @@ export const SERVING_PROCESS_METRICS_PREFIX = 'siskin_process_';
 /** `result` values of siskin_shadow_comparisons_total. */
 export const SHADOW_RESULTS = { agree: 'agree', disagree: 'disagree', error: 'error', dropped: 'dropped' } as const;
 
+/**
+ * `route` value of siskin_request_duration_seconds and siskin_requests_total for inference
+ * requests another revision mirrored here (contract/routing.ts MIRROR_HEADER): not one of
+ * INFER_ROUTES, so the canary analysis judges live traffic only, and a mirrored request the
+ * canary refuses never counts as a canary error or latency sample.
+ */
+export const MIRRORED_ROUTE = 'mirrored';
+
 /** `outcome` values of siskin_feedback_labels_total. */
 export const FEEDBACK_OUTCOMES = { scored: 'scored', unknown: 'unknown', mismatched: 'mismatched' } as const;
 

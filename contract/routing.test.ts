@@ -24,6 +24,10 @@ describe('routing file', () => {
     expect(() => parseRoutingDocument({ shadow: { ...shadow, sampleRate: 2 } })).toThrow(/shadow\.sampleRate/);
   });
 
+  test('a URL the operator would never write is refused, naming the field', () => {
+    expect(() => parseRoutingDocument({ shadow: { ...shadow, url: 'http://iris-canary.ml.svc:80/path' } })).toThrow(/shadow\.url/);
+  });
+
   test('the file lives at an absolute path in the pod', () => {
     expect(ROUTING_FILE_PATH).toMatch(/^\/.+\/routing\.json$/);
   });

@@ -10,6 +10,7 @@ import { healthRoutes } from './routes/health.ts';
 import { inferRoutes } from './routes/infer.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { modelRoutes } from './routes/models.ts';
+import { routeLabel } from './shadow/mirrored.ts';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -65,7 +66,7 @@ export function build(ctx: ServingContext, opts: BuildOptions = {}): FastifyInst
     done(null, payload);
   });
   app.addHook('onResponse', (req, reply, done) => {
-    const route = req.routeOptions.url ?? 'unmatched';
+    const route = routeLabel(req);
     const code = reply.statusCode;
     ctx.metrics.requestDuration.observe({ route }, reply.elapsedTime / 1000);
     ctx.metrics.requests.inc({ route, code: String(code) });

@@ -22,6 +22,7 @@ export function parseTokens(text: string): string[] {
 export class TokenFile {
   private readonly path: string;
   private digests: Buffer[] = [];
+  private own: string | undefined;
   private mtimeMs = -1;
   private checkedAt = 0;
 
@@ -37,21 +38,37 @@ export class TokenFile {
     if (st.mtimeMs === this.mtimeMs) return;
     const tokens = parseTokens(readFileSync(this.path, 'utf8'));
     // An emptied file during a Secret update keeps the previous tokens rather than locking everyone out.
-    if (tokens.length > 0 || this.mtimeMs < 0) this.digests = tokens.map(digest);
+    if (tokens.length > 0 || this.mtimeMs < 0) {
+      this.digests = tokens.map(digest);
+      this.own = tokens[0];
+    }
     this.mtimeMs = st.mtimeMs;
+  }
+
+  /**
+   * The token this server sends when it calls a peer (the shadow mirror): the file's first.
+   * Every revision of a model mounts the same Secret, so the peer accepts it.
+   */
+  outgoing(): string | undefined {
+    this.refresh();
+    return this.own;
+  }
+
+  /** Re-reads the file at most every 2 s. */
+  private refresh(): void {
+    const now = Date.now();
+    if (now - this.checkedAt <= 2000) return;
+    this.checkedAt = now;
+    try {
+      this.reload();
+    } catch {
+      // Keep the last good tokens while the file is briefly absent (symlink swap).
+    }
   }
 
   /** Throws 401 unless the Authorization header carries an accepted bearer token. */
   verify(header: string | undefined): void {
-    const now = Date.now();
-    if (now - this.checkedAt > 2000) {
-      this.checkedAt = now;
-      try {
-        this.reload();
-      } catch {
-        // Keep the last good tokens while the file is briefly absent (symlink swap).
-      }
-    }
+    this.refresh();
     const m = header === undefined ? null : /^Bearer\s+(\S+)$/i.exec(header);
     if (m === null) throw unauthorized();
     const given = digest(m[1]!);

@@ -87,8 +87,11 @@ export async function createServing(config: ServingConfig, opts: ServingOptions 
       const rule = resolvePrediction(model.signature.outputs, config.task);
       ctx.prediction = rule;
       if (rule !== undefined && config.routingFile !== undefined) {
-        const shadow = new ShadowMirror(config.modelName, rule, (result, shadowRevision, rows) =>
-          metrics.shadowComparisons.inc({ result, shadow_revision: shadowRevision }, rows),
+        const shadow = new ShadowMirror(
+          config.modelName,
+          rule,
+          (result, shadowRevision, rows) => metrics.shadowComparisons.inc({ result, shadow_revision: shadowRevision }, rows),
+          { revision: config.revision, token: () => ctx.tokens?.outgoing() },
         );
         ctx.shadow = shadow;
         watcher = new RoutingWatcher(
@@ -97,7 +100,7 @@ export async function createServing(config: ServingConfig, opts: ServingOptions 
             shadow.setTarget(target);
             app.log.info({ shadow: target ?? null }, 'routing file read');
           },
-          (err) => app.log.warn({ err }, 'routing file ignored'),
+          (err) => app.log.warn({ err }, 'routing file refused: mirroring nothing'),
           opts.routingPollMs,
         );
         await watcher.start();

@@ -20,6 +20,7 @@ import { FIELD_MANAGER, READINESS_GATE } from '../resources/labels.ts';
 import type { RouteTarget, Router } from '../routing/router.ts';
 import { withSignal } from '../runtime/abort.ts';
 import { setCondition } from './conditions.ts';
+import { liveHolds } from './liveContent.ts';
 import type { ReconcilerCache, StoredMeta, StoredModelDeployment } from './observe.ts';
 import type { Plan, PlannedEvent, PodGate } from './plan.ts';
 import { ConditionType, Reason } from '../api/reasons.ts';
@@ -184,15 +185,24 @@ export interface StatusTarget {
   meta: StoredMeta;
 }
 
-/** Server-side applies obj unless the live object already carries the same applied hash. */
+/**
+ * Server-side applies obj unless the live object already carries the same applied hash and
+ * still holds it: a hand edit keeps the annotation, so the content is compared too — the
+ * whole stated content for ConfigMaps and Services, the size for Deployments (whose pod
+ * template the API server normalises, and whose replicas others may change).
+ */
 async function applyIfChanged(s: ApplyScope, obj: KubernetesObject, live: KubernetesObject | undefined): Promise<void> {
   const hash = createHash('sha256').update(canonicalJson(obj)).digest('hex').slice(0, 16);
-  // Someone else scaling a Deployment leaves our annotation alone: compare the size too.
-  const replicasOf = (o: KubernetesObject | undefined): number | undefined => (o as { spec?: { replicas?: number } } | undefined)?.spec?.replicas;
-  const sameSize = replicasOf(live) === replicasOf(obj);
-  if (live?.metadata?.annotations?.[ANNOTATION_APPLIED] === hash && (obj.kind !== 'Deployment' || sameSize)) return;
+  if (live?.metadata?.annotations?.[ANNOTATION_APPLIED] === hash && stillHolds(live, obj)) return;
   const stamped = { ...obj, metadata: { ...obj.metadata, annotations: { ...obj.metadata?.annotations, [ANNOTATION_APPLIED]: hash } } };
   await serverSideApply(s, stamped);
+}
+
+/** Whether a live object carrying the current applied hash still holds what it says. */
+function stillHolds(live: KubernetesObject, obj: KubernetesObject): boolean {
+  if (obj.kind !== 'Deployment') return liveHolds(live, obj);
+  const replicasOf = (o: KubernetesObject): number | undefined => (o as { spec?: { replicas?: number } }).spec?.replicas;
+  return replicasOf(live) === replicasOf(obj);
 }
 
 /** One server-side apply under the operator's field manager, through the typed client of the object's kind. */

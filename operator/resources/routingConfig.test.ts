@@ -2,7 +2,7 @@
 // mounts it, and the same input always gives the same bytes. That a serving pod parses it is
 // test/contract/routing.test.ts's to show (operator code never imports the serving runtime).
 import { describe, expect, test } from '@jest/globals';
-import { ROUTING_FILE_KEY, parseRoutingDocument } from '../../contract/routing.ts';
+import { ROUTING_FILE_KEY, SHADOW_DEFAULTS, parseRoutingDocument } from '../../contract/routing.ts';
 import { SERVING_ENV } from '../../contract/servingEnv.ts';
 import { modelDeploymentSpec } from '../api/schema.ts';
 import { routingConfigMapName, servingDeployment, type Owner } from './deployment.ts';
@@ -40,7 +40,7 @@ describe('routingConfigMap', () => {
   });
 
   test('with a shadow is valid under the contract, its defaults filled in', () => {
-    expect(parseRoutingDocument(JSON.parse(file(routingConfigMap(owner, shadow))))).toEqual({ ...shadow, timeoutMs: 2000, maxConcurrency: 32 });
+    expect(parseRoutingDocument(JSON.parse(file(routingConfigMap(owner, shadow))))).toEqual({ ...shadow, ...SHADOW_DEFAULTS });
   });
 
   test('is deterministic: key order of the input and extra fields do not change a byte', () => {

@@ -1,11 +1,12 @@
 // The routing file the operator writes into the model's ConfigMap during a rollout; its
 // schema is the operator's too (contract/routing.ts). YAML (JSON is YAML too):
 //   shadow:
-//     url: http://model-canary.ns.svc:8080   # base URL of the shadow server
+//     url: http://10.96.140.7                 # http://<IPv4 or cluster DNS name>[:port], nothing else
 //     sampleRate: 0.1                         # share of requests mirrored, 0..1
 //     revision: "2"                           # shadow revision, used as a metric label
 //     timeoutMs: 2000                         # optional
 //     maxConcurrency: 32                      # optional
+//     maxResponseBytes: 8388608               # optional
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { parseRoutingDocument, type ShadowTarget } from '../../contract/routing.ts';

@@ -5,7 +5,7 @@ import type { Stats } from 'node:fs';
 import { readRouting } from './routing.ts';
 import type { ShadowTarget } from './routing.ts';
 
-/** Watches a routing file and reports every valid new content. */
+/** Watches a routing file and reports every new content; an invalid one reports no target. */
 export class RoutingWatcher {
   private readonly path: string;
   private readonly intervalMs: number;
@@ -38,7 +38,9 @@ export class RoutingWatcher {
     try {
       this.onChange(await readRouting(this.path));
     } catch (err) {
-      // A bad edit keeps the last good routing: mirroring is advisory, serving must go on.
+      // A file the operator did not write (a hand edit, a URL it would never name) is
+      // refused whole: mirroring stops — it is advisory — and serving goes on.
+      this.onChange(undefined);
       this.onError(err as Error);
     }
   }

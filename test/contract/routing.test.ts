@@ -4,7 +4,7 @@ import { afterAll, describe, expect, test } from '@jest/globals';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { V1ConfigMap } from '@kubernetes/client-node';
-import { ROUTING_FILE_KEY } from '../../contract/routing.ts';
+import { ROUTING_FILE_KEY, SHADOW_DEFAULTS } from '../../contract/routing.ts';
 import { routingConfigMap } from '../../operator/resources/routingConfig.ts';
 import type { Owner } from '../../operator/resources/deployment.ts';
 import { parseRouting, readRouting } from '../../serving/shadow/routing.ts';
@@ -27,7 +27,7 @@ describe('routing file: operator ConfigMap → serving reader', () => {
   test('a shadow the operator sets is the target the runtime mirrors to, its defaults filled in', async () => {
     const cm = routingConfigMap(owner, shadow);
     const [file] = Object.keys(cm.data!);
-    expect(await readRouting(join(mount(cm, 'on'), file!))).toEqual({ ...shadow, timeoutMs: 2000, maxConcurrency: 32 });
+    expect(await readRouting(join(mount(cm, 'on'), file!))).toEqual({ ...shadow, ...SHADOW_DEFAULTS });
   });
 
   test('outside a rollout the runtime reads the file as no mirroring', async () => {
@@ -40,5 +40,10 @@ describe('routing file: operator ConfigMap → serving reader', () => {
     for (const sampleRate of [0, 0.001, 0.5, 1]) {
       expect(parseRouting(routingConfigMap(owner, { ...shadow, sampleRate }).data![ROUTING_FILE_KEY]!)?.sampleRate).toBe(sampleRate);
     }
+  });
+
+  test('the URL the operator writes (http:// and the canary Service IP) is one the runtime accepts', () => {
+    const url = 'http://10.96.140.7';
+    expect(parseRouting(routingConfigMap(owner, { ...shadow, url }).data![ROUTING_FILE_KEY]!)?.url).toBe(url);
   });
 });

@@ -5,7 +5,7 @@
 // reconciler resumes at the same step; deletion garbage-collects everything; a spec it cannot
 // act on and an apply the API server refuses are answered in status; a status it cannot read
 // fails terminally; an aborted reconcile stops making requests at once; a Prometheus address
-// the operator does not allow is never queried.
+// the operator does not allow is never queried; a hand-edited ConfigMap or Service is restored.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
@@ -15,6 +15,9 @@ import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, type KubernetesObje
 import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../../../operator/api/rbac.ts';
 import { CRD_FILE } from '../../../tooling/crd.ts';
 import { GROUP, PLURAL, VERSION, type ModelDeploymentStatus } from '../../../operator/api/schema.ts';
+import { ANNOTATION_APPLIED } from '../../../operator/controller/apply.ts';
+import { routingConfigMapName } from '../../../operator/resources/deployment.ts';
+import { ROUTING_FILE_KEY } from '../../../contract/routing.ts';
 import { buildModelDeploymentReconciler, type ModelDeploymentReconciler, type ModelDeploymentReconcilerOptions } from '../../../operator/controller/setup.ts';
 import { Controller } from '../../../operator/runtime/controller.ts';
 import type { Informer } from '../../../operator/runtime/informer.ts';
@@ -149,6 +152,25 @@ describe('ModelDeployment reconciler', () => {
     expect(await deployments('iris')).toEqual({ [versions[0]!]: 2 });
     await cluster.kubectlOk(['scale', 'md/iris', '--replicas=4']);
     await settle('iris', (st) => st.readyReplicas === 4);
+  });
+
+  test('a hand edit of the routing ConfigMap or a Service that keeps the applied-hash annotation is undone by the next reconcile', async () => {
+    const core = cluster.kubeConfig().makeApiClient(CoreV1Api);
+    const cmName = routingConfigMapName('iris');
+    const cm = await core.readNamespacedConfigMap({ name: cmName, namespace: NS });
+    const routing = cm.data![ROUTING_FILE_KEY]!;
+    expect(cm.metadata!.annotations![ANNOTATION_APPLIED]).toBeDefined();
+    const svc = await core.readNamespacedService({ name: 'iris-canary', namespace: NS });
+    const selector = svc.spec!.selector!;
+    // Someone points the pods' mirror elsewhere and the canary Service at other pods; the annotation stays.
+    await core.replaceNamespacedConfigMap({ name: cmName, namespace: NS, body: { ...cm, data: { [ROUTING_FILE_KEY]: '{"shadow":{"url":"http://10.0.0.66","sampleRate":1,"revision":"x"}}' } } });
+    await core.replaceNamespacedService({ name: 'iris-canary', namespace: NS, body: { ...svc, spec: { ...svc.spec, selector: { ...selector, 'siskin.dev/revision': 'hand-edited' } } } });
+    const edited = (): true | undefined =>
+      reconciler.informers.configMaps.get(cmName, NS)?.data?.[ROUTING_FILE_KEY] !== routing && reconciler.informers.services.get('iris-canary', NS)?.spec?.selector?.['siskin.dev/revision'] === 'hand-edited' ? true : undefined;
+    await waitFor('the caches to see the hand edits', () => Promise.resolve(edited()));
+    await reconcile(`${NS}/iris`);
+    expect((await core.readNamespacedConfigMap({ name: cmName, namespace: NS })).data).toEqual({ [ROUTING_FILE_KEY]: routing });
+    expect((await core.readNamespacedService({ name: 'iris-canary', namespace: NS })).spec!.selector).toEqual(selector);
   });
 
   test('a new model version rolls out as a canary, step by step, by replica ratio', async () => {
