@@ -75,6 +75,7 @@ export async function createServing(config: ServingConfig, opts: ServingOptions 
         batchMaxDelayMs: config.batchMaxDelayMs,
         queueBound: config.queueBound,
         warmup: config.warmup,
+        warmupSample: config.warmupInputs,
         inlineMaxMicros: config.inlineMaxMicros,
         onBatch: (rows, _requests, computeSeconds, path) => {
           metrics.batchSize.observe(rows);
@@ -100,6 +101,14 @@ export async function createServing(config: ServingConfig, opts: ServingOptions 
         await watcher.start();
       }
       metrics.modelLoad.set(model.loadSeconds);
+      metrics.warmupFailed.set(model.warmup.ok ? 0 : 1);
+      metrics.warmupDynamicSize.set(model.warmup.dynamicSize ?? 0);
+      if (!model.warmup.ok) {
+        app.log.warn(
+          { warmup: model.warmup },
+          'no generated warm-up input ran; serving anyway (give spec.serving.warmup.inputs to warm up, or to refuse a model that fails them)',
+        );
+      }
       ctx.model = model;
       metrics.ready.set(1);
       app.log.info(
@@ -109,6 +118,7 @@ export async function createServing(config: ServingConfig, opts: ServingOptions 
           loadSeconds: model.loadSeconds,
           batching: model.batching,
           inline: model.inlineStatus,
+          warmup: model.warmup,
           signature: model.signature,
         },
         'model ready',
