@@ -80,7 +80,7 @@ describe('servingEnv', () => {
 
   test('a warm-up sample that is not JSON, or not a list of shapes, is refused by its variable', () => {
     const env = (value: string) => parseServingEnv({ ...asEnv(servingEnvVars(minimal)), [SERVING_ENV.warmupInputs]: value });
-    for (const bad of ['{shape', '[]', '[{"name":"x","shape":[-1]}]', '[{"name":"x","shape":[1]},{"name":"x","shape":[2]}]', '[{"name":"x","shape":[65536,65536]}]']) {
+    for (const bad of ['{shape', '[]', '[{"name":"x","shape":[-1]}]', '[{"shape":[2]}]', '[{"name":"x","shape":[65536,65536]}]']) {
       const r = env(bad);
       expect(!r.ok && r.problems).toEqual([expect.stringMatching(/^SISKIN_WARMUP_INPUTS: /)]);
     }

@@ -27,7 +27,7 @@ function logSink(): { stream: { write(line: string): void }; lines: Record<strin
 async function metadata(server: TestServer): Promise<unknown> {
   const res = await server.serving.app.inject({ method: 'GET', url: '/v2/models/tabular' });
   expect(res.statusCode).toBe(200);
-  return (res.json() as { warmup: unknown }).warmup;
+  return res.json<{ warmup: unknown }>().warmup;
 }
 
 async function metric(server: TestServer, name: string): Promise<number> {
@@ -71,7 +71,7 @@ describe('warm-up of a model that needs more than one sample', () => {
       },
     });
     expect(res.statusCode).toBe(200);
-    expect((res.json() as { outputs: { data: number[] }[] }).outputs[0]!.data).toEqual([3, 2, 1, 2, 3, 2, 1]);
+    expect(res.json<{ outputs: { data: number[] }[] }>().outputs[0]!.data).toEqual([3, 2, 1, 2, 3, 2, 1]);
   });
 });
 

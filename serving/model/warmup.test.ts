@@ -80,6 +80,8 @@ describe('a user-given warm-up sample', () => {
 
   test.each([
     ['an input the model does not have', [{ name: 'volume', shape: [1] }], /"volume", which is not an input/],
+    ['an input named twice', [{ name: 'sr', shape: [] }, { name: 'sr', shape: [] }], /"sr" twice/],
+    ['an input too large to allocate', [{ name: 'audio', shape: [65536, 65536] }], /more than 16777216 elements/],
     ['a missing input', [{ name: 'audio', shape: [1, 16] }, { name: 'sr', shape: [] }], /missing input "state"/],
     ['a wrong rank', [{ name: 'audio', shape: [16] }, { name: 'sr', shape: [] }, { name: 'state', shape: [2, 1, 4] }], /rank 1/],
     ['a wrong fixed dimension', [{ name: 'audio', shape: [1, 16] }, { name: 'sr', shape: [] }, { name: 'state', shape: [3, 1, 4] }], /dimension 0/],

@@ -1,6 +1,7 @@
 // Warm-up inputs: a user-given sample, or generated ones. Generated inputs try growing sizes
 // for the dynamic dimensions, because a valid graph may need more than one step (a reflect
 // Pad, a convolution over a sequence). Pure, so the rules have a table-driven test.
+import { WARMUP_SAMPLE_LIMITS } from '../../contract/servingEnv.ts';
 import type { WarmupSample } from '../../contract/servingEnv.ts';
 import { ModelLoadError } from '../errors.ts';
 import { validateRequest } from '../protocol/signature.ts';
@@ -78,9 +79,13 @@ export function generatedInputs(sig: Signature, sizes: DynamicSizes): Tensor[] |
 export function sampleInputs(sig: Signature, sample: WarmupSample): Tensor[] {
   supported(sig);
   const specs = new Map(sig.inputs.map((s) => [s.name, s]));
+  const named = new Set<string>();
   const tensors = sample.map((t) => {
     const spec = specs.get(t.name);
     if (spec === undefined) throw new ModelLoadError(`the warm-up sample names "${t.name}", which is not an input of the model`);
+    if (named.has(t.name)) throw new ModelLoadError(`the warm-up sample names "${t.name}" twice`);
+    named.add(t.name);
+    if (elementCount(t.shape) > WARMUP_SAMPLE_LIMITS.elements) throw new ModelLoadError(`the warm-up sample's "${t.name}" has more than ${WARMUP_SAMPLE_LIMITS.elements} elements`);
     return filledTensor(t.name, spec.datatype as Datatype, [...t.shape], t.fill);
   });
   try {
