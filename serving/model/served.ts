@@ -53,6 +53,8 @@ async function findWarmupInputs(pool: WorkerPool, sig: Signature, opts: ServedMo
   if (opts.warmupSample !== undefined) {
     const sample = opts.warmupSample;
     const inputs = () => sampleInputs(sig, sample);
+    // A sample that does not fit the signature is refused as such, before any run.
+    inputs();
     try {
       await pool.run(inputs());
     } catch (err) {
