@@ -163,7 +163,6 @@ export const servingSpec = z
         holds: (w) => w.inputs === undefined || new Set(w.inputs.map((i) => i.name)).size === w.inputs.length,
         message: 'a warm-up sample names each model input once',
         fieldPath: '.inputs',
-        reason: 'FieldValueDuplicate',
       },
     )
       .optional()
