@@ -29,6 +29,8 @@ export const SERVING_METRICS = {
   batchSize: metric('siskin_batch_size_rows', 'Rows per batch run on a worker.'),
   modelLoad: metric('siskin_model_load_seconds', 'Time to fetch, verify, load and warm up the model.'),
   modelReady: metric('siskin_model_ready', '1 when the model is ready to serve.'),
+  warmupFailed: metric('siskin_warmup_failed', '1 when the model serves although no generated warm-up input ran (a user-given sample that fails refuses the model).'),
+  warmupDynamicSize: metric('siskin_warmup_dynamic_size', 'Size of the dynamic dimensions in the warm-up inputs that ran (0: none ran, or no dynamic dimension).'),
   rejectedInputs: metric('siskin_rejected_inputs_total', 'Inference requests rejected for their inputs, by reason.', ['reason']),
   predictions: metric('siskin_predictions_total', 'Predicted rows by class (classifiers).', ['class']),
   predictionValue: metric('siskin_prediction_value', 'Predicted values (regressors).'),

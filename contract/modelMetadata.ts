@@ -22,6 +22,19 @@ const tensorList = z.array(tensorSchema).superRefine((tensors, ctx) => {
   }
 });
 
+/** How the model was warmed up: `source` of the inputs, whether they ran, and the dynamic size that did. */
+export const warmupReportSchema = z.object({
+  source: z.enum(['sample', 'generated', 'none']),
+  ok: z.boolean(),
+  /** The size every non-batch dynamic dimension had in the generated inputs that ran. */
+  dynamicSize: z.int().min(0).optional(),
+  /** Why the generated warm-up failed (the model still serves; the canary analysis judges it). */
+  message: z.string().optional(),
+});
+
+/** The warm-up report in the metadata answer (Siskin's extension; absent from other runtimes). */
+export type WarmupReport = z.output<typeof warmupReportSchema>;
+
 /**
  * The metadata answer. The protocol marks inputs and outputs optional, but Siskin's runtime
  * always sends them and the gate needs them: a missing list is invalid, never an empty (and
@@ -33,6 +46,7 @@ export const modelMetadataSchema = z.object({
   platform: z.string(),
   inputs: tensorList,
   outputs: tensorList,
+  warmup: warmupReportSchema.optional(),
 });
 
 /** One tensor of a signature; -1 is a dynamic dimension. */

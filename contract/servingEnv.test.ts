@@ -27,6 +27,7 @@ describe('servingEnv', () => {
       routingFile: undefined,
       authTokenFile: undefined,
       referenceProfile: undefined,
+      warmupInputs: undefined,
     });
   });
 
@@ -66,6 +67,10 @@ describe('servingEnv', () => {
       keepAliveTimeoutMs: 700,
       maxConnections: 11,
       runTimeoutMs: 250,
+      warmupInputs: [
+        { name: 'input', shape: [1, 16] },
+        { name: 'sr', shape: [], fill: 16000 },
+      ],
     };
     expect(servingEnvVars(all)).toHaveLength(Object.keys(SERVING_ENV).length);
     expect(load(asEnv(servingEnvVars(all)))).toEqual(all);
@@ -76,6 +81,14 @@ describe('servingEnv', () => {
     const b = servingEnvVars({ revision: 'r', workers: 4, warmup: 2, ...minimal });
     expect(b).toEqual(a);
     expect(a.map((v) => v.name)).toEqual(['SISKIN_MODEL_NAME', 'SISKIN_MODEL_URI', 'SISKIN_MODEL_REVISION', 'SISKIN_WORKERS', 'SISKIN_WARMUP']);
+  });
+
+  test('a warm-up sample that is not JSON, or not a list of shapes, is refused by its variable', () => {
+    const env = (value: string) => parseServingEnv({ ...asEnv(servingEnvVars(minimal)), [SERVING_ENV.warmupInputs]: value });
+    for (const bad of ['{shape', '[]', '[{"name":"x","shape":[-1]}]', '[{"shape":[2]}]', '[{"name":"x","shape":[65536,65536]}]']) {
+      const r = env(bad);
+      expect(!r.ok && r.problems).toEqual([expect.stringMatching(/^SISKIN_WARMUP_INPUTS: /)]);
+    }
   });
 
   test('problems name the variable, all at once', () => {

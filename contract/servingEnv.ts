@@ -46,6 +46,50 @@ const d = SERVING_DEFAULTS;
 /** A model name the server accepts: 1-64 letters, digits, ".", "_" or "-", first and last a letter or digit (the {name} in /v2/models/{name}). */
 export const MODEL_NAME_PATTERN = /^[a-zA-Z0-9]([a-zA-Z0-9._-]{0,62}[a-zA-Z0-9])?$/;
 
+/** Most inputs a warm-up sample names, most dimensions per input, and most elements per input. */
+export const WARMUP_SAMPLE_LIMITS = { inputs: 64, rank: 8, elements: 1 << 24 } as const;
+
+/**
+ * A user-given warm-up sample (as Triton's model_warmup): the shape of every model input and,
+ * optionally, the one value all its elements take (e.g. a sample rate). The ModelDeployment's
+ * spec.serving.warmup.inputs and the runtime's SISKIN_WARMUP_INPUTS (as JSON) are this.
+ */
+export const warmupSampleSchema = z
+  .array(
+    z.object({
+      name: z.string().min(1).max(256).describe('Model input name.'),
+      shape: z.array(z.number().int().min(0).max(1 << 24)).max(WARMUP_SAMPLE_LIMITS.rank).describe('Shape of the input; [] for a scalar.'),
+      fill: z.number().finite().optional().describe('Value of every element (default: small deterministic values).'),
+    }),
+  )
+  .min(1)
+  .max(WARMUP_SAMPLE_LIMITS.inputs)
+  // The API server cannot multiply a list (CEL): the operator's parse and the runtime check it.
+  .superRefine((inputs, ctx) => {
+    for (const [i, t] of inputs.entries()) {
+      if (t.shape.reduce((a, b) => a * b, 1) > WARMUP_SAMPLE_LIMITS.elements) {
+        ctx.addIssue({ code: 'custom', path: [i, 'shape'], message: `a warm-up input has at most ${WARMUP_SAMPLE_LIMITS.elements} elements` });
+      }
+    }
+  });
+
+/** A user-given warm-up sample: one entry per model input. */
+export type WarmupSample = z.output<typeof warmupSampleSchema>;
+
+// The variable holds the sample as JSON; anything that is not JSON is reported like a schema issue.
+const warmupSampleJson = z
+  .string()
+  .max(16 * 1024)
+  .transform((s, ctx) => {
+    try {
+      return JSON.parse(s) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be JSON: [{"name": …, "shape": […], "fill"?: …}, …]' });
+      return z.NEVER;
+    }
+  })
+  .pipe(warmupSampleSchema);
+
 // Keyed by setting, not by variable: the operator builds a typed object of these, and the
 // variable names below are the only place the two meet.
 const settingsSchema = z.object({
@@ -65,6 +109,8 @@ const settingsSchema = z.object({
   batchMaxSize: int(1, 65536).default(d.batchMaxSize),
   batchMaxDelayMs: z.coerce.number().min(0).max(10_000).default(d.batchMaxDelayMs),
   warmup: int(0, 10_000).default(d.warmup),
+  /** Warm up with these inputs instead of generated ones; a model that fails them is refused. */
+  warmupInputs: warmupSampleJson.optional(),
   /** A lone request on an idle server runs on the event loop while its estimated run is within this many µs; 0 turns it off. */
   inlineMaxMicros: int(0, 1_000_000).default(d.inlineMaxMicros),
   queueBound: int(1, 1_000_000).default(d.queueBound),
@@ -97,8 +143,14 @@ const settingsSchema = z.object({
 });
 
 type Parsed = z.output<typeof settingsSchema>;
-type Unset = 'modelSha256' | 'routingFile' | 'authTokenFile' | 'referenceProfile';
-const UNSET: Record<Unset, undefined> = { modelSha256: undefined, routingFile: undefined, authTokenFile: undefined, referenceProfile: undefined };
+type Unset = 'modelSha256' | 'routingFile' | 'authTokenFile' | 'referenceProfile' | 'warmupInputs';
+const UNSET: Record<Unset, undefined> = {
+  modelSha256: undefined,
+  routingFile: undefined,
+  authTokenFile: undefined,
+  referenceProfile: undefined,
+  warmupInputs: undefined,
+};
 
 /** Validated serving configuration, every default filled in; a setting without one is present as undefined. */
 export type ServingSettings = Omit<Parsed, Unset> & { [K in Unset]: Parsed[K] };
@@ -142,6 +194,7 @@ export const SERVING_ENV = {
   keepAliveTimeoutMs: 'SISKIN_KEEP_ALIVE_TIMEOUT_MS',
   maxConnections: 'SISKIN_MAX_CONNECTIONS',
   runTimeoutMs: 'SISKIN_RUN_TIMEOUT_MS',
+  warmupInputs: 'SISKIN_WARMUP_INPUTS',
   // `satisfies` makes a setting without a variable (or a variable without a setting) a type error.
 } as const satisfies Record<keyof ServingSettings, `SISKIN_${string}`>;
 
@@ -156,11 +209,12 @@ export interface EnvVar {
 
 /** Renders settings as environment variables, in SERVING_ENV's fixed order; unset settings are left out. */
 export function servingEnvVars(settings: ServingEnvInput): EnvVar[] {
-  const values: Partial<Record<keyof ServingSettings, string | number | boolean>> = settings;
+  const values: Partial<Record<keyof ServingSettings, string | number | boolean | WarmupSample>> = settings;
   const out: EnvVar[] = [];
   for (const [key, name] of Object.entries(SERVING_ENV) as [keyof ServingSettings, string][]) {
     const value = values[key];
-    if (value !== undefined) out.push({ name, value: String(value) });
+    // The one structured setting travels as JSON (key order as given: deterministic).
+    if (value !== undefined) out.push({ name, value: typeof value === 'object' ? JSON.stringify(value) : String(value) });
   }
   return out;
 }

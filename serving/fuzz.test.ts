@@ -151,7 +151,7 @@ describe('fuzzing what only the model can judge', () => {
     let server: TestServer;
     beforeAll(async () => {
       // Warm-up with every dynamic dimension at 1 is itself refused by this model.
-      server = await startServing('reflect-pad.onnx', { SISKIN_WARMUP: '0' });
+      server = await startServing('reflect-pad-seq.onnx', { SISKIN_WARMUP: '0' });
     });
     afterAll(async () => {
       await server?.close();

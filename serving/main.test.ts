@@ -54,6 +54,28 @@ describe('serving/main.ts', () => {
     expect(r.stdout).not.toContain('model ready');
   });
 
+  test('a model that needs longer inputs than one sample becomes ready; one that fails its given warm-up sample exits 1', async () => {
+    const uri = pathToFileURL(writeFixture(tmp.dir, 'reflect-pad.onnx')).href;
+    let ready = false;
+    const served = await run({ ...base, SISKIN_MODEL_URI: uri }, (out, kill) => {
+      if (!ready && out.includes('"msg":"model ready"')) {
+        ready = true;
+        kill();
+      }
+    });
+    expect(served.code).toBe(0);
+    expect(served.stdout).toMatch(/"warmup":\{"source":"generated","ok":true,"dynamicSize":16\}/);
+    const sample = JSON.stringify([
+      { name: 'audio', shape: [1, 1] },
+      { name: 'sr', shape: [] },
+      { name: 'state', shape: [2, 1, 4] },
+    ]);
+    const refused = await run({ ...base, SISKIN_MODEL_URI: uri, SISKIN_WARMUP_INPUTS: sample });
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(/"level":60.*warm-up inference failed with the given sample.*will not become ready/);
+    expect(refused.stdout).not.toContain('model ready');
+  });
+
   test('SIGTERM after ready shuts down cleanly with exit 0', async () => {
     const path = writeFixture(tmp.dir, 'classifier.onnx');
     let signalled = false;

@@ -53,6 +53,10 @@ export class ServingMetrics {
   readonly modelLoad: Gauge;
   /** 1 when the model is ready. */
   readonly ready: Gauge;
+  /** 1 when the model serves although no generated warm-up input ran. */
+  readonly warmupFailed: Gauge;
+  /** Size of the dynamic dimensions of the warm-up inputs that ran. */
+  readonly warmupDynamicSize: Gauge;
   /** Requests whose inputs were rejected, by reason. */
   readonly rejectedInputs: Counter<'reason'>;
   /** Predictions by class (classifiers; classes beyond 100 share "other"). */
@@ -117,6 +121,8 @@ export class ServingMetrics {
     });
     this.modelLoad = new Gauge({ ...M.modelLoad, registers });
     this.ready = new Gauge({ ...M.modelReady, registers });
+    this.warmupFailed = new Gauge({ ...M.warmupFailed, registers });
+    this.warmupDynamicSize = new Gauge({ ...M.warmupDynamicSize, registers });
     this.rejectedInputs = new Counter({
       ...M.rejectedInputs,
       registers,

@@ -76,6 +76,7 @@ export async function createServing(config: ServingConfig, opts: ServingOptions 
         batchMaxDelayMs: config.batchMaxDelayMs,
         queueBound: config.queueBound,
         warmup: config.warmup,
+        warmupSample: config.warmupInputs,
         inlineMaxMicros: config.inlineMaxMicros,
         // Liveness now fails and the kubelet restarts the pod; this line says why.
         onWorkersDead: (err) => app.log.fatal({ err }, 'inference workers are dead; liveness fails'),
@@ -106,6 +107,14 @@ export async function createServing(config: ServingConfig, opts: ServingOptions 
         await watcher.start();
       }
       metrics.modelLoad.set(model.loadSeconds);
+      metrics.warmupFailed.set(model.warmup.ok ? 0 : 1);
+      metrics.warmupDynamicSize.set(model.warmup.dynamicSize ?? 0);
+      if (!model.warmup.ok) {
+        app.log.warn(
+          { warmup: model.warmup },
+          'no generated warm-up input ran; serving anyway (give spec.serving.warmup.inputs to warm up, or to refuse a model that fails them)',
+        );
+      }
       ctx.model = model;
       metrics.ready.set(1);
       app.log.info(
@@ -115,6 +124,7 @@ export async function createServing(config: ServingConfig, opts: ServingOptions 
           loadSeconds: model.loadSeconds,
           batching: model.batching,
           inline: model.inlineStatus,
+          warmup: model.warmup,
           signature: model.signature,
         },
         'model ready',

@@ -17,6 +17,15 @@ function canary(change: { inputs?: Tensor[]; outputs?: Tensor[] }): Signature {
 }
 
 describe('parseModelMetadata', () => {
+  test.each([
+    ['a warm-up that ran says nothing', { source: 'generated', ok: true, dynamicSize: 16 }, undefined],
+    ['a failed generated warm-up gives its reason', { source: 'generated', ok: false, message: 'Pad reflect' }, 'Pad reflect'],
+    ['a failed warm-up without a reason still says so', { source: 'generated', ok: false }, 'no generated warm-up input ran'],
+  ])('%s', (_why, warmup, failure) => {
+    const body = { name: 'iris', platform: 'onnxruntime_onnx', inputs: [], outputs: [], warmup };
+    expect(parseModelMetadata(body).warmupFailure).toBe(failure);
+  });
+
   test('reads the signature from what serving/ answers on GET /v2/models/{name}', () => {
     const body = {
       name: 'iris',

@@ -37,15 +37,20 @@ export class ModelMetadataError extends Error {
   override name = 'ModelMetadataError';
 }
 
+/** A signature as read from a pod, with why its generated warm-up failed when it did (the pod serves anyway). */
+export type SignatureWithWarmup = Signature & { warmupFailure?: string };
+
 /** Validates a GET /v2/models/{name} response body (contract/modelMetadata.ts) and returns its signature; throws ModelMetadataError. */
-export function parseModelMetadata(body: unknown): Signature {
+export function parseModelMetadata(body: unknown): SignatureWithWarmup {
   const r = modelMetadataSchema.safeParse(body);
   if (!r.success) {
     const issues = r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
     throw new ModelMetadataError(`invalid model metadata: ${issues}`);
   }
   const copy = (t: Tensor): Tensor => ({ name: t.name, datatype: t.datatype, shape: [...t.shape] });
-  return { inputs: r.data.inputs.map(copy), outputs: r.data.outputs.map(copy) };
+  const warmup = r.data.warmup;
+  const warmupFailure = warmup?.ok === false ? (warmup.message ?? 'no generated warm-up input ran') : undefined;
+  return { inputs: r.data.inputs.map(copy), outputs: r.data.outputs.map(copy), ...(warmupFailure === undefined ? {} : { warmupFailure }) };
 }
 
 /**

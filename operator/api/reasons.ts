@@ -45,6 +45,8 @@ export const Reason = {
   // Gates and analysis.
   SchemaCheckPassed: 'SchemaCheckPassed',
   SchemaIncompatible: 'SchemaIncompatible',
+  /** The canary's pods serve although no generated warm-up input ran (contract/modelMetadata.ts). */
+  WarmupFailed: 'WarmupFailed',
   AnalysisFailed: 'AnalysisFailed',
   AnalysisInconclusive: 'AnalysisInconclusive',
   // The stable revision's health after promotion.

@@ -5,7 +5,7 @@
 // server itself rejects a bad spec with the field's path; each rule also carries the same
 // check in TypeScript (withRules), so the operator's parse refuses what admission would.
 import { z } from 'zod';
-import { MODEL_NAME_PATTERN, SERVING_DEFAULTS } from '../../contract/servingEnv.ts';
+import { MODEL_NAME_PATTERN, SERVING_DEFAULTS, warmupSampleSchema } from '../../contract/servingEnv.ts';
 
 /** The API group. */
 export const GROUP = 'siskin.dev';
@@ -149,8 +149,22 @@ export const servingSpec = z
       })
       .optional()
       .describe('Dynamic batching.'),
-    warmup: z
-      .object({ requests: z.number().int().min(0).max(10000).default(SERVING_DEFAULTS.warmup).describe('Inferences with generated inputs before the pod turns ready.') })
+    warmup: withRules(
+      z.object({
+        requests: z.number().int().min(0).max(10000).default(SERVING_DEFAULTS.warmup).describe('Inferences with generated inputs before the pod turns ready.'),
+        inputs: warmupSampleSchema
+          .optional()
+          .describe(
+            'A warm-up sample, one entry per model input, used instead of generated inputs (which try growing sizes for dynamic dimensions); a model that fails it never turns ready.',
+          ),
+      }),
+      {
+        rule: '!has(self.inputs) || self.inputs.all(a, self.inputs.filter(b, b.name == a.name).size() == 1)',
+        holds: (w) => w.inputs === undefined || new Set(w.inputs.map((i) => i.name)).size === w.inputs.length,
+        message: 'a warm-up sample names each model input once',
+        fieldPath: '.inputs',
+      },
+    )
       .optional()
       .describe('Warm-up before readiness.'),
     auth: z

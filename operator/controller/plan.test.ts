@@ -125,6 +125,14 @@ describe('plan', () => {
       expect(p.events.map((e) => e.reason)).toContain('SchemaCheckPassed');
     });
 
+    test('a canary whose generated warm-up failed is admitted with a Warning, and status keeps only its signature', () => {
+      const read = { ...SIG, warmupFailure: 'Pad reflect: pre-pad (2) exceeds maximum allowed (0)' };
+      const p = plan(input({ spec: specV('2'), status: fresh(), observed: [dep('1', 3), dep('2', 1, 0)], pods, signatures: { [rev('2')]: read } }));
+      expect(p.status.canary?.signature).toEqual(SIG);
+      expect(p.podGates).toEqual([expect.objectContaining({ pod: `iris-${rev('2')}-1`, status: 'True' })]);
+      expect(p.events).toContainEqual({ type: 'Warning', reason: 'WarmupFailed', message: expect.stringContaining('Pad reflect') as unknown });
+    });
+
     test('an incompatible canary never takes traffic: rolled back with the difference named', () => {
       const changed = { ...SIG, inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 5] }] };
       const p = plan(input({ spec: specV('2'), status: fresh(), observed: [dep('1', 3), dep('2', 1, 0)], pods, signatures: { [rev('2')]: changed } }));

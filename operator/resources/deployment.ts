@@ -75,6 +75,7 @@ export function servingSettings(owner: Owner, spec: ModelDeploymentSpec, revisio
     batchMaxSize: batching ? batching.maxBatchSize : 1,
     ...(batching ? { batchMaxDelayMs: batching.maxDelayMs } : {}),
     warmup: serving.warmup?.requests ?? SERVING_DEFAULTS.warmup,
+    ...(serving.warmup?.inputs ? { warmupInputs: serving.warmup.inputs } : {}),
     payloadLogSampleRate: serving.payloadLogSampleRate,
     routingFile: ROUTING_FILE_PATH,
     // Only a mounted profile is a file the runtime can read.

@@ -6,12 +6,14 @@ import type { InlineRunner } from '../inference/inline.ts';
 import { WorkerPool } from '../inference/pool.ts';
 import { Scheduler } from '../inference/scheduler.ts';
 import type { BatchObserver, InferOutcome } from '../inference/scheduler.ts';
-import { allocate, elementCount, isSupportedDatatype } from '../protocol/tensor.ts';
+import type { WarmupReport } from '../../contract/modelMetadata.ts';
+import type { WarmupSample } from '../../contract/servingEnv.ts';
 import type { Tensor } from '../protocol/tensor.ts';
 import { hasBatchDimension } from '../protocol/signature.ts';
 import type { Signature } from '../protocol/signature.ts';
 import { fetchModel } from './source.ts';
 import type { ModelSource } from './source.ts';
+import { generatedCandidates, generatedInputs, sampleInputs } from './warmup.ts';
 
 /** How to load and run the model. */
 export interface ServedModelOptions {
@@ -27,6 +29,8 @@ export interface ServedModelOptions {
   batchMaxDelayMs: number;
   queueBound: number;
   warmup: number;
+  /** User-given warm-up inputs, used instead of generated ones; the model is refused if they fail. */
+  warmupSample?: WarmupSample | undefined;
   /** A lone request on an idle server runs on the event loop while its estimated run is within this many µs (0: never). */
   inlineMaxMicros: number;
   /** Called once per batch that ran (metrics). */
@@ -35,15 +39,47 @@ export interface ServedModelOptions {
   onWorkersDead?: (err: Error) => void;
 }
 
-/** Inputs of the model's signature filled with small deterministic values, one row. */
-export function warmupInputs(sig: Signature): Tensor[] {
-  return sig.inputs.map((spec) => {
-    if (!isSupportedDatatype(spec.datatype)) throw new ModelLoadError(`input "${spec.name}" has unsupported type ${spec.datatype}`);
-    const shape = spec.shape.map((d) => (d < 0 ? 1 : d));
-    const data = allocate(spec.datatype, elementCount(shape));
-    if (data instanceof Float32Array || data instanceof Float64Array) for (let i = 0; i < data.length; i++) data[i] = (i % 7) / 7;
-    return { name: spec.name, datatype: spec.datatype, shape, data };
-  });
+/** Fresh warm-up inputs each call (a run transfers its tensors' buffers to the worker). */
+type InputFactory = () => Tensor[];
+
+/** What warm-up found: the inputs that ran (none when generated ones all failed) and the report. */
+interface WarmupFinding {
+  inputs: InputFactory | undefined;
+  report: WarmupReport;
+}
+
+/**
+ * Finds inputs the model runs: the user's sample (its failure refuses the model), or the
+ * first generated candidate that runs. A model no generated input runs still serves: it
+ * loaded, and a generator's guess is no verdict on a model (the canary analysis is).
+ */
+async function findWarmupInputs(pool: WorkerPool, sig: Signature, opts: ServedModelOptions): Promise<WarmupFinding> {
+  if (opts.warmupSample !== undefined) {
+    const sample = opts.warmupSample;
+    const inputs = () => sampleInputs(sig, sample);
+    // A sample that does not fit the signature is refused as such, before any run.
+    inputs();
+    try {
+      await pool.run(inputs());
+    } catch (err) {
+      throw new ModelLoadError(`warm-up inference failed with the given sample: ${(err as Error).message}`);
+    }
+    return { inputs, report: { source: 'sample', ok: true } };
+  }
+  if (opts.warmup === 0) return { inputs: undefined, report: { source: 'none', ok: true } };
+  let failure = 'no candidate within the size bound';
+  for (const sizes of generatedCandidates()) {
+    if (generatedInputs(sig, sizes) === undefined) continue;
+    const inputs = () => generatedInputs(sig, sizes)!;
+    try {
+      await pool.run(inputs());
+      const dynamic = sig.inputs.some((s) => s.shape.some((d) => d < 0));
+      return { inputs, report: { source: 'generated', ok: true, ...(dynamic ? { dynamicSize: Math.max(sizes.batch, sizes.other) } : {}) } };
+    } catch (err) {
+      failure = (err as Error).message;
+    }
+  }
+  return { inputs: undefined, report: { source: 'generated', ok: false, message: failure } };
 }
 
 /** A loaded model behind its worker pool. */
@@ -58,6 +94,8 @@ export class ServedModel {
   readonly batching: boolean;
   /** Seconds from start of fetch to ready. */
   loadSeconds = 0;
+  /** How warm-up went (reported in the model metadata and metrics). */
+  warmup: WarmupReport = { source: 'none', ok: true };
   private readonly pool: WorkerPool;
   private readonly scheduler: Scheduler;
   private inline: InlineRunner | undefined;
@@ -94,16 +132,21 @@ export class ServedModel {
     });
     const model = new ServedModel(opts, pool);
     try {
+      const found = await findWarmupInputs(pool, model.signature, opts);
+      model.warmup = found.report;
       // Warm every worker: run as many concurrent warm-ups as there are workers, N rounds.
+      // Inputs that ran once and then fail are a fault of the server, not of the guess.
       const computeSeconds: number[] = [];
-      for (let round = 0; round < opts.warmup; round++) {
-        const results = await Promise.all(Array.from({ length: pool.size() }, () => pool.run(warmupInputs(model.signature))));
+      const inputs = found.inputs;
+      for (let round = 0; inputs !== undefined && round < opts.warmup; round++) {
+        const results = await Promise.all(Array.from({ length: pool.size() }, () => pool.run(inputs())));
         for (const r of results) computeSeconds.push(r.computeSeconds);
       }
-      await model.startInline(opts, bytes, computeSeconds);
+      await model.startInline(opts, bytes, computeSeconds, inputs);
     } catch (err) {
       await model.inline?.close();
       await pool.close();
+      if (err instanceof ModelLoadError) throw err;
       throw new ModelLoadError(`warm-up inference failed: ${(err as Error).message}`);
     }
     model.loadSeconds = (performance.now() - started) / 1000;
@@ -118,11 +161,11 @@ export class ServedModel {
    * Opens the inline path when warm-up showed a one-row run within the bound: a second
    * session on the event loop, warmed and measured itself before the scheduler may use it.
    */
-  private async startInline(opts: ServedModelOptions, bytes: Uint8Array, warmupSeconds: number[]): Promise<void> {
+  private async startInline(opts: ServedModelOptions, bytes: Uint8Array, warmupSeconds: number[], inputs: InputFactory | undefined): Promise<void> {
     const max = opts.inlineMaxMicros / 1e6;
     const us = (s: number) => `${Math.round(s * 1e6)} µs`;
     if (max <= 0) return void (this.inlineStatus = 'off (SISKIN_INLINE_MAX_MICROS=0)');
-    if (warmupSeconds.length === 0) return void (this.inlineStatus = 'off (no warm-up run measured the model)');
+    if (inputs === undefined || warmupSeconds.length === 0) return void (this.inlineStatus = 'off (no warm-up run measured the model)');
     if (bytes.length > INLINE_MAX_MODEL_BYTES) return void (this.inlineStatus = 'off (model larger than 64 MiB)');
     // The first run of a session is cold (allocations, kernel selection): judge the later
     // ones, and measure a few more when warm-up was too short to have them — unless even the
@@ -130,7 +173,7 @@ export class ServedModel {
     // fastest warm run is the model's cost; slower ones were preempted on a busy machine.
     const warm = warmupSeconds.slice(1);
     if (warm.length < 3 && Math.min(...warmupSeconds) <= 100 * max) {
-      for (let i = warm.length; i < 3; i++) warm.push((await this.pool.run(warmupInputs(this.signature))).computeSeconds);
+      for (let i = warm.length; i < 3; i++) warm.push((await this.pool.run(inputs())).computeSeconds);
     }
     // A worker's timing includes its own event-loop hop and is only a filter (a model ten
     // times over the bound is not worth a second session); the inline session decides.
@@ -140,7 +183,7 @@ export class ServedModel {
     try {
       inline = await InlineSession.create(bytes);
       const measured: number[] = [];
-      for (let i = 0; i < Math.max(5, opts.warmup); i++) measured.push((await inline.run(warmupInputs(this.signature))).computeSeconds);
+      for (let i = 0; i < Math.max(5, opts.warmup); i++) measured.push((await inline.run(inputs())).computeSeconds);
       const oneRow = Math.min(...measured.slice(1));
       if (oneRow > max) {
         await inline.close();

@@ -55,6 +55,10 @@ export function modelRoutes(app: FastifyInstance, ctx: ServingContext): void {
             platform: { type: 'string' },
             inputs: tensorMeta,
             outputs: tensorMeta,
+            warmup: {
+              type: 'object',
+              properties: { source: { type: 'string' }, ok: { type: 'boolean' }, dynamicSize: { type: 'integer' }, message: { type: 'string' } },
+            },
           },
         },
       },
@@ -68,6 +72,7 @@ export function modelRoutes(app: FastifyInstance, ctx: ServingContext): void {
       platform: MODEL_PLATFORM,
       inputs: model.signature.inputs,
       outputs: model.signature.outputs,
+      warmup: model.warmup,
     };
   };
   const ready = async (req: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {

@@ -62,7 +62,7 @@ describe('serving environment: operator builder → serving config loader', () =
         workers: 4,
         intraOpThreads: 3,
         batching: { enabled: true, maxBatchSize: 64, maxDelayMs: 7 },
-        warmup: { requests: 0 },
+        warmup: { requests: 0, inputs: [{ name: 'input', shape: [2, 4], fill: 0.5 }] },
         payloadLogSampleRate: 0.25,
       },
     });
@@ -78,6 +78,7 @@ describe('serving environment: operator builder → serving config loader', () =
       batchMaxSize: 64,
       batchMaxDelayMs: 7,
       warmup: 0,
+      warmupInputs: [{ name: 'input', shape: [2, 4], fill: 0.5 }],
       payloadLogSampleRate: 0.25,
       routingFile: config.routingFile,
       referenceProfile: '/models/profile/models/iris/2/profile.json',

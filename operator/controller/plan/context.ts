@@ -6,7 +6,7 @@ import type { V1ConfigMap, V1Deployment, V1Job, V1Service } from '@kubernetes/cl
 import { ANNOTATION_COMMAND, ANNOTATION_PAUSED } from '../../api/reasons.ts';
 import type { ModelDeploymentSpec, ModelDeploymentStatus } from '../../api/schema.ts';
 import type { Observation } from '../../analysis/evaluate.ts';
-import type { Signature } from '../../analysis/schemaGate.ts';
+import type { Signature, SignatureWithWarmup } from '../../analysis/schemaGate.ts';
 import type { HealthObservation } from '../../monitoring/health.ts';
 import type { Owner } from '../../resources/deployment.ts';
 import { revisionHash } from '../../resources/revision.ts';
@@ -39,8 +39,8 @@ export interface ObservedPod {
   deleting: boolean;
 }
 
-/** A revision's signature as read from one of its pods, or why it could not be read. */
-export type SignatureRead = Signature | { error: string };
+/** A revision's signature as read from one of its pods (and any warm-up failure it reported), or why it could not be read. */
+export type SignatureRead = SignatureWithWarmup | { error: string };
 
 /** Input of plan(). */
 export interface PlanInput {
@@ -257,8 +257,13 @@ export function admitted(spec: ModelDeploymentSpec, rev: Revision | undefined): 
 }
 
 /** A signature read, not an error. */
-export function isSignature(s: SignatureRead | undefined): s is Signature {
+export function isSignature(s: SignatureRead | undefined): s is SignatureWithWarmup {
   return s !== undefined && !('error' in s);
+}
+
+/** The signature alone, as status keeps it (the warm-up report is an Event, not state). */
+export function signatureOnly(read: SignatureWithWarmup): Signature {
+  return { inputs: read.inputs, outputs: read.outputs };
 }
 
 /** The canary of a step that runs only while one exists. */

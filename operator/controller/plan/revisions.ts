@@ -5,7 +5,7 @@ import { Reason } from '../../api/reasons.ts';
 import { describeFreeze, type ActiveFreeze } from '../../rollout/freeze.ts';
 import { PollMs } from '../../rollout/poll.ts';
 import { weightAt } from '../../rollout/steps.ts';
-import { emit, isSignature, record, requeue, revisionOf, type PlanContext } from './context.ts';
+import { emit, isSignature, record, requeue, revisionOf, signatureOnly, type PlanContext } from './context.ts';
 
 /** Settles stable and canary for the spec's revision. */
 export function reconcileRevisions(ctx: PlanContext): void {
@@ -23,7 +23,7 @@ export function reconcileRevisions(ctx: PlanContext): void {
 function readStableSignature(ctx: PlanContext): void {
   if (ctx.stable.signature) return;
   const read = ctx.input.signatures?.[ctx.stable.name];
-  if (isSignature(read)) ctx.stable = { ...ctx.stable, signature: read };
+  if (isSignature(read)) ctx.stable = { ...ctx.stable, signature: signatureOnly(read) };
   else if (read) ctx.waitingNote = `cannot read the model signature of revision ${ctx.stable.name}: ${read.error}`;
 }
 
