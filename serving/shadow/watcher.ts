@@ -1,7 +1,6 @@
 // Follows the routing file: a mounted ConfigMap is updated by an atomic symlink swap,
 // which fs.watch misses, so the file is polled (stat is cheap) and re-read on change.
-import { unwatchFile, watchFile } from 'node:fs';
-import type { Stats } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { readRouting } from './routing.ts';
 import type { ShadowTarget } from './routing.ts';
 
@@ -11,9 +10,10 @@ export class RoutingWatcher {
   private readonly intervalMs: number;
   private readonly onChange: (t: ShadowTarget | undefined) => void;
   private readonly onError: (err: Error) => void;
-  private readonly listener = (curr: Stats, prev: Stats): void => {
-    if (curr.mtimeMs !== prev.mtimeMs || curr.ino !== prev.ino || curr.size !== prev.size) void this.read();
-  };
+  private timer: NodeJS.Timeout | undefined;
+  /** What the file looked like before its content was last read: a write after it is a change. */
+  private seen: string | undefined;
+  private polling = false;
 
   constructor(path: string, onChange: (t: ShadowTarget | undefined) => void, onError: (err: Error) => void, intervalMs = 1000) {
     this.path = path;
@@ -24,14 +24,43 @@ export class RoutingWatcher {
 
   /** Reads the file once, then polls it. */
   async start(): Promise<void> {
+    // The stat is taken before the read, so a write landing between them is seen at the next
+    // poll (fs.watchFile's first stat comes later and would take such a write as the baseline).
+    this.seen = await this.fingerprint();
     await this.read();
-    // persistent: false — the watcher alone must not keep the process alive.
-    watchFile(this.path, { interval: this.intervalMs, persistent: false }, this.listener);
+    this.timer = setInterval(() => void this.poll(), this.intervalMs);
+    // The watcher alone must not keep the process alive.
+    this.timer.unref();
   }
 
   /** Stops polling. */
   stop(): void {
-    unwatchFile(this.path, this.listener);
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private async poll(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      const now = await this.fingerprint();
+      if (now !== this.seen) {
+        this.seen = now;
+        await this.read();
+      }
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  /** mtime, inode and size (a mounted ConfigMap changes by an atomic symlink swap); "absent" when missing. */
+  private async fingerprint(): Promise<string> {
+    try {
+      const st = await stat(this.path);
+      return `${st.mtimeMs}:${st.ino}:${st.size}`;
+    } catch {
+      return 'absent';
+    }
   }
 
   private async read(): Promise<void> {
