@@ -76,9 +76,13 @@ describe('the closed loop on the real node (replica-ratio routing)', () => {
     expect(s.stable?.signature?.inputs).toEqual([{ name: 'input', datatype: 'FP32', shape: [-1, 4] }]);
     const ip = await e2e.serviceIP(MD);
     traffic = startTraffic({ baseUrl: `http://${ip}`, model: MD, rps: 40 });
+    // A new Service's ClusterIP works once kube-proxy has programmed it, which may lag the pods
+    // being ready by a moment on a busy node: from the first answer on, nothing may fail.
+    const t = traffic;
+    await waitFor('the Service to answer', () => Promise.resolve(t.lastSeen(s.stable!.name) !== undefined ? true : undefined), { timeoutMs: 30_000, intervalMs: 50 });
     const split = await measureSplit(traffic, 'none', 3_000);
     expect(split.answers).toBeGreaterThan(50);
-    expect(split.errors).toBe(0);
+    expect({ errors: split.errors + split.carriedErrors, byStatus: split.byStatus }).toMatchObject({ errors: 0 });
   }, 300_000);
 
   test('a good version is promoted through every step, the split measured at each', async () => {
