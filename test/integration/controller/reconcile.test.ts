@@ -43,6 +43,9 @@ describe('ModelDeployment reconciler', () => {
     (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: PLURAL, name })) as never;
   const patchSpec = (name: string, ops: unknown[]): Promise<unknown> =>
     custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: PLURAL, name, body: ops });
+  /** Creates the ModelDeployment `name` with `spec`. */
+  const create = (name: string, spec: Record<string, unknown>): Promise<unknown> =>
+    custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: PLURAL, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'ModelDeployment', metadata: { name }, spec } });
   const deployments = async (name: string): Promise<Record<string, number>> => {
     const list = await apps.listNamespacedDeployment({ namespace: NS, labelSelector: `siskin.dev/model-deployment=${name}` });
     return Object.fromEntries(list.items.map((d) => [d.metadata!.labels!['siskin.dev/revision']!, d.spec!.replicas!]));
@@ -105,24 +108,13 @@ describe('ModelDeployment reconciler', () => {
 
   const versions: string[] = [];
   test('a new ModelDeployment serves its first version as stable, with Services and a Ready status', async () => {
-    await custom.createNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace: NS,
-      plural: PLURAL,
-      body: {
-        apiVersion: `${GROUP}/${VERSION}`,
-        kind: 'ModelDeployment',
-        metadata: { name: 'iris' },
-        spec: {
-          model: { uri: 'file:///models/iris-1.onnx', version: '1' },
-          modelCard: { owner: 'team-ml', riskTier: 'low' },
-          replicas: 4,
-          // kwok pods run no server to read a model signature from: the schema gate is Off here
-          // and covered end to end on the real node.
-          rollout: { steps: [{ setWeight: 25 }, { pause: { durationSeconds: 60 } }, { setWeight: 50 }, { pause: {} }], schemaCheck: 'Off' },
-        },
-      },
+    await create('iris', {
+      model: { uri: 'file:///models/iris-1.onnx', version: '1' },
+      modelCard: { owner: 'team-ml', riskTier: 'low' },
+      replicas: 4,
+      // kwok pods run no server to read a model signature from: the schema gate is Off here
+      // and covered end to end on the real node.
+      rollout: { steps: [{ setWeight: 25 }, { pause: { durationSeconds: 60 } }, { setWeight: 50 }, { pause: {} }], schemaCheck: 'Off' },
     });
     const s = await settle('iris', (st) => st.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false);
     versions.push(s.stable!.name);
@@ -295,13 +287,7 @@ describe('ModelDeployment reconciler', () => {
 
   test('a spec the CRD admits but the operator cannot act on is answered in status: Stalled InvalidSpec naming the field, one Warning, no retry', async () => {
     // The CRD cannot carry a quantity's pattern (int-or-string), so the API server stores what zod refuses.
-    const body = (cpu: string): Record<string, unknown> => ({
-      apiVersion: `${GROUP}/${VERSION}`,
-      kind: 'ModelDeployment',
-      metadata: { name: 'lots' },
-      spec: { model: { uri: 'file:///models/iris-1.onnx', version: '1' }, serving: { resources: { requests: { cpu } } } },
-    });
-    await custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: PLURAL, body: body('lots') });
+    await create('lots', { model: { uri: 'file:///models/iris-1.onnx', version: '1' }, serving: { resources: { requests: { cpu: 'lots' } } } });
     const run = await throughController(`${NS}/lots`, async (m) => (await count(m, 'success')) === 1);
     expect(run.calls).toBe(1);
     expect(run.logged).toEqual([]);
@@ -325,13 +311,7 @@ describe('ModelDeployment reconciler', () => {
 
   test('a freeze window in a time zone that does not exist is answered in status, not thrown on every retry', async () => {
     const freezeWindows = [{ name: 'weekly', days: ['Mon'], from: '09:00', to: '17:00', timeZone: 'Mars/Olympus_Mons' }];
-    await custom.createNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace: NS,
-      plural: PLURAL,
-      body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'ModelDeployment', metadata: { name: 'mars' }, spec: { model: { uri: 'file:///models/iris-1.onnx', version: '1' }, rollout: { freezeWindows } } },
-    });
+    await create('mars', { model: { uri: 'file:///models/iris-1.onnx', version: '1' }, rollout: { freezeWindows } });
     const run = await throughController(`${NS}/mars`, async (m) => (await count(m, 'success')) === 1);
     expect(run).toEqual({ calls: 1, logged: [] });
     const s = (await get('mars')).status!;
@@ -342,13 +322,7 @@ describe('ModelDeployment reconciler', () => {
 
   test('an apply the API server refuses is answered in status with its message and a Warning, retried with backoff, and clears once it lands', async () => {
     const squat = 'squat';
-    await custom.createNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace: NS,
-      plural: PLURAL,
-      body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'ModelDeployment', metadata: { name: squat }, spec: { model: { uri: 'file:///models/iris-1.onnx', version: '1' } } },
-    });
+    await create(squat, { model: { uri: 'file:///models/iris-1.onnx', version: '1' } });
     // Someone else's Deployment already has the name the operator derives, with another selector (immutable).
     const first = await settle(squat, (st) => !!st.stable);
     const taken = Object.keys(await deployments(squat))[0]!;
@@ -387,13 +361,7 @@ describe('ModelDeployment reconciler', () => {
     // A newer CRD knows a rollout state this operator does not.
     await cluster.kubectlOk(['patch', 'crd', crdName, '--type=json', '-p', JSON.stringify([{ op: 'add', path: `${crdPath}/-`, value: 'Shadowing' }])]);
     try {
-      await custom.createNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        namespace: NS,
-        plural: PLURAL,
-        body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'ModelDeployment', metadata: { name: 'newer' }, spec: { model: { uri: 'file:///models/iris-1.onnx', version: '1' } } },
-      });
+      await create('newer', { model: { uri: 'file:///models/iris-1.onnx', version: '1' } });
       await waitFor('the newer status stored', async () => {
         try {
           await custom.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, namespace: NS, plural: PLURAL, name: 'newer', body: [{ op: 'add', path: '/status', value: { rollout: { state: 'Shadowing', reason: 'ShadowStep', message: 'mirrored traffic only' } } }] });
@@ -426,22 +394,11 @@ describe('ModelDeployment reconciler', () => {
     await Promise.all(informers().map((i) => i.stop()));
     reconciler = await startReconciler({ allowedPrometheusAddresses: [prometheusURL] });
     try {
-      await custom.createNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        namespace: NS,
-        plural: PLURAL,
-        body: {
-          apiVersion: `${GROUP}/${VERSION}`,
-          kind: 'ModelDeployment',
-          metadata: { name: 'hang' },
-          spec: {
-            model: { uri: 'file:///models/iris-1.onnx', version: '1' },
-            rollout: { schemaCheck: 'Off' },
-            // Once a stable revision exists, every reconcile measures its health.
-            monitoring: { prometheusURL, drift: { maxErrorRate: 0.5 } },
-          },
-        },
+      await create('hang', {
+        model: { uri: 'file:///models/iris-1.onnx', version: '1' },
+        rollout: { schemaCheck: 'Off' },
+        // Once a stable revision exists, every reconcile measures its health.
+        monitoring: { prometheusURL, drift: { maxErrorRate: 0.5 } },
       });
       await reconcile(`${NS}/hang`);
       expect((await get('hang')).status?.stable).toBeDefined();
@@ -484,21 +441,10 @@ describe('ModelDeployment reconciler', () => {
     await new Promise<void>((r) => counting.listen(0, '127.0.0.1', r));
     const prometheusURL = `http://127.0.0.1:${(counting.address() as { port: number }).port}`;
     try {
-      await custom.createNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        namespace: NS,
-        plural: PLURAL,
-        body: {
-          apiVersion: `${GROUP}/${VERSION}`,
-          kind: 'ModelDeployment',
-          metadata: { name: 'elsewhere' },
-          spec: {
-            model: { uri: 'file:///models/iris-1.onnx', version: '1' },
-            rollout: { schemaCheck: 'Off' },
-            monitoring: { prometheusURL, drift: { maxErrorRate: 0.5 } },
-          },
-        },
+      await create('elsewhere', {
+        model: { uri: 'file:///models/iris-1.onnx', version: '1' },
+        rollout: { schemaCheck: 'Off' },
+        monitoring: { prometheusURL, drift: { maxErrorRate: 0.5 } },
       });
       // The first reconcile makes a stable revision, the next measures its health.
       await reconcile(`${NS}/elsewhere`);
