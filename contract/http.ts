@@ -35,3 +35,21 @@ export const AUTH_MOUNT_DIR = '/etc/siskin/auth';
 
 /** The Secret key (and file name under AUTH_MOUNT_DIR) of the tokens, one per line. */
 export const AUTH_TOKENS_KEY = 'tokens';
+
+/** Where the peer-key Secret (operator-made, one per ModelDeployment) is mounted, and its key and file name. */
+export const PEER_KEY_MOUNT_DIR = '/etc/siskin/peer';
+export const PEER_KEY_KEY = 'key';
+
+/** Fastify route pattern of feedback (POST). */
+export const FEEDBACK_ROUTE = '/v2/models/:name/feedback';
+
+/** The URL path of a model's feedback endpoint. */
+export function feedbackPath(model: string): string {
+  return `${modelMetadataPath(model)}/feedback`;
+}
+
+/** Answer header (and JSON parameters.feedback_id) carrying the id to post a prediction's label with. */
+export const FEEDBACK_ID_HEADER = 'siskin-feedback-id';
+
+/** Set on labels a replica forwards to the sibling that made the predictions: they are scored there, never forwarded again. */
+export const FEEDBACK_FORWARDED_HEADER = 'siskin-feedback-forwarded';

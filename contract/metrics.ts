@@ -70,7 +70,7 @@ export const SHADOW_RESULTS = { agree: 'agree', disagree: 'disagree', error: 'er
 export const MIRRORED_ROUTE = 'mirrored';
 
 /** `outcome` values of siskin_feedback_labels_total. */
-export const FEEDBACK_OUTCOMES = { scored: 'scored', unknown: 'unknown', mismatched: 'mismatched' } as const;
+export const FEEDBACK_OUTCOMES = { scored: 'scored', unknown: 'unknown', mismatched: 'mismatched', unreachable: 'unreachable' } as const;
 
 /** `reason` values of siskin_rejected_inputs_total: refused by our checks, or by the model at run time. */
 export const REJECTED_INPUT_REASONS = { malformed: 'malformed', invalidTensor: 'invalid_tensor', modelRejected: 'model_rejected' } as const;

@@ -28,6 +28,8 @@ describe('servingEnv', () => {
       authTokenFile: undefined,
       referenceProfile: undefined,
       warmupInputs: undefined,
+      podIp: undefined,
+      peerKeyFile: undefined,
     });
   });
 
@@ -71,6 +73,8 @@ describe('servingEnv', () => {
         { name: 'input', shape: [1, 16] },
         { name: 'sr', shape: [], fill: 16000 },
       ],
+      podIp: '198.51.100.7',
+      peerKeyFile: '/k/key',
     };
     expect(servingEnvVars(all)).toHaveLength(Object.keys(SERVING_ENV).length);
     expect(load(asEnv(servingEnvVars(all)))).toEqual(all);

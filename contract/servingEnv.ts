@@ -140,16 +140,22 @@ const settingsSchema = z.object({
   maxConnections: int(1, 1_000_000).default(d.maxConnections),
   /** A worker whose run takes longer is terminated and replaced; its callers get 504. */
   runTimeoutMs: int(10, 3_600_000).default(d.runTimeoutMs),
+  /** This pod's IP (the downward API's status.podIP): feedback ids minted here name it, so a sibling replica can forward labels back. */
+  podIp: z.ipv4().or(z.ipv6()).optional(),
+  /** A key every replica of the model shares: it signs the address in feedback ids, so labels are only ever forwarded to a sibling. */
+  peerKeyFile: z.string().min(1).optional(),
 });
 
 type Parsed = z.output<typeof settingsSchema>;
-type Unset = 'modelSha256' | 'routingFile' | 'authTokenFile' | 'referenceProfile' | 'warmupInputs';
+type Unset = 'modelSha256' | 'routingFile' | 'authTokenFile' | 'referenceProfile' | 'warmupInputs' | 'podIp' | 'peerKeyFile';
 const UNSET: Record<Unset, undefined> = {
   modelSha256: undefined,
   routingFile: undefined,
   authTokenFile: undefined,
   referenceProfile: undefined,
   warmupInputs: undefined,
+  podIp: undefined,
+  peerKeyFile: undefined,
 };
 
 /** Validated serving configuration, every default filled in; a setting without one is present as undefined. */
@@ -195,6 +201,8 @@ export const SERVING_ENV = {
   maxConnections: 'SISKIN_MAX_CONNECTIONS',
   runTimeoutMs: 'SISKIN_RUN_TIMEOUT_MS',
   warmupInputs: 'SISKIN_WARMUP_INPUTS',
+  podIp: 'SISKIN_POD_IP',
+  peerKeyFile: 'SISKIN_PEER_KEY_FILE',
   // `satisfies` makes a setting without a variable (or a variable without a setting) a type error.
 } as const satisfies Record<keyof ServingSettings, `SISKIN_${string}`>;
 

@@ -164,11 +164,16 @@ describe('OIP v2 REST API', () => {
 
   test('feedback scores labels against remembered predictions and reports unknown ids', async () => {
     const res = await inject({ method: 'POST', url: '/v2/models/tabular/infer', payload: jsonInfer({ id: 'fb-1' }) });
-    const labels = res.json<{ outputs: { name: string; data: number[] }[] }>().outputs.find((o) => o.name === 'label')!.data;
+    const answer = res.json<{ id: string; parameters: { feedback_id: string }; outputs: { name: string; data: number[] }[] }>();
+    const labels = answer.outputs.find((o) => o.name === 'label')!.data;
+    // The client's id is echoed; the id to post labels with is the server's.
+    expect(answer.id).toBe('fb-1');
+    const id = answer.parameters.feedback_id;
+    expect(res.headers['siskin-feedback-id']).toBe(id);
     const fb = await inject({
       method: 'POST',
       url: '/v2/models/tabular/feedback',
-      payload: { labels: [{ id: 'fb-1', label: [labels[0]!, labels[1]! + 1] }, { id: 'never-seen', label: 1 }] },
+      payload: { labels: [{ id, label: [labels[0]!, labels[1]! + 1] }, { id: 'never-seen', label: 1 }] },
     });
     expect(fb.statusCode).toBe(200);
     expect(fb.json()).toEqual({ scored: 2, correct: 1, unknown: 1, unknown_ids: ['never-seen'], mismatched_ids: [] });
@@ -178,6 +183,25 @@ describe('OIP v2 REST API', () => {
     const bad = await inject({ method: 'POST', url: '/v2/models/tabular/feedback', payload: { labels: [{ id: 'x' }] } });
     expect(bad.statusCode).toBe(400);
     expect(bad.json<{ error: string }>().error).toMatch(/label/);
+  });
+
+  test('two clients sending the same request id keep their own predictions', async () => {
+    const rowsOf = (first: number[]): number[] => [...first, ...[0.1, 0.2, 0.3, 0.4]];
+    const answers = [];
+    for (const first of [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]) {
+      const res = await inject({ method: 'POST', url: '/v2/models/tabular/infer', payload: { id: 'same', inputs: [{ name: 'input', datatype: 'FP32', shape: [2, 4], data: rowsOf(first) }] } });
+      answers.push(res.json<{ parameters: { feedback_id: string }; outputs: { name: string; data: number[] }[] }>());
+    }
+    const [a, b] = answers as [(typeof answers)[0], (typeof answers)[0]];
+    expect(a.parameters.feedback_id).not.toBe(b.parameters.feedback_id);
+    const label = (x: typeof a): number[] => x.outputs.find((o) => o.name === 'label')!.data;
+    const fb = await inject({
+      method: 'POST',
+      url: '/v2/models/tabular/feedback',
+      payload: { labels: [{ id: a.parameters.feedback_id, label: label(a) }, { id: b.parameters.feedback_id, label: label(b) }, { id: 'same', label: label(a) }] },
+    });
+    // Both predictions are there and right; the client-chosen id names neither.
+    expect(fb.json()).toEqual({ scored: 4, correct: 4, unknown: 1, unknown_ids: ['same'], mismatched_ids: [] });
   });
 });
 
@@ -261,7 +285,7 @@ describe('a regressor', () => {
     const fb = await server.serving.app.inject({
       method: 'POST',
       url: '/v2/models/tabular/feedback',
-      payload: { labels: [{ id: 'r-1', label: [values[0]! + 0.5, values[1]! - 2] }] },
+      payload: { labels: [{ id: res.headers['siskin-feedback-id'], label: [values[0]! + 0.5, values[1]! - 2] }] },
     });
     // Regressors have no "correct" count.
     expect(fb.json()).toEqual({ scored: 2, unknown: 0, unknown_ids: [], mismatched_ids: [] });

@@ -6,6 +6,7 @@ import type { ServingMetrics } from './metrics.ts';
 import type { ServedModel } from './model/served.ts';
 import type { DataQualityBreaker } from './quality/breaker.ts';
 import type { FeedbackStore } from './quality/feedback.ts';
+import type { FeedbackIds } from './quality/feedbackIds.ts';
 import type { QualityMonitor } from './quality/monitor.ts';
 import type { PredictionRule } from './quality/prediction.ts';
 import type { ShadowMirror } from './shadow/mirror.ts';
@@ -20,6 +21,8 @@ export interface ServingContext {
   monitor: QualityMonitor | undefined;
   breaker: DataQualityBreaker | undefined;
   feedback: FeedbackStore;
+  /** Mints the id each prediction is remembered under, and tells which replica holds an id. */
+  feedbackIds: FeedbackIds;
   shadow: ShadowMirror | undefined;
   tokens: TokenFile | undefined;
   /** Set when shutdown starts: answers then close their connection. */

@@ -226,9 +226,10 @@ describe('fuzzing what only the model can judge', () => {
         }
       }
       // Labels for an overflowed prediction are scored, their infinite error skipped by the histogram.
-      expect((await post(server, '{"id":"overflow","inputs":[{"name":"input","datatype":"FP32","shape":[1,4],"data":[1e400,0,0,0]}]}')).statusCode).toBe(200);
-      const fb = await server.serving.app.inject({ method: 'POST', url: '/v2/models/tabular/feedback', payload: { labels: [{ id: 'overflow', label: 1 }] } });
-      expect(fb.statusCode).toBe(200);
+      const overflow = await post(server, '{"id":"overflow","inputs":[{"name":"input","datatype":"FP32","shape":[1,4],"data":[1e400,0,0,0]}]}');
+      expect(overflow.statusCode).toBe(200);
+      const fb = await server.serving.app.inject({ method: 'POST', url: '/v2/models/tabular/feedback', payload: { labels: [{ id: overflow.headers['siskin-feedback-id'], label: 1 }] } });
+      expect([fb.statusCode, fb.json<{ scored: number }>().scored]).toEqual([200, 1]);
       expect(await metricValue(server, /siskin_nonfinite_observations_total\{metric="siskin_prediction_value"[^}]*\} (\d+)/)).toBeGreaterThan(ROUNDS / 4);
       expect(await metricValue(server, /siskin_requests_total\{[^}]*code="500"[^}]*\} (\d+)/)).toBe(0);
     });

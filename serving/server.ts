@@ -1,6 +1,8 @@
 // Wiring: config → context → app, then the model load and a graceful shutdown. Shared by
 // main.ts and the tests that run the server over real HTTP.
+import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
+import { SERVING_ENV } from '../contract/servingEnv.ts';
 import { build } from './app.ts';
 import { TokenFile } from './auth.ts';
 import type { ServingConfig } from './config.ts';
@@ -9,6 +11,7 @@ import { ServingMetrics } from './metrics.ts';
 import { ServedModel } from './model/served.ts';
 import { DataQualityBreaker } from './quality/breaker.ts';
 import { FeedbackStore } from './quality/feedback.ts';
+import { FeedbackIds, authority } from './quality/feedbackIds.ts';
 import { QualityMonitor } from './quality/monitor.ts';
 import { resolvePrediction } from './quality/prediction.ts';
 import { loadProfile } from './quality/profile.ts';
@@ -31,7 +34,37 @@ export interface ServingOptions {
   logStream?: { write(line: string): void };
 }
 
-/** Builds the server; throws on a bad auth token file or reference profile. */
+/** Shortest peer key accepted: the HMAC in feedback ids is only as strong as its key. */
+const MIN_PEER_KEY_BYTES = 16;
+
+/**
+ * The shared peer key, or a reason there is none. A missing file is not fatal (the operator's
+ * Secret is optional, so a deleted one never stops pods): labels are then scored only on the
+ * replica they reach.
+ */
+function readPeerKey(path: string | undefined): { key: Buffer } | { missing: string } {
+  if (path === undefined) return { missing: 'no peer key file is configured' };
+  let key: Buffer;
+  try {
+    key = readFileSync(path);
+  } catch (err) {
+    return { missing: `peer key file ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})` };
+  }
+  if (key.length < MIN_PEER_KEY_BYTES) throw new Error(`peer key file ${path} holds ${key.length} bytes; at least ${MIN_PEER_KEY_BYTES} are needed`);
+  return { key };
+}
+
+/** Ids naming this replica's address, signed with the peer key when there is one. */
+function feedbackIdsFor(config: ServingConfig, app: FastifyInstance, peerKey: { key: Buffer } | { missing: string }): FeedbackIds {
+  const bound = app.server.address();
+  const port = bound !== null && typeof bound === 'object' ? bound.port : config.port;
+  if (config.podIp !== undefined && 'key' in peerKey) return new FeedbackIds({ address: authority(config.podIp, port), key: peerKey.key });
+  const why = 'missing' in peerKey ? peerKey.missing : `${SERVING_ENV.podIp} is not set`;
+  app.log.info(`feedback labels are scored only on the replica they reach: ${why}`);
+  return new FeedbackIds();
+}
+
+/** Builds the server; throws on a bad auth token file, peer key or reference profile. */
 export async function createServing(config: ServingConfig, opts: ServingOptions = {}): Promise<Serving> {
   const metrics = new ServingMetrics(config.modelName, config.revision);
   const profile = config.referenceProfile === undefined ? undefined : await loadProfile(config.referenceProfile);
@@ -39,6 +72,7 @@ export async function createServing(config: ServingConfig, opts: ServingOptions 
   const breaker = config.breakerEnabled
     ? new DataQualityBreaker({ threshold: config.breakerThreshold, window: config.breakerMinRequests })
     : undefined;
+  const peerKey = readPeerKey(config.peerKeyFile);
   const ctx: ServingContext = {
     config,
     metrics,
@@ -47,6 +81,7 @@ export async function createServing(config: ServingConfig, opts: ServingOptions 
     monitor,
     breaker,
     feedback: new FeedbackStore(config.feedbackCapacity, config.feedbackTtlSeconds * 1000),
+    feedbackIds: new FeedbackIds(),
     shadow: undefined,
     tokens: config.authTokenFile === undefined ? undefined : new TokenFile(config.authTokenFile),
     closing: false,
@@ -58,6 +93,11 @@ export async function createServing(config: ServingConfig, opts: ServingOptions 
     breaker: () => ({ open: breaker?.isOpen() === true, badRatio: breaker?.badRatio() ?? 0 }),
   });
   const app = build(ctx, opts.logStream === undefined ? {} : { logStream: opts.logStream });
+  // The port is known once listening (tests listen on port 0); no prediction is made before.
+  app.addHook('onListen', (done) => {
+    ctx.feedbackIds = feedbackIdsFor(config, app, peerKey);
+    done();
+  });
   let watcher: RoutingWatcher | undefined;
 
   return {

@@ -41,6 +41,9 @@ export const OPERATOR_RULES: V1PolicyRule[] = [
   // resources/retrainJob.ts via reconcile.ts: the retraining Job; a 409 means this cooldown
   // slot's Job exists, so no read is needed. Its pod is held to the restricted profile.
   { apiGroups: ['batch'], resources: ['jobs'], verbs: ['create'] },
+  // controller/apply.ts: the peer-key Secret each model's replicas share (feedback ids). Create
+  // only: a 409 means it exists, so this operator never reads a Secret.
+  { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
   // routing/gatewayApi.ts: reads the named HTTPRoute and patches its backendRefs' weights.
   { apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes'], verbs: ['get', 'patch'] },
   // reconcile.ts: one core/v1 Event per planned event (created, never updated).

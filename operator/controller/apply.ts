@@ -13,7 +13,8 @@ import {
   type KubernetesObject,
   type V1Deployment,
 } from '@kubernetes/client-node';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { peerKeySecret } from '../resources/deployment.ts';
 import { GROUP, KIND, PLURAL, VERSION, type ModelDeploymentStatus } from '../api/schema.ts';
 import { canonicalJson } from '../resources/revision.ts';
 import { FIELD_MANAGER, READINESS_GATE } from '../resources/labels.ts';
@@ -71,7 +72,9 @@ export async function applyPlan(s: ApplyScope, p: Plan): Promise<Applied> {
   const cutting = p.podGates.filter((g) => g.status === 'False');
   await Promise.all(cutting.map((g) => setGate(s, g)));
   let routingError = cutting.length > 0 && p.routeWeight !== undefined ? await route(s, p.routeWeight) : undefined;
-  for (const d of p.deployments) await applyIfChanged(s, d, s.deployments.find((x) => x.metadata?.name === d.metadata!.name));
+  const liveDeployment = (d: V1Deployment): V1Deployment | undefined => s.deployments.find((x) => x.metadata?.name === d.metadata!.name);
+  if (p.deployments.some((d) => !isCurrent(d, liveDeployment(d)))) await ensurePeerKey(s);
+  for (const d of p.deployments) await applyIfChanged(s, d, liveDeployment(d));
   await scale(s, p.scales);
   for (const svc of p.services) await applyIfChanged(s, svc, s.cache.getService(s.stored.namespace, svc.metadata!.name!));
   for (const c of p.configMaps) await applyIfChanged(s, c, s.cache.getConfigMap(s.stored.namespace, c.metadata!.name!));
@@ -192,10 +195,31 @@ export interface StatusTarget {
  * template the API server normalises, and whose replicas others may change).
  */
 async function applyIfChanged(s: ApplyScope, obj: KubernetesObject, live: KubernetesObject | undefined): Promise<void> {
-  const hash = createHash('sha256').update(canonicalJson(obj)).digest('hex').slice(0, 16);
-  if (live?.metadata?.annotations?.[ANNOTATION_APPLIED] === hash && stillHolds(live, obj)) return;
-  const stamped = { ...obj, metadata: { ...obj.metadata, annotations: { ...obj.metadata?.annotations, [ANNOTATION_APPLIED]: hash } } };
+  if (isCurrent(obj, live)) return;
+  const stamped = { ...obj, metadata: { ...obj.metadata, annotations: { ...obj.metadata?.annotations, [ANNOTATION_APPLIED]: appliedHash(obj) } } };
   await serverSideApply(s, stamped);
+}
+
+function appliedHash(obj: KubernetesObject): string {
+  return createHash('sha256').update(canonicalJson(obj)).digest('hex').slice(0, 16);
+}
+
+/** Whether the live object is what obj would apply: the same applied hash, and it still holds it. */
+function isCurrent(obj: KubernetesObject, live: KubernetesObject | undefined): boolean {
+  return live?.metadata?.annotations?.[ANNOTATION_APPLIED] === appliedHash(obj) && stillHolds(live, obj);
+}
+
+/**
+ * Creates the peer-key Secret before a serving Deployment is written, unless it exists (a
+ * 409: the key never changes, and this operator may create Secrets but never read one).
+ */
+async function ensurePeerKey(s: ApplyScope): Promise<void> {
+  const owner = { name: s.stored.name, namespace: s.stored.namespace, uid: s.stored.meta.uid };
+  try {
+    await s.apis.core.createNamespacedSecret({ namespace: owner.namespace, body: peerKeySecret(owner, randomBytes(32)) }, withSignal(s.signal));
+  } catch (err) {
+    if ((err as { code?: number }).code !== 409) throw err;
+  }
 }
 
 /** Whether a live object carrying the current applied hash still holds what it says. */

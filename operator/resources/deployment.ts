@@ -1,12 +1,12 @@
 // Pure builder of one revision's serving Deployment. Deterministic: the same spec gives
 // the same object byte for byte (no timestamps, no random values), so re-applying it never
 // restarts pods, and the pod template carries no stable/canary role, so promotion doesn't either.
-import type { V1Deployment, V1EnvVar, V1OwnerReference, V1Probe, V1ResourceRequirements, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
+import type { V1Deployment, V1EnvVar, V1OwnerReference, V1Probe, V1ResourceRequirements, V1Secret, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import type { ModelDeploymentSpec } from '../api/schema.ts';
 import { GROUP, KIND, VERSION } from '../api/schema.ts';
-import { AUTH_MOUNT_DIR, AUTH_TOKENS_KEY, HEALTH_LIVE_PATH, HEALTH_READY_PATH, METRICS_PATH, SERVING_PORT } from '../../contract/http.ts';
+import { AUTH_MOUNT_DIR, AUTH_TOKENS_KEY, HEALTH_LIVE_PATH, HEALTH_READY_PATH, METRICS_PATH, PEER_KEY_KEY, PEER_KEY_MOUNT_DIR, SERVING_PORT } from '../../contract/http.ts';
 import { ROUTING_FILE_PATH, ROUTING_MOUNT_DIR } from '../../contract/routing.ts';
-import { SERVING_DEFAULTS, servingEnvVars, type ServingEnvInput } from '../../contract/servingEnv.ts';
+import { SERVING_DEFAULTS, SERVING_ENV, servingEnvVars, type ServingEnvInput } from '../../contract/servingEnv.ts';
 import { ENTRY_POINTS } from './image.ts';
 import { LABEL_MODEL_DEPLOYMENT, LABEL_REVISION, READINESS_GATE, commonLabels, revisionDeploymentName } from './labels.ts';
 
@@ -22,6 +22,26 @@ const MODELS_DIR = '/models';
 /** The owner reference every owned object carries: deletion garbage-collects it. */
 export function ownerReference(owner: Owner): V1OwnerReference {
   return { apiVersion: `${GROUP}/${VERSION}`, kind: KIND, name: owner.name, uid: owner.uid, controller: true, blockOwnerDeletion: true };
+}
+
+/** Name of the Secret holding the key the serving replicas of one ModelDeployment share (feedback ids). */
+export function peerKeySecretName(mdName: string): string {
+  return `${mdName}-peer-key`;
+}
+
+/**
+ * The peer-key Secret: random, so it is created once (never applied again) and immutable.
+ * Its key signs the replica address in feedback ids (serving/quality/feedbackIds.ts).
+ */
+export function peerKeySecret(owner: Owner, key: Buffer): V1Secret {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: peerKeySecretName(owner.name), namespace: owner.namespace, labels: commonLabels(owner.name), ownerReferences: [ownerReference(owner)] },
+    type: 'Opaque',
+    immutable: true,
+    data: { [PEER_KEY_KEY]: key.toString('base64') },
+  };
 }
 
 /** Name of the ConfigMap holding the shadow-routing file, mounted into every serving pod. */
@@ -81,6 +101,7 @@ export function servingSettings(owner: Owner, spec: ModelDeploymentSpec, revisio
     // Only a mounted profile is a file the runtime can read.
     ...(profileUri?.startsWith('file://') ? { referenceProfile: profileUri.slice('file://'.length) } : {}),
     ...(serving.auth ? { authTokenFile: `${AUTH_MOUNT_DIR}/${AUTH_TOKENS_KEY}` } : {}),
+    peerKeyFile: `${PEER_KEY_MOUNT_DIR}/${PEER_KEY_KEY}`,
   };
 }
 
@@ -95,13 +116,19 @@ export function servingDeployment(
   const model = resolveModelUri(spec.model.uri, 'model');
   const profile = spec.model.referenceProfile ? resolveModelUri(spec.model.referenceProfile.uri, 'profile') : undefined;
   const serving = spec.serving;
-  const env: V1EnvVar[] = servingEnvVars(servingSettings(owner, spec, revision, model.uri, profile?.uri));
+  const env: V1EnvVar[] = [
+    ...servingEnvVars(servingSettings(owner, spec, revision, model.uri, profile?.uri)),
+    // Known only to the pod: feedback ids name it, so a sibling can forward labels back.
+    { name: SERVING_ENV.podIp, valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+  ];
   const volumes: V1Volume[] = [
     { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
     { name: 'routing', configMap: { name: routingConfigMapName(owner.name), optional: true } },
     ...model.volumes,
     ...(profile?.volumes.filter((v) => !model.volumes.some((m) => m.name === v.name)) ?? []),
     ...(serving.auth ? [{ name: 'auth', secret: { secretName: serving.auth.secretName, items: [{ key: AUTH_TOKENS_KEY, path: AUTH_TOKENS_KEY }] } }] : []),
+    // Optional: a pod never waits for it (without it, labels are scored where they arrive).
+    { name: 'peer-key', secret: { secretName: peerKeySecretName(owner.name), optional: true, items: [{ key: PEER_KEY_KEY, path: PEER_KEY_KEY }] } },
   ];
   const mounts: V1VolumeMount[] = [
     { name: 'tmp', mountPath: '/tmp' },
@@ -109,6 +136,7 @@ export function servingDeployment(
     ...model.mounts,
     ...(profile?.mounts ?? []),
     ...(serving.auth ? [{ name: 'auth', mountPath: AUTH_MOUNT_DIR, readOnly: true }] : []),
+    { name: 'peer-key', mountPath: PEER_KEY_MOUNT_DIR, readOnly: true },
   ];
   const selector = { [LABEL_MODEL_DEPLOYMENT]: owner.name, [LABEL_REVISION]: revision };
   const probe = (path: string, period: number): V1Probe => ({ httpGet: { path, port: 'http' }, periodSeconds: period, timeoutSeconds: 2 });

@@ -138,6 +138,8 @@ describe('describeStatus', () => {
   test('describeSplit names the weight, or what came after the canary', () => {
     expect(describeSplit({ version: '2', weight: 50, share: 49.51, answers: 612, errors: 0 })).toBe('at weight 50%:   canary served  49.5% of 612 answers');
     expect(describeSplit({ version: '3', weight: 'rolled back', share: 0, answers: 300, errors: 3 })).toBe('after rollback:  canary served   0.0% of 300 answers (3 errors)');
+    expect(describeSplit({ version: '3', weight: 'rolled back', share: 0, answers: 233, errors: 0, timedOut: 3 })).toBe('after rollback:  canary served   0.0% of 233 answers (3 timed out after 5 s)');
+    expect(describeSplit({ version: '3', weight: 25, share: 24, answers: 90, errors: 1, timedOut: 2 })).toBe('at weight 25%:   canary served  24.0% of 90 answers (1 errors, 2 timed out after 5 s)');
   });
 });
 

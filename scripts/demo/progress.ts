@@ -97,8 +97,10 @@ export interface MeasuredSplit {
   /** The canary's share of the answers, in percent. */
   share: number;
   answers: number;
-  /** Answers other than 200 (including refused connections and timeouts). */
+  /** Failed requests other than client timeouts: non-200 answers, refused or reset connections. */
   errors: number;
+  /** Requests that got no answer within the load generator's 5 s (e.g. queued on a slow canary). */
+  timedOut?: number;
 }
 
 /** One rollout of the demo, as the summary reports it. */
@@ -139,7 +141,8 @@ export function describeStatus(s: ModelDeploymentStatus | undefined, steps: read
 /** The split one weight got: "at weight 25%:   canary served  24.6% of 402 answers". */
 export function describeSplit(s: MeasuredSplit): string {
   const at = typeof s.weight === 'number' ? `at weight ${s.weight}%:` : `after ${s.weight === 'promoted' ? 'promotion' : 'rollback'}:`;
-  return `${at.padEnd(17)}canary served ${s.share.toFixed(1).padStart(5)}% of ${s.answers} answers${s.errors > 0 ? ` (${s.errors} errors)` : ''}`;
+  const failures = [...(s.errors > 0 ? [`${s.errors} errors`] : []), ...((s.timedOut ?? 0) > 0 ? [`${s.timedOut} timed out after 5 s`] : [])];
+  return `${at.padEnd(17)}canary served ${s.share.toFixed(1).padStart(5)}% of ${s.answers} answers${failures.length > 0 ? ` (${failures.join(', ')})` : ''}`;
 }
 
 function seconds(ms: number | undefined): string {

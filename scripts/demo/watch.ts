@@ -63,9 +63,12 @@ export class SplitMeter {
     if (!seg?.settled) return;
     const w = this.traffic.take();
     const answers = Object.values(w.byRevision).reduce((a, b) => a + b, 0);
-    // Every failure the segment saw, of requests sent in it or still in flight from before.
-    const errors = [w.byStatus, w.carriedOver].flatMap((by) => Object.entries(by)).filter(([code]) => code !== '200').reduce((a, [, n]) => a + n, 0);
-    const split: MeasuredSplit = { version: seg.version, weight: seg.weight, share: canaryShare(w, seg.revision), answers, errors };
+    // Every failure the segment saw, of requests sent in it or still in flight from before; a
+    // client timeout apart (a request that waited 5 s in a slow canary's queue is the bad
+    // version's cost, a refused connection would be ours).
+    const failed = [w.byStatus, w.carriedOver].flatMap((by) => Object.entries(by)).filter(([code]) => code !== '200').reduce((a, [, n]) => a + n, 0);
+    const timedOut = w.network.timeout;
+    const split: MeasuredSplit = { version: seg.version, weight: seg.weight, share: canaryShare(w, seg.revision), answers, errors: failed - timedOut, timedOut };
     this.splits.push(split);
     this.onSplit(split);
   }

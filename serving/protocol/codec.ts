@@ -284,6 +284,8 @@ export interface ResponseParts {
   modelName: string;
   modelVersion: string;
   id: string | undefined;
+  /** The answer's top-level parameters (OIP allows any). */
+  parameters?: Record<string, string | number | boolean>;
   outputs: Tensor[];
   requested: RequestedOutput[] | undefined;
   binaryOutput: boolean;
@@ -324,6 +326,7 @@ export function encodeInferResponse(parts: ResponseParts): EncodedResponse {
   }
   const header: Record<string, unknown> = { model_name: parts.modelName, model_version: parts.modelVersion };
   if (parts.id !== undefined) header.id = parts.id;
+  if (parts.parameters !== undefined) header.parameters = parts.parameters;
   header.outputs = jsonOutputs;
   const json = JSON.stringify(header);
   if (chunks.length === 0) return { body: json, headerLength: undefined };

@@ -4,7 +4,8 @@
 // nothing in a body can crash the process. The body's buffer returns to the pool when the
 // handler is done with the request, whatever the outcome.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { INFER_ROUTES } from '../../contract/http.ts';
+import { FEEDBACK_ID_HEADER, INFER_ROUTES } from '../../contract/http.ts';
+import { MIRROR_HEADER } from '../../contract/routing.ts';
 import { REJECTED_INPUT_REASONS } from '../../contract/metrics.ts';
 import { requireBearerToken } from '../auth.ts';
 import type { ServingContext } from '../context.ts';
@@ -102,19 +103,26 @@ async function infer(ctx: ServingContext, limits: DecodeLimits, req: InferReq, r
   }
   ctx.metrics.queueDuration.observe(outcome.queueSeconds);
 
-  const id = request.id ?? req.id;
+  // The id a label for this prediction is posted with; none for a mirrored copy, whose answer
+  // nobody reads.
+  let feedbackId: string | undefined;
   if (ctx.prediction !== undefined) {
     const predictions = predictionsOf(outcome.outputs, ctx.prediction);
     ctx.metrics.observePredictions(ctx.prediction.task, predictions);
     ctx.monitor?.observePredictions(predictions);
-    ctx.feedback.remember(id, predictions);
+    if (req.headers[MIRROR_HEADER] === undefined) {
+      feedbackId = ctx.feedbackIds.mint();
+      ctx.feedback.remember(feedbackId, predictions);
+      void reply.header(FEEDBACK_ID_HEADER, feedbackId);
+    }
     if (mirror !== undefined) ctx.shadow?.send(mirror, predictions);
   }
 
   const encoded = encodeInferResponse({
     modelName: model.name,
     modelVersion: model.revision,
-    id,
+    id: request.id ?? req.id,
+    ...(feedbackId !== undefined ? { parameters: { feedback_id: feedbackId } } : {}),
     outputs: outcome.outputs,
     requested: request.outputs,
     binaryOutput: request.binaryOutput,

@@ -4,54 +4,14 @@
 // counted), a deadline, a cap on the answer's size, and every failure ends in a counter.
 // Mirrored requests carry the pod's own bearer token (both revisions mount the same Secret)
 // and MIRROR_HEADER, so the canary records them apart from its live traffic.
-import { request as httpRequest } from 'node:http';
 import { MIRROR_HEADER } from '../../contract/routing.ts';
 import { inferPath } from '../../contract/http.ts';
+import { postToPeer } from '../peerHttp.ts';
 import { decodeInferResponse } from '../protocol/codec.ts';
 import type { EncodedResponse } from '../protocol/codec.ts';
 import { agrees, predictionsOf } from '../quality/prediction.ts';
 import type { PredictionRule } from '../quality/prediction.ts';
 import type { ShadowTarget } from './routing.ts';
-
-/** What one mirrored POST got back. */
-interface ShadowAnswer {
-  status: number;
-  body: Buffer;
-  headerLength?: string;
-}
-
-/**
- * POSTs on a new connection. The shadow URL is a Service's virtual IP: kube-proxy picks a
- * backend per connection, so a pooled keep-alive connection would stay pinned to whatever
- * pod served it first — after the Service moves to a new canary, mirrored requests would
- * still reach the old one (often the stable revision itself, which always "agrees").
- * The whole exchange has a deadline (a shadow trickling bytes must not hold a slot for ever)
- * and the answer a size cap (it is buffered to be decoded).
- */
-function postFresh(url: string, headers: Record<string, string>, body: Uint8Array | string, t: Pick<ShadowTarget, 'timeoutMs' | 'maxResponseBytes'>): Promise<ShadowAnswer> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: 'POST', agent: false, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
-      const declared = Number(res.headers['content-length']);
-      if (declared > t.maxResponseBytes) return req.destroy(new Error(`shadow answer of ${declared} bytes exceeds ${t.maxResponseBytes}`));
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > t.maxResponseBytes) req.destroy(new Error(`shadow answer exceeds ${t.maxResponseBytes} bytes`));
-        else chunks.push(c);
-      });
-      res.on('error', reject);
-      res.on('end', () => {
-        const len = res.headers['inference-header-content-length'];
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), ...(typeof len === 'string' ? { headerLength: len } : {}) });
-      });
-    });
-    const deadline = setTimeout(() => req.destroy(new Error(`shadow did not answer within ${t.timeoutMs} ms`)), t.timeoutMs);
-    req.on('close', () => clearTimeout(deadline));
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 /** Result label of one comparison. */
 export type ShadowResult = 'agree' | 'disagree' | 'error' | 'dropped';
@@ -131,7 +91,7 @@ export class ShadowMirror {
 
   private async compare(t: ShadowTarget, body: EncodedResponse, predictions: number[]): Promise<void> {
     try {
-      const res = await postFresh(`${t.url}${inferPath(this.modelName)}`, this.headers(body), body.body, t);
+      const res = await postToPeer(`${t.url}${inferPath(this.modelName)}`, this.headers(body), body.body, t);
       if (res.status < 200 || res.status >= 300) {
         this.count('error', t.revision, predictions.length);
         return;

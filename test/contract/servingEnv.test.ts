@@ -5,19 +5,27 @@
 import { describe, expect, test } from '@jest/globals';
 import type { V1Container, V1PodSpec } from '@kubernetes/client-node';
 import { modelDeploymentSpec } from '../../operator/api/schema.ts';
-import { routingConfigMapName, servingDeployment, type Owner } from '../../operator/resources/deployment.ts';
+import { peerKeySecret, routingConfigMapName, servingDeployment, type Owner } from '../../operator/resources/deployment.ts';
 import { ROUTING_FILE_KEY } from '../../contract/routing.ts';
 import { parseConfig, type ServingConfig } from '../../serving/config.ts';
 
 const owner: Owner = { name: 'iris', namespace: 'ml', uid: '1234-uid' };
 const sha = 'ab'.repeat(32);
+const POD_IP = '198.51.100.23';
 
 /** Renders the pod and loads its env as the serving runtime does at startup. */
 function render(input: unknown, revision = 'r7'): { pod: V1PodSpec; container: V1Container; config: ServingConfig } {
   const spec = modelDeploymentSpec.parse(input);
   const pod = servingDeployment(owner, spec, revision, 1, { defaultImage: 'siskin.local/siskin:dev' }).spec!.template.spec!;
   const container = pod.containers[0]!;
-  const env = Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value]));
+  // What the kubelet resolves: the one field the builder takes from the downward API.
+  const env = Object.fromEntries(
+    (container.env ?? []).map((e) => {
+      if (e.valueFrom === undefined) return [e.name, e.value];
+      if (e.valueFrom.fieldRef?.fieldPath !== 'status.podIP') throw new Error(`env ${e.name}: only status.podIP is resolved here`);
+      return [e.name, POD_IP];
+    }),
+  );
   const r = parseConfig(env);
   if (!r.ok) throw new Error(`the serving runtime refuses the operator's env: ${r.problems.join('; ')}`);
   return { pod, container, config: r.config };
@@ -52,6 +60,8 @@ describe('serving environment: operator builder → serving config loader', () =
       batchMaxSize: 1,
       warmup: 5,
       routingFile: config.routingFile,
+      podIp: POD_IP,
+      peerKeyFile: config.peerKeyFile,
     });
   });
 
@@ -82,6 +92,8 @@ describe('serving environment: operator builder → serving config loader', () =
       payloadLogSampleRate: 0.25,
       routingFile: config.routingFile,
       referenceProfile: '/models/profile/models/iris/2/profile.json',
+      podIp: POD_IP,
+      peerKeyFile: config.peerKeyFile,
     });
   });
 
@@ -95,6 +107,11 @@ describe('serving environment: operator builder → serving config loader', () =
     expect(routing.file).toBe(ROUTING_FILE_KEY);
     const tokens = mountedFile(pod, container, config.authTokenFile!);
     expect(tokens.volume.secret).toEqual({ secretName: 'iris-tokens', items: [{ key: tokens.file, path: tokens.file }] });
+    // The peer key: the Secret the operator creates, optional so a pod never waits for it.
+    const peerKey = mountedFile(pod, container, config.peerKeyFile!);
+    const secret = peerKeySecret(owner, Buffer.alloc(32));
+    expect(peerKey.volume.secret).toEqual({ secretName: secret.metadata!.name, optional: true, items: [{ key: peerKey.file, path: peerKey.file }] });
+    expect(Object.keys(secret.data!)).toEqual([peerKey.file]);
     expect(mountedFile(pod, container, new URL(config.modelUri).pathname).volume.persistentVolumeClaim?.claimName).toBe('models');
     expect(mountedFile(pod, container, config.referenceProfile!).volume.persistentVolumeClaim?.claimName).toBe('profiles');
   });

@@ -77,6 +77,12 @@
   verbs:
     - create
 - apiGroups:
+    - ""
+  resources:
+    - secrets
+  verbs:
+    - create
+- apiGroups:
     - gateway.networking.k8s.io
   resources:
     - httproutes

@@ -7,7 +7,7 @@
 // comes back; a freeze window holds a new version until it ends.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { tabularClassifier } from '../../fixtures/onnxModels.ts';
-import { canaryShare, startTraffic, type Traffic } from '../../fixtures/traffic.ts';
+import { canaryShare, failuresBetween, startTraffic, type Traffic } from '../../fixtures/traffic.ts';
 import { waitFor } from '../../cluster/index.ts';
 import { startE2E, modelDeployment, type E2E } from './harness.ts';
 import type { ModelDeploymentStatus } from '../../../operator/api/schema.ts';
@@ -86,6 +86,7 @@ describe('the closed loop on the real node (replica-ratio routing)', () => {
   }, 300_000);
 
   test('a good version is promoted through every step, the split measured at each', async () => {
+    const start = traffic!.totals();
     await rollOut('2', tabularClassifier({ seed: 7 }), {
       steps: [{ setWeight: 25 }, { pause: { durationSeconds: 20 } }, { setWeight: 50 }, { pause: { durationSeconds: 20 } }],
       analysis: analysis([LATENCY, ERRORS, AGREEMENT]),
@@ -102,7 +103,13 @@ describe('the closed loop on the real node (replica-ratio routing)', () => {
     // until then, thanks to their preStop pause): measure once they are out.
     const during = await measureSplit(traffic!, canaryRev, 3_000);
     const after = await measureSplit(traffic!, canaryRev, 4_000);
-    console.log(`good rollout: split at 25 → ${split25.share.toFixed(1)}% of ${split25.answers}; at 50 → ${split50.share.toFixed(1)}% of ${split50.answers}; after promotion ${after.share.toFixed(1)}%`);
+    // Every request from the new spec to the old pods gone, not only those in the windows.
+    const whole = failuresBetween(start, traffic!.totals());
+    console.log(
+      `good rollout: split at 25 → ${split25.share.toFixed(1)}% of ${split25.answers}; at 50 → ${split50.share.toFixed(1)}% of ${split50.answers}; after promotion ${after.share.toFixed(1)}%; ` +
+        `across the whole promotion at 40 req/s: ${whole.failed} of ${whole.requests} requests failed ${JSON.stringify({ byStatus: whole.byStatus, network: whole.network })}`,
+    );
+    expect(whole).toMatchObject({ failed: 0 });
     expect(at25.canaryWeight).toBe(25);
     expect(at50.canaryWeight).toBe(50);
     expect(Math.abs(split25.share - 25)).toBeLessThanOrEqual(12);
@@ -122,11 +129,11 @@ describe('the closed loop on the real node (replica-ratio routing)', () => {
   }, 300_000);
 
   test('a slow version is rolled back automatically: traffic leaves at the speed of an endpoint update', async () => {
-    // ~330 ms a row on one worker: slow against the 0.25 s gate, but its quarter of 8 req/s
-    // (2 req/s) stays within what it can serve. At 10 req/s it would build a queue, and the
-    // requests still queued there when traffic leaves would time out in the client (5 s)
-    // during the window measured after the rollback — an overloaded canary, not lost traffic.
-    traffic!.setRps(8);
+    // ~330 ms a row on one worker: slow against the 0.25 s gate, and its quarter of 40 req/s
+    // (10 req/s) is three times what it can serve, so a queue builds on it. Requests still
+    // queued there when traffic leaves may time out in the client (5 s): the bad version's
+    // cost, counted apart. Anything else failing would be ours.
+    const start = traffic!.totals();
     await rollOut('3-slow', tabularClassifier({ seed: 7, slowLayers: 200 }), {
       steps: [{ setWeight: 25 }, { pause: { durationSeconds: 300 } }],
       analysis: analysis([LATENCY, ERRORS], { intervalSeconds: 10, minSamples: 5 }),
@@ -148,11 +155,16 @@ describe('the closed loop on the real node (replica-ratio routing)', () => {
     });
     const podsGoneAt = Date.now();
     const decision = Date.parse(rolledBack.history!.at(-1)!.finishedAt);
+    // The whole rollout, slow canary included: the only failures allowed are client timeouts
+    // of requests the slow canary held in its queue.
+    const whole = failuresBetween(start, traffic!.totals());
     console.log(
       `slow rollback (interval 10 s, window 20 s, scrape 2 s, failureLimit 0): first canary answer → rolled back ${((decidedAt - firstTraffic!) / 1000).toFixed(1)} s (status seen), ` +
         `decision → last canary answer ${((lastCanaryAnswer - decision) / 1000).toFixed(2)} s, decision → canary pods gone ${((podsGoneAt - decision) / 1000).toFixed(1)} s; ` +
-        `after the rollback: ${after.errors} of the requests sent failed, ${after.carriedErrors} sent before it (queued on the slow canary) timed out`,
+        `after the rollback: ${after.errors} of the requests sent failed, ${after.carriedErrors} sent before it (queued on the slow canary) timed out; ` +
+        `across the whole rollout and rollback at 40 req/s: ${whole.failed} of ${whole.requests} requests failed ${JSON.stringify({ byStatus: whole.byStatus, network: whole.network })}`,
     );
+    expect({ failedOtherThanTimeouts: whole.failed - whole.network.timeout, byStatus: whole.byStatus, network: whole.network }).toMatchObject({ failedOtherThanTimeouts: 0 });
     expect(after.share).toBe(0);
     // Every request sent once traffic left is answered; one already queued on the canary the
     // analysis judged too slow may still time out in the client: that is the bad version's cost.
@@ -165,7 +177,6 @@ describe('the closed loop on the real node (replica-ratio routing)', () => {
     expect(rolledBack.stable?.version).toBe('2');
     const events = await e2e.cluster.kubectlOk(['get', 'events', '--field-selector', `involvedObject.name=${MD},type=Warning,reason=AnalysisFailed`, '-o', 'jsonpath={.items[*].message}']);
     expect(events).toMatch(/latency-p99/);
-    traffic!.setRps(40);
   }, 300_000);
 
   test('a version whose predictions disagree with stable is rolled back by the agreement gate', async () => {

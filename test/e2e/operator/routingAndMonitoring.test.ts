@@ -1,8 +1,8 @@
 // End to end on the real node, the other half of the closed loop: Gateway API routing through
 // Traefik (the HTTPRoute weights the operator writes decide the real split, also after a
 // rollback), drift on the stable revision starting exactly one retraining Job per cooldown,
-// accuracy decay from fed-back labels with its own reason, and the built-in autoscaler
-// following real load up and back down.
+// accuracy decay from fed-back labels with its own reason, labels scored across four replicas
+// behind one Service, and the built-in autoscaler following real load up and back down.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -199,6 +199,37 @@ describe('routing and monitoring on the real node', () => {
     expect(condition(decayed, 'DriftDetected')).toMatchObject({ reason: 'AccuracyDecay', message: expect.stringMatching(/accuracy [\d.]+ < 0\.8/) });
     const events = await e2e.cluster.kubectlOk(['get', 'events', '--field-selector', 'involvedObject.name=labelled,type=Warning,reason=AccuracyDecay', '-o', 'name']);
     expect(events.trim().split('\n')).toHaveLength(1);
+  }, 300_000);
+
+  test('labels sent through the Service to four replicas are scored by the replica that made each prediction', async () => {
+    await e2e.apply(modelDeployment('replicated', { model: model('replicated', '1', tabularClassifier({ seed: 11 })), replicas: 4 }));
+    await e2e.waitStatus('replicated', 'Ready with 4 replicas', (s) => condition(s, 'Ready')?.status === 'True' && s.readyReplicas === 4);
+    // The replicas share the key the operator made, owned by the ModelDeployment.
+    const secret = JSON.parse(await e2e.cluster.kubectlOk(['get', 'secret', 'replicated-peer-key', '-o', 'json'])) as { immutable: boolean; metadata: { ownerReferences: { kind: string; name: string }[] } };
+    expect(secret).toMatchObject({ immutable: true, metadata: { ownerReferences: [{ kind: 'ModelDeployment', name: 'replicated' }] } });
+    const base = `http://${await e2e.serviceIP('replicated')}`;
+    // A new connection per request: kube-proxy spreads them over the four pods.
+    const t = traffic({ baseUrl: base, model: 'replicated', rps: 40 });
+    await new Promise((r) => setTimeout(r, 10_000));
+    await t.stop();
+    const preds = t.take().predictions;
+    expect(preds.length).toBeGreaterThanOrEqual(300);
+    // The id names the replica that answered; all four did.
+    const origins = new Set(preds.map((p) => p.id.slice(0, p.id.lastIndexOf('.'))));
+    expect(origins.size).toBe(4);
+    let scored = 0;
+    for (let i = 0; i < preds.length; i += 25) {
+      const labels = preds.slice(i, i + 25).map((p) => ({ id: p.id, label: p.label }));
+      const res = await fetch(`${base}/v2/models/replicated/feedback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ labels }) });
+      expect(res.status).toBe(200);
+      const answer = (await res.json()) as { scored: number; correct: number; unknown: number };
+      // Every label is the prediction itself: scored means compared by its owner, and right.
+      expect(answer.correct).toBe(answer.scored);
+      scored += answer.scored;
+    }
+    console.log(`feedback through the Service to 4 replicas: ${scored} of ${preds.length} labels scored (${((100 * scored) / preds.length).toFixed(1)} %), predictions from ${origins.size} replicas`);
+    expect(scored / preds.length).toBeGreaterThanOrEqual(0.99);
+    await e2e.cluster.kubectlOk(['delete', 'modeldeployment', 'replicated', '--wait=false']);
   }, 300_000);
 
   test('the autoscaler follows load up within the stabilization window and back down to its minimum', async () => {

@@ -45,12 +45,13 @@ async function listen(server: TestServer): Promise<string> {
   return `127.0.0.1:${(server.serving.app.server.address() as AddressInfo).port}`;
 }
 
-async function infer(target: string, rows: number[][], id?: string): Promise<{ status: number; labels?: number[] }> {
-  const body = { ...(id === undefined ? {} : { id }), inputs: [{ name: 'input', datatype: 'FP32', shape: [rows.length, rows[0]!.length], data: rows.flat() }] };
+async function infer(target: string, rows: number[][]): Promise<{ status: number; labels?: number[]; feedbackId?: string }> {
+  const body = { inputs: [{ name: 'input', datatype: 'FP32', shape: [rows.length, rows[0]!.length], data: rows.flat() }] };
   const res = await fetch(`http://${target}/v2/models/${MODEL}/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const json = (await res.json()) as { outputs?: { name: string; data: number[] }[] };
+  const json = (await res.json()) as { outputs?: { name: string; data: number[] }[]; parameters?: { feedback_id?: string } };
   const labels = json.outputs?.find((o) => o.name === 'label')?.data;
-  return labels === undefined ? { status: res.status } : { status: res.status, labels };
+  const feedbackId = json.parameters?.feedback_id;
+  return { status: res.status, ...(labels === undefined ? {} : { labels }), ...(feedbackId === undefined ? {} : { feedbackId }) };
 }
 
 function byMetric(observations: Observation[]): Record<string, Observation> {
@@ -115,9 +116,9 @@ describe('canary analysis on a real Prometheus', () => {
     // 15 requests right, 5 wrong, four rows each.
     const labels: { id: string; label: number[] }[] = [];
     for (let i = 0; i < 20; i++) {
-      const r = await infer(canaryTarget, matching.map((row) => [5, ...row.slice(1)]), `req-${i}`);
+      const r = await infer(canaryTarget, matching.map((row) => [5, ...row.slice(1)]));
       expect(r.status).toBe(200);
-      labels.push({ id: `req-${i}`, label: r.labels!.map((l) => (i < 15 ? l : (l + 1) % 3)) });
+      labels.push({ id: r.feedbackId!, label: r.labels!.map((l) => (i < 15 ? l : (l + 1) % 3)) });
     }
     sent.canaryRequests += 20;
     const fb = await fetch(`http://${canaryTarget}/v2/models/${MODEL}/feedback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ labels }) });
