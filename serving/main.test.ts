@@ -89,6 +89,34 @@ describe('serving/main.ts', () => {
     expect(r.stdout).toContain('shutdown complete');
   });
 
+  test('inputs the model refuses at run time are answered 400 with its message, and nothing floods stderr', async () => {
+    const path = writeFixture(tmp.dir, 'reflect-pad-seq.onnx');
+    const answers: { status: number; error: string }[] = [];
+    let started = false;
+    const r = await run({ ...base, SISKIN_MODEL_URI: pathToFileURL(path).href, SISKIN_WARMUP: '0' }, (out, kill) => {
+      if (started || !out.includes('"msg":"model ready"')) return;
+      started = true;
+      const url = `http://127.0.0.1:${/Server listening at http:\/\/127\.0\.0\.1:(\d+)/.exec(out)?.[1]}`;
+      void (async () => {
+        try {
+          // Concurrent as well as lone: the inline runner and the workers alike.
+          const send = async (): Promise<void> => {
+            const res = await fetch(`${url}/v2/models/tabular/infer`, { method: 'POST', body: JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 2], data: [1, 2] }] }) });
+            answers.push({ status: res.status, error: ((await res.json()) as { error: string }).error });
+          };
+          for (let i = 0; i < 5; i++) await send();
+          await Promise.all(Array.from({ length: 20 }, send));
+        } finally {
+          kill();
+        }
+      })();
+    });
+    expect(r.code).toBe(0);
+    expect(answers).toHaveLength(25);
+    for (const a of answers) expect(a).toEqual({ status: 400, error: expect.stringMatching(/Pad/) });
+    expect(r.stderr).not.toMatch(/onnxruntime/);
+  });
+
   /** Starts the server, sends `n` requests one after another, returns its metrics text and log. */
   async function sequentialRequests(env: Record<string, string>, n: number): Promise<{ metrics: string; stdout: string }> {
     let metrics = '';

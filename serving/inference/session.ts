@@ -51,6 +51,10 @@ function datatypeOf(ortType: string): string {
   return dt;
 }
 
+// A run the model refuses is answered 400 with onnxruntime's message and counted; its own log
+// line would repeat it on stderr, uncolored-JSON-breaking and unbounded (one per bad request).
+const RUN_OPTIONS: ort.InferenceSession.RunOptions = { logSeverityLevel: 4 };
+
 /** Runs one job; an error becomes a result, never a rejection. computeSeconds is the caller's to fill. */
 export async function runJob(session: ort.InferenceSession, inputs: readonly Tensor[]): Promise<JobResult> {
   try {
@@ -58,7 +62,7 @@ export async function runJob(session: ort.InferenceSession, inputs: readonly Ten
     for (const t of inputs) {
       feeds[t.name] = new ort.Tensor(DATATYPES[t.datatype].ort, t.data, t.shape);
     }
-    const results = await session.run(feeds);
+    const results = await session.run(feeds, RUN_OPTIONS);
     const outputs: Tensor[] = [];
     for (const name in results) {
       const value = results[name]!;
