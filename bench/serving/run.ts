@@ -9,8 +9,8 @@
 // default 32), BENCH_BATCH_CONCURRENCY (default 64), BENCH_MODELS (tabular,ppocr),
 // BENCH_TABULAR_BATCH / BENCH_PPOCR_BATCH (the batchMaxSize setting of the batching scenario,
 // default 64 and 4: a CNN's rows per second peak at small batches, see BENCHMARKS.md),
-// BENCH_SOAK_SECONDS (default 0: no soak; e.g. 300 samples the server's RSS under load every
-// 10 s), BENCH_PEERS (default kserve,mlserver; "" to skip the Python peers, whose virtualenvs
+// BENCH_SOAK_SECONDS (default 0: no soak; e.g. 300 loads the server at its defaults with JSON
+// at saturation and reports req/s and RSS per minute), BENCH_PEERS (default kserve,mlserver; "" to skip the Python peers, whose virtualenvs
 // are created on first use), BENCH_PIN=0 to run unpinned. Keep the defaults short: the
 // machines are shared.
 import { spawn, spawnSync } from 'node:child_process';
@@ -299,7 +299,6 @@ async function benchModel(model: BenchModel): Promise<void> {
       const loaded = await runLoad(binReq(server.base), c, SECONDS);
       rows.push({ scenario: `siskin binary, ${label}`, concurrency: c, result: loaded, rssIdle, rssLoaded: rssMiB(server.child.pid) });
     }
-    if (batching && SOAK_SECONDS > 0) await soak(server.child, binReq(server.base));
     await stop(server.child);
   }
   // As shipped: every setting at its default (batching up to 32 rows of what is already
@@ -311,6 +310,7 @@ async function benchModel(model: BenchModel): Promise<void> {
     rows.push({ scenario: 'siskin JSON, defaults', concurrency: 1, result: await runLoad(jsonReq(server.base), 1, SECONDS) });
     const loaded = await runLoad(jsonReq(server.base), SATURATION, SECONDS);
     rows.push({ scenario: 'siskin JSON, defaults', concurrency: SATURATION, result: loaded, rssIdle, rssLoaded: rssMiB(server.child.pid) });
+    if (SOAK_SECONDS > 0) await soak(server.child, jsonReq(server.base));
     await stop(server.child);
   }
   for (const kind of PEERS) {
@@ -337,19 +337,35 @@ async function benchModel(model: BenchModel): Promise<void> {
   targets(model, rows, rawRes, echoC1, rawBatched);
 }
 
-/** Saturating load for SOAK_SECONDS, RSS sampled every 10 s: it must level off, not grow. */
+/**
+ * Saturating JSON load at SATURATION connections for SOAK_SECONDS on the server at its defaults
+ * (what a user runs), RSS sampled every 10 s. Per minute: the throughput and the highest RSS.
+ * Both must level off after warm-up: throughput must not sag as the feedback store and the
+ * drift windows fill up to their bounds, nor memory grow past them.
+ */
 async function soak(child: ChildProcess, req: LoadRequest): Promise<void> {
   const samples: number[] = [rssMiB(child.pid)];
+  const minutes: { requests: number; seconds: number; rssMax: number }[] = [];
   let served = 0;
   for (let t = 0; t < SOAK_SECONDS; t += 10) {
-    served += (await runLoad(req, BATCH_CONCURRENCY, Math.min(10, SOAK_SECONDS - t), 0)).requests;
-    samples.push(rssMiB(child.pid));
+    const seconds = Math.min(10, SOAK_SECONDS - t);
+    const requests = (await runLoad(req, SATURATION, seconds, 0)).requests;
+    served += requests;
+    const rss = rssMiB(child.pid);
+    samples.push(rss);
+    const m = (minutes[Math.floor(t / 60)] ??= { requests: 0, seconds: 0, rssMax: 0 });
+    m.requests += requests;
+    m.seconds += seconds;
+    m.rssMax = Math.max(m.rssMax, rss);
   }
   // Growth is judged on the second half: the first samples fill the bounded pools and the
   // young generation up to their limits.
   const late = samples.slice(Math.floor(samples.length / 2));
   process.stdout.write(
-    `\nsoak ${SOAK_SECONDS}s, ${served} requests, RSS MiB every 10 s: ${samples.map((v) => v.toFixed(0)).join(' ')} ` +
+    `\nsoak at the defaults, JSON at ${SATURATION} connections, ${SOAK_SECONDS}s, ${served} requests\n` +
+      `| minute | req/s | RSS max MiB |\n|---|---|---|\n` +
+      minutes.map((m, i) => `| ${i + 1} | ${Math.round(m.requests / m.seconds)} | ${m.rssMax.toFixed(0)} |`).join('\n') +
+      `\nRSS MiB every 10 s: ${samples.map((v) => v.toFixed(0)).join(' ')} ` +
       `(second half: ${Math.min(...late).toFixed(0)}–${Math.max(...late).toFixed(0)} MiB, first to last of it ${(late[late.length - 1]! - late[0]!).toFixed(1)} MiB)\n`,
   );
 }

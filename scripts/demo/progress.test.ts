@@ -192,7 +192,7 @@ describe('formatSummary', () => {
       '    after promotion: canary served 100.0% of 160 answers',
       '  version 3-slow: RolledBack after 41.0 s - analysis failed',
       '    decided by: latency-p99 = 0.61 (bound <= 0.25): FAIL - 0.61 violates <= 0.25',
-      '    first canary answer -> rollback decided: 17.2 s; decided -> last canary answer: 0.4 s',
+      '    first canary answer -> rollback decided: 17.2 s; decided -> last request routed to the canary: 0.4 s',
       '    at weight 25%:   canary served  23.9% of 180 answers (2 errors)',
       '    after rollback:  canary served   0.0% of 160 answers',
       '  version 4: did not finish (expected Promoted)',

@@ -115,7 +115,7 @@ export interface RolloutReport {
   durationMs?: number;
   /** From the canary's first answer seen by the load generator to the rollback decision. */
   toRollbackMs?: number;
-  /** From the rollback decision to the canary's last answer seen by the load generator. */
+  /** From the rollback decision to the sending of the last request the canary answered. */
   drainMs?: number;
   /** The failing measurement that decided a rollback, in words. */
   decidingMeasurement?: string;
@@ -157,7 +157,7 @@ export function formatSummary(reports: readonly RolloutReport[], totalMs: number
     lines.push(`  version ${r.version}: ${r.outcome ?? 'did not finish'}${ok ? '' : ` (expected ${r.expected})`}${r.durationMs === undefined ? '' : ` after ${seconds(r.durationMs)}`}${r.reason ? ` - ${r.reason}` : ''}`);
     if (r.decidingMeasurement) lines.push(`    decided by: ${r.decidingMeasurement}`);
     if (r.expected === 'RolledBack') {
-      lines.push(`    first canary answer -> rollback decided: ${seconds(r.toRollbackMs)}; decided -> last canary answer: ${seconds(r.drainMs)}`);
+      lines.push(`    first canary answer -> rollback decided: ${seconds(r.toRollbackMs)}; decided -> last request routed to the canary: ${seconds(r.drainMs)}`);
     }
     for (const s of r.splits) lines.push(`    ${describeSplit(s)}`);
   }

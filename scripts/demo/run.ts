@@ -138,13 +138,14 @@ export async function runScenario(cluster: DemoCluster, opts: ScenarioOptions, t
         const failed = slowEnd.status.analysis?.measurements.filter((m) => m.verdict === 'Fail') ?? [];
         await sleep(AFTER_MS);
         const firstAnswer = traffic.firstSeen(slowEnd.entry.revision);
-        const lastAnswer = traffic.lastSeen(slowEnd.entry.revision);
+        // Where traffic went, not when the slow canary's queue drained.
+        const lastSent = traffic.lastSentTo(slowEnd.entry.revision);
         Object.assign(report, {
           outcome: slowEnd.entry.outcome,
           reason: slowEnd.entry.reason,
           durationMs: decidedAt - slowAt,
           ...(firstAnswer === undefined ? {} : { toRollbackMs: decidedAt - firstAnswer }),
-          ...(lastAnswer === undefined ? {} : { drainMs: Math.max(0, lastAnswer - decidedAt) }),
+          ...(lastSent === undefined ? {} : { drainMs: Math.max(0, lastSent - decidedAt) }),
           ...(failed.length > 0 ? { decidingMeasurement: failed.map(describeMeasurement).join('; ') } : {}),
         });
       }

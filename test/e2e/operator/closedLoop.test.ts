@@ -147,6 +147,7 @@ describe('the closed loop on the real node (replica-ratio routing)', () => {
     // Traffic leaves once the readiness gate drops the pods from the endpoints…
     await new Promise((r) => setTimeout(r, 3_000));
     const lastCanaryAnswer = traffic!.lastSeen(canaryRev)!;
+    const lastSentToCanary = traffic!.lastSentTo(canaryRev)!;
     const after = await measureSplit(traffic!, canaryRev, 4_000);
     // …and the pods terminate afterwards.
     await waitFor('canary pods gone', async () => ((await e2e.cluster.kubectlOk(['get', 'pods', '-l', `siskin.dev/revision=${canaryRev}`, '-o', 'name'])).trim() === '' ? true : undefined), {
@@ -160,7 +161,7 @@ describe('the closed loop on the real node (replica-ratio routing)', () => {
     const whole = failuresBetween(start, traffic!.totals());
     console.log(
       `slow rollback (interval 10 s, window 20 s, scrape 2 s, failureLimit 0): first canary answer → rolled back ${((decidedAt - firstTraffic!) / 1000).toFixed(1)} s (status seen), ` +
-        `decision → last canary answer ${((lastCanaryAnswer - decision) / 1000).toFixed(2)} s, decision → canary pods gone ${((podsGoneAt - decision) / 1000).toFixed(1)} s; ` +
+        `decision → last request routed to the canary ${((lastSentToCanary - decision) / 1000).toFixed(2)} s (its queue answered until ${((lastCanaryAnswer - decision) / 1000).toFixed(2)} s), decision → canary pods gone ${((podsGoneAt - decision) / 1000).toFixed(1)} s; ` +
         `after the rollback: ${after.errors} of the requests sent failed, ${after.carriedErrors} sent before it (queued on the slow canary) timed out; ` +
         `across the whole rollout and rollback at 40 req/s: ${whole.failed} of ${whole.requests} requests failed ${JSON.stringify({ byStatus: whole.byStatus, network: whole.network })}`,
     );
