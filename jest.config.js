@@ -18,7 +18,7 @@ export default {
     {
       ...common,
       displayName: 'integration',
-      testMatch: ['<rootDir>/test/{integration,e2e}/**/*.test.ts'],
+      testMatch: ['<rootDir>/test/{integration,e2e,chaos}/**/*.test.ts'],
     },
   ],
   testTimeout: 120000,

@@ -1,0 +1,20 @@
+// The chaos suite's CI form: each scenario at a small size, a fresh seed each run (printed;
+// CHAOS_SEED=<seed> reproduces it). The full form is `npm run chaos` (RELIABILITY.md).
+import { describe, expect, test } from '@jest/globals';
+import { CI_SIZES, runFreeze, runKill } from './scenarios.ts';
+
+describe('chaos (CI form)', () => {
+  test('the operator SIGKILLed at random moments during rollouts: each ends once, as its analysis says, leaving exactly its objects', async () => {
+    const r = await runKill(CI_SIZES.kill);
+    console.log(JSON.stringify(r));
+    expect(r.kills).toBeGreaterThan(0);
+    expect(r.violations).toEqual([]);
+  }, 420_000);
+
+  test('a leader frozen past its lease and resumed makes no write, and two processes never both lead', async () => {
+    const r = await runFreeze(CI_SIZES.freeze);
+    console.log(JSON.stringify(r));
+    expect(r.takeoverMs).toHaveLength(CI_SIZES.freeze.rounds);
+    expect(r.violations).toEqual([]);
+  }, 300_000);
+});
