@@ -1,7 +1,7 @@
 // The chaos suite's CI form: each scenario at a small size, a fresh seed each run (printed;
 // CHAOS_SEED=<seed> reproduces it). The full form is `npm run chaos` (RELIABILITY.md).
 import { describe, expect, test } from '@jest/globals';
-import { CI_SIZES, runFreeze, runKill } from './scenarios.ts';
+import { CI_SIZES, runFreeze, runKill, runProm } from './scenarios.ts';
 
 describe('chaos (CI form)', () => {
   test('the operator SIGKILLed at random moments during rollouts: each ends once, as its analysis says, leaving exactly its objects', async () => {
@@ -17,4 +17,12 @@ describe('chaos (CI form)', () => {
     expect(r.takeoverMs).toHaveLength(CI_SIZES.freeze.rounds);
     expect(r.violations).toEqual([]);
   }, 300_000);
+
+  test('Prometheus down, hung, answering garbage or 503 during rollouts: never a promotion or a rollback on missing data, all resume when it is back', async () => {
+    const r = await runProm(CI_SIZES.prom);
+    console.log(JSON.stringify(r));
+    expect(r.queriesFailed).toBeGreaterThan(0);
+    expect(r.toResumeMs).toHaveLength(4);
+    expect(r.violations).toEqual([]);
+  }, 420_000);
 });

@@ -2,18 +2,20 @@
 // the full form (run.ts, `npm run chaos`, which writes RELIABILITY.md).
 import { leaderFreeze, type FreezeReport } from './leaderFreeze.ts';
 import { operatorKill, spread, type KillReport } from './operatorKill.ts';
+import { promFaults, type PromFaultReport } from './promFaults.ts';
 import { seedFromEnv, startWorld } from './world.ts';
 
 /** The sizes of one form. */
 export interface ChaosSizes {
   kill: { rollouts: number; kills: number; killAfterMs: [number, number]; deadlineMs: number };
   freeze: { rounds: number; rollouts: number };
+  prom: { rollouts: number; faultMs: number };
 }
 
 // A kill comes at a random point of a leading process's work, 0.2–6 s after it took the Lease;
 // the next process leads once the dead one's Lease expires (15 s, as shipped).
-export const CI_SIZES: ChaosSizes = { kill: { rollouts: 10, kills: 4, killAfterMs: [200, 6_000], deadlineMs: 240_000 }, freeze: { rounds: 2, rollouts: 4 } };
-export const FULL_SIZES: ChaosSizes = { kill: { rollouts: 50, kills: 15, killAfterMs: [200, 6_000], deadlineMs: 900_000 }, freeze: { rounds: 5, rollouts: 10 } };
+export const CI_SIZES: ChaosSizes = { kill: { rollouts: 10, kills: 4, killAfterMs: [200, 6_000], deadlineMs: 240_000 }, freeze: { rounds: 2, rollouts: 4 }, prom: { rollouts: 4, faultMs: 12_000 } };
+export const FULL_SIZES: ChaosSizes = { kill: { rollouts: 50, kills: 15, killAfterMs: [200, 6_000], deadlineMs: 900_000 }, freeze: { rounds: 5, rollouts: 10 }, prom: { rollouts: 10, faultMs: 30_000 } };
 
 /** Runs the operator-kill scenario in a world of its own. */
 export async function runKill(sizes: ChaosSizes['kill']): Promise<KillReport> {
@@ -37,14 +39,26 @@ export async function runFreeze(sizes: ChaosSizes['freeze']): Promise<FreezeRepo
   }
 }
 
+/** Runs the Prometheus-fault scenario in a world of its own. */
+export async function runProm(sizes: ChaosSizes['prom']): Promise<PromFaultReport> {
+  const seed = seedFromEnv('prometheus-faults');
+  const world = await startWorld({ accounts: ['siskin-operator'] });
+  try {
+    return await promFaults(world, { seed, ...sizes });
+  } finally {
+    await world.stop();
+  }
+}
+
 /** The RELIABILITY.md rows of the reports. */
-export function reportTable(kill: KillReport, freeze: FreezeReport): string {
+export function reportTable(kill: KillReport, freeze: FreezeReport, prom: PromFaultReport): string {
   const rows = [
     '| scenario | seed | size | faults injected | invariants checked | violations | time to recover |',
     '|---|---|---|---|---|---|---|',
     `| operator SIGKILLed during rollouts (kwok, own process under its RBAC) | ${kill.seed} | ${kill.rollouts} rollouts, ${kill.mustFail} must fail | ${kill.kills} kills | ${kill.invariantsChecked} | ${kill.violations.length} | restart → ready ${spread(kill.toReadyMs)}; restart → leading ${spread(kill.toLeadMs)} (the killed leader's 15 s Lease expires first); restart → next status write ${spread(kill.toActionMs)}; all rollouts ended in ${(kill.rolloutsMs / 1000).toFixed(0)} s |`,
     `| leader frozen (SIGSTOP) past its lease, then resumed (2 processes) | ${freeze.seed} | ${freeze.rounds} rounds, ${freeze.leaderSamples} leader samples | ${freeze.rounds} freezes | ${freeze.invariantsChecked} | ${freeze.violations.length} | freeze → standby leads ${spread(freeze.takeoverMs)}; resume → old leader exits ${spread(freeze.stepDownMs)}; writes after resume: ${freeze.writesAttemptedAfterResume} sent, ${freeze.writesAcceptedAfterResume} accepted |`,
+    `| Prometheus down (connections reset), hung, answering garbage, answering 503, one window each during rollouts | ${prom.seed} | ${prom.rollouts} rollouts through each of ${prom.faults.length} windows (${prom.faults.join(', ')}) | ${prom.queriesFailed} queries failed | ${prom.invariantsChecked} | ${prom.violations.length} | Prometheus back → every rollout promoted ${spread(prom.toResumeMs)} |`,
   ];
-  const violations = [...kill.violations.map((v) => `- operator kill: ${v}`), ...freeze.violations.map((v) => `- leader freeze: ${v}`)];
+  const violations = [...kill.violations.map((v) => `- operator kill: ${v}`), ...freeze.violations.map((v) => `- leader freeze: ${v}`), ...prom.violations.map((v) => `- Prometheus faults: ${v}`)];
   return `${rows.join('\n')}\n\n${violations.length === 0 ? 'No invariant was violated.' : `Violations:\n${violations.join('\n')}`}\n`;
 }

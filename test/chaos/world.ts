@@ -11,6 +11,7 @@ import { CoordinationV1Api, CustomObjectsApi, type KubernetesObject } from '@kub
 import { CRD_FILE } from '../../tooling/crd.ts';
 import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../../operator/api/rbac.ts';
 import type { ModelDeploymentStatus } from '../../operator/api/schema.ts';
+import { diesWithParent } from '../cluster/process.ts';
 import { freePort, httpGet, makeTempDir, serviceAccountWithRules, startCluster, startPrometheus, waitFor, type LocalCluster, type LocalPrometheus } from '../cluster/index.ts';
 import { startSeries, type Series } from './series.ts';
 
@@ -106,7 +107,8 @@ export async function startWorld(opts: { accounts: string[] }): Promise<World> {
         const port = await freePort();
         let out = '';
         const identity = `${account}-${operators.length}`;
-        const child = spawn(process.execPath, [MAIN], {
+        // Killed by the kernel if this process dies, however: no operator outlives a run.
+        const child = spawn(...diesWithParent(process.execPath, [MAIN]), {
           env: {
             ...process.env,
             KUBECONFIG: kubeconfigs.get(account)!,

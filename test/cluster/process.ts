@@ -161,15 +161,21 @@ export interface StartOptions {
   cwd?: string;
 }
 
+/**
+ * The command line that runs `command` so the kernel kills it when this process dies (even by
+ * SIGKILL): through setpriv --pdeathsig, which execs it (same pid, so signals reach it).
+ */
+export function diesWithParent(command: string, args: string[]): [string, string[]] {
+  // Looked up per start, not at import: setup-host may install util-linux after this module loaded.
+  const setpriv = onPath('setpriv');
+  return setpriv ? [setpriv, ['--pdeathsig', 'KILL', '--', command, ...args]] : [command, args];
+}
+
 /** Spawns a supervised process (killed by the kernel if this process dies). */
 export function startProcess(opts: StartOptions): ManagedProcess {
   installHooks();
   const fd = openSync(opts.logFile, 'a');
-  // Looked up per start, not at import: setup-host may install util-linux after this module loaded.
-  const setpriv = onPath('setpriv');
-  const [cmd, args] = setpriv
-    ? [setpriv, ['--pdeathsig', 'KILL', '--', opts.command, ...opts.args]]
-    : [opts.command, opts.args];
+  const [cmd, args] = diesWithParent(opts.command, opts.args);
   let child: ChildProcess;
   try {
     child = spawn(cmd, args, {

@@ -1,0 +1,159 @@
+// Prometheus failing during analysis: the operator reaches Prometheus through a proxy that, for
+// a window at a seeded moment, refuses connections, hangs, answers garbage or answers 5xx.
+// Rollouts are in flight through each window. Invariants: no rollout whose final step had not
+// begun when the fault began is promoted before it ends (a promotion needs a passing round
+// after the final step started, and there is no data to pass on), none is rolled back (missing
+// data is Inconclusive, never a failure), and every rollout is promoted once Prometheus is back.
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { NS, rng, type StoredMd, type World } from './world.ts';
+
+/** What the proxy does while faulted. */
+export const FAULTS = ['down', 'hung', 'garbage', '5xx'] as const;
+export type Fault = (typeof FAULTS)[number];
+
+/** How many rollouts ride through each fault, and how long a fault lasts. */
+export interface PromFaultOptions {
+  seed: number;
+  rollouts: number;
+  faultMs: number;
+}
+
+/** What the scenario found. */
+export interface PromFaultReport {
+  seed: number;
+  rollouts: number;
+  faults: Fault[];
+  invariantsChecked: number;
+  violations: string[];
+  /** Fault end → every rollout of that window promoted (ms). */
+  toResumeMs: number[];
+  /** Queries the proxy failed on purpose. */
+  queriesFailed: number;
+}
+
+/** A proxy to Prometheus that can be told to fail. */
+interface FaultProxy {
+  url: string;
+  fault: Fault | undefined;
+  failed: number;
+  stop(): Promise<void>;
+}
+
+async function startProxy(upstream: string): Promise<FaultProxy> {
+  const up = new URL(upstream);
+  const sockets = new Set<Socket>();
+  const hung = new Set<ServerResponse>();
+  const state: FaultProxy = { url: '', fault: undefined, failed: 0, stop: async () => {} };
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const f = state.fault;
+    if (f !== undefined) state.failed++;
+    if (f === 'down') return req.socket.destroy();
+    if (f === 'hung') return void hung.add(res);
+    if (f === 'garbage') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"');
+    if (f === '5xx') return void res.writeHead(503, { 'content-type': 'text/plain' }).end('prometheus is overloaded');
+    const out = request({ host: up.hostname, port: up.port, path: req.url, method: req.method, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    out.on('error', () => res.destroy());
+    req.pipe(out);
+  });
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  state.stop = async () => {
+    for (const r of hung) r.destroy();
+    for (const s of sockets) s.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  };
+  return state;
+}
+
+function md(name: string, version: string): Record<string, unknown> {
+  return {
+    apiVersion: 'siskin.dev/v1alpha1',
+    kind: 'ModelDeployment',
+    metadata: { name, namespace: NS },
+    spec: {
+      model: { uri: `file:///models/${name}/${version}/model.onnx`, version },
+      replicas: 1,
+      rollout: {
+        schemaCheck: 'Off',
+        steps: [{ setWeight: 50 }, { pause: { durationSeconds: 4 } }, { setWeight: 100 }, { pause: { durationSeconds: 4 } }],
+        analysis: { intervalSeconds: 2, windowSeconds: 6, minSamples: 5, failureLimit: 0, inconclusiveLimit: 100, metrics: [{ name: 'errors', kind: 'ErrorRate', max: 0.1 }] },
+      },
+    },
+  };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const FINAL_STEP = 3;
+
+/** Runs the scenario: one window per fault kind, in seeded order. */
+export async function promFaults(world: World, o: PromFaultOptions): Promise<PromFaultReport> {
+  const random = rng(o.seed);
+  const faults = [...FAULTS].map((f) => ({ f, k: random() })).sort((a, b) => a.k - b.k).map((x) => x.f);
+  const r: PromFaultReport = { seed: o.seed, rollouts: o.rollouts, faults, invariantsChecked: 0, violations: [], toResumeMs: [], queriesFailed: 0 };
+  const proxy = await startProxy(world.prom.url);
+  try {
+    const op = await world.startOperator('siskin-operator', { SISKIN_DEFAULT_PROMETHEUS_ADDRESS: proxy.url });
+    await world.ready(op);
+    const names = Array.from({ length: o.rollouts }, (_, i) => `p${i}`);
+    await world.apply(names.map((n) => md(n, '1')));
+    await waitAll(world, names, (m) => m.status?.stable?.version === '1', 120_000);
+    for (const [w, fault] of faults.entries()) {
+      const version = `${w + 2}`;
+      await world.apply(names.map((n) => md(n, version)));
+      // The fault begins at a seeded moment of the rollouts: 1–6 s in.
+      await sleep(1_000 + random() * 5_000);
+      const before = await world.list();
+      proxy.fault = fault;
+      const startedAt = Date.now();
+      await sleep(o.faultMs);
+      const during = await world.list();
+      proxy.fault = undefined;
+      const endedAt = Date.now();
+      for (const n of names) {
+        const was = before.find((m) => m.metadata?.name === n);
+        const now = during.find((m) => m.metadata?.name === n);
+        const decision = now?.status?.history?.find((h) => h.version === version);
+        r.invariantsChecked += 2;
+        if (decision?.outcome === 'RolledBack') r.violations.push(`${fault}: ${n} was rolled back on missing data (${decision.reason})`);
+        const wasBeforeFinal = was?.status?.canary?.version === version && (was.status.currentStepIndex ?? 0) < FINAL_STEP;
+        if (wasBeforeFinal && decision?.outcome === 'Promoted' && Date.parse(decision.finishedAt) > startedAt) {
+          r.violations.push(`${fault}: ${n} was promoted at ${decision.finishedAt}, during the fault (${new Date(startedAt).toISOString()}–${new Date(endedAt).toISOString()}), from step ${was.status?.currentStepIndex}`);
+        }
+      }
+      try {
+        await waitAll(world, names, (m) => m.status?.history?.some((h) => h.version === version && h.outcome === 'Promoted') === true && m.status.stable?.version === version, 120_000);
+        r.toResumeMs.push(Date.now() - endedAt);
+      } catch (err) {
+        r.violations.push(`${fault}: ${(err as Error).message.split('\n')[0]}`);
+      }
+      r.invariantsChecked++;
+    }
+    r.queriesFailed = proxy.failed;
+    return r;
+  } finally {
+    await proxy.stop();
+  }
+}
+
+async function waitAll(world: World, names: string[], pred: (m: StoredMd) => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let open: string[] = names;
+  while (Date.now() < deadline) {
+    const mds = await world.list().catch(() => []);
+    open = names.filter((n) => {
+      const m = mds.find((x) => x.metadata?.name === n);
+      return m === undefined || !pred(m);
+    });
+    if (open.length === 0) return;
+    await sleep(250);
+  }
+  throw new Error(`timed out after ${timeoutMs / 1000} s; still open: ${open.slice(0, 5).join(', ')}`);
+}
