@@ -1,7 +1,7 @@
 // The chaos suite's CI form: each scenario at a small size, a fresh seed each run (printed;
 // CHAOS_SEED=<seed> reproduces it). The full form is `npm run chaos` (RELIABILITY.md).
 import { describe, expect, test } from '@jest/globals';
-import { CI_SIZES, runFreeze, runKill, runProm } from './scenarios.ts';
+import { CI_SIZES, runControlPlane, runFreeze, runKill, runProm } from './scenarios.ts';
 
 describe('chaos (CI form)', () => {
   test('the operator SIGKILLed at random moments during rollouts: each ends once, as its analysis says, leaving exactly its objects', async () => {
@@ -23,6 +23,13 @@ describe('chaos (CI form)', () => {
     console.log(JSON.stringify(r));
     expect(r.queriesFailed).toBeGreaterThan(0);
     expect(r.toResumeMs).toHaveLength(4);
+    expect(r.violations).toEqual([]);
+  }, 420_000);
+
+  test('the API server unreachable while specs change, resumed watches meeting 410: every change acted on within 10 s of its return', async () => {
+    const r = await runControlPlane(CI_SIZES.controlPlane);
+    console.log(JSON.stringify(r));
+    expect(r.toResumeMs.length + r.toResumeAfterRestartMs.length).toBe(CI_SIZES.controlPlane.outages);
     expect(r.violations).toEqual([]);
   }, 420_000);
 });

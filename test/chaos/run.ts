@@ -4,7 +4,7 @@
 // CHAOS_SEED=<seed> repeats a run's faults (each scenario prints its seed).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { FULL_SIZES, reportTable, runFreeze, runKill, runProm } from './scenarios.ts';
+import { FULL_SIZES, reportTable, runControlPlane, runFreeze, runKill, runProm } from './scenarios.ts';
 
 const FILE = fileURLToPath(new URL('../../RELIABILITY.md', import.meta.url));
 const BEGIN = '<!-- chaos:begin -->';
@@ -14,11 +14,12 @@ const startedAt = new Date();
 const kill = await runKill(FULL_SIZES.kill);
 const freeze = await runFreeze(FULL_SIZES.freeze);
 const prom = await runProm(FULL_SIZES.prom);
-const block = `${BEGIN}\n\`npm run chaos\`, ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${Math.round((Date.now() - startedAt.getTime()) / 60_000)} min:\n\n${reportTable(kill, freeze, prom)}${END}`;
+const cp = await runControlPlane(FULL_SIZES.controlPlane);
+const block = `${BEGIN}\n\`npm run chaos\`, ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${Math.round((Date.now() - startedAt.getTime()) / 60_000)} min:\n\n${reportTable(kill, freeze, prom, cp)}${END}`;
 const text = readFileSync(FILE, 'utf8');
 const from = text.indexOf(BEGIN);
 const to = text.indexOf(END);
 if (from < 0 || to < from) throw new Error(`${FILE} has no ${BEGIN} … ${END} block to write the figures into`);
 writeFileSync(FILE, `${text.slice(0, from)}${block}${text.slice(to + END.length)}`);
 process.stdout.write(`${block}\n`);
-process.exit(kill.violations.length + freeze.violations.length + prom.violations.length === 0 ? 0 : 1);
+process.exit(kill.violations.length + freeze.violations.length + prom.violations.length + cp.violations.length === 0 ? 0 : 1);

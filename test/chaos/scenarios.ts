@@ -1,5 +1,6 @@
 // The scenarios with their sizes, run the same way by the CI form (chaos.test.ts, small) and
 // the full form (run.ts, `npm run chaos`, which writes RELIABILITY.md).
+import { CONTROL_PLANE_APISERVER_ARGS, controlPlane, type ControlPlaneReport } from './controlPlane.ts';
 import { leaderFreeze, type FreezeReport } from './leaderFreeze.ts';
 import { operatorKill, spread, type KillReport } from './operatorKill.ts';
 import { promFaults, type PromFaultReport } from './promFaults.ts';
@@ -10,12 +11,13 @@ export interface ChaosSizes {
   kill: { rollouts: number; kills: number; killAfterMs: [number, number]; deadlineMs: number };
   freeze: { rounds: number; rollouts: number };
   prom: { rollouts: number; faultMs: number };
+  controlPlane: { outages: number; outageMs: [number, number]; rollouts: number };
 }
 
 // A kill comes at a random point of a leading process's work, 0.2–6 s after it took the Lease;
 // the next process leads once the dead one's Lease expires (15 s, as shipped).
-export const CI_SIZES: ChaosSizes = { kill: { rollouts: 10, kills: 4, killAfterMs: [200, 6_000], deadlineMs: 240_000 }, freeze: { rounds: 2, rollouts: 4 }, prom: { rollouts: 4, faultMs: 12_000 } };
-export const FULL_SIZES: ChaosSizes = { kill: { rollouts: 50, kills: 15, killAfterMs: [200, 6_000], deadlineMs: 900_000 }, freeze: { rounds: 5, rollouts: 10 }, prom: { rollouts: 10, faultMs: 30_000 } };
+export const CI_SIZES: ChaosSizes = { kill: { rollouts: 10, kills: 4, killAfterMs: [200, 6_000], deadlineMs: 240_000 }, freeze: { rounds: 2, rollouts: 4 }, prom: { rollouts: 4, faultMs: 12_000 }, controlPlane: { outages: 3, outageMs: [1_000, 20_000], rollouts: 6 } };
+export const FULL_SIZES: ChaosSizes = { kill: { rollouts: 50, kills: 15, killAfterMs: [200, 6_000], deadlineMs: 900_000 }, freeze: { rounds: 5, rollouts: 10 }, prom: { rollouts: 10, faultMs: 30_000 }, controlPlane: { outages: 10, outageMs: [1_000, 30_000], rollouts: 20 } };
 
 /** Runs the operator-kill scenario in a world of its own. */
 export async function runKill(sizes: ChaosSizes['kill']): Promise<KillReport> {
@@ -50,15 +52,27 @@ export async function runProm(sizes: ChaosSizes['prom']): Promise<PromFaultRepor
   }
 }
 
+/** Runs the control-plane scenario in a world of its own (etcd compacted every 5 s, no watch cache). */
+export async function runControlPlane(sizes: ChaosSizes['controlPlane']): Promise<ControlPlaneReport> {
+  const seed = seedFromEnv('control-plane');
+  const world = await startWorld({ accounts: ['siskin-operator'], extraApiserverArgs: CONTROL_PLANE_APISERVER_ARGS });
+  try {
+    return await controlPlane(world, { seed, ...sizes });
+  } finally {
+    await world.stop();
+  }
+}
+
 /** The RELIABILITY.md rows of the reports. */
-export function reportTable(kill: KillReport, freeze: FreezeReport, prom: PromFaultReport): string {
+export function reportTable(kill: KillReport, freeze: FreezeReport, prom: PromFaultReport, cp: ControlPlaneReport): string {
   const rows = [
     '| scenario | seed | size | faults injected | invariants checked | violations | time to recover |',
     '|---|---|---|---|---|---|---|',
     `| operator SIGKILLed during rollouts (kwok, own process under its RBAC) | ${kill.seed} | ${kill.rollouts} rollouts, ${kill.mustFail} must fail | ${kill.kills} kills | ${kill.invariantsChecked} | ${kill.violations.length} | restart → ready ${spread(kill.toReadyMs)}; restart → leading ${spread(kill.toLeadMs)} (the killed leader's 15 s Lease expires first); restart → next status write ${spread(kill.toActionMs)}; all rollouts ended in ${(kill.rolloutsMs / 1000).toFixed(0)} s |`,
     `| leader frozen (SIGSTOP) past its lease, then resumed (2 processes) | ${freeze.seed} | ${freeze.rounds} rounds, ${freeze.leaderSamples} leader samples | ${freeze.rounds} freezes | ${freeze.invariantsChecked} | ${freeze.violations.length} | freeze → standby leads ${spread(freeze.takeoverMs)}; resume → old leader exits ${spread(freeze.stepDownMs)}; writes after resume: ${freeze.writesAttemptedAfterResume} sent, ${freeze.writesAcceptedAfterResume} accepted |`,
     `| Prometheus down (connections reset), hung, answering garbage, answering 503, one window each during rollouts | ${prom.seed} | ${prom.rollouts} rollouts through each of ${prom.faults.length} windows (${prom.faults.join(', ')}) | ${prom.queriesFailed} queries failed | ${prom.invariantsChecked} | ${prom.violations.length} | Prometheus back → every rollout promoted ${spread(prom.toResumeMs)} |`,
+    `| API server unreachable (every watch cut, connections refused; etcd compacted every 5 s, no watch cache: resumed watches meet 410) while specs change | ${cp.seed} | ${cp.outages} outages of ${spread(cp.outageMs)}, ${cp.lists} lists sent | ${cp.outages} outages | ${cp.invariantsChecked} | ${cp.violations.length} | API server back → every change before and during the outage acted on: ${spread(cp.toResumeMs)} when the operator rode it out (${cp.toResumeMs.length} outages); ${spread(cp.toResumeAfterRestartMs)} when the outage outlasted the renew deadline and the leader exited and was restarted (${cp.restarts} restarts) |`,
   ];
-  const violations = [...kill.violations.map((v) => `- operator kill: ${v}`), ...freeze.violations.map((v) => `- leader freeze: ${v}`), ...prom.violations.map((v) => `- Prometheus faults: ${v}`)];
+  const violations = [...kill.violations.map((v) => `- operator kill: ${v}`), ...freeze.violations.map((v) => `- leader freeze: ${v}`), ...prom.violations.map((v) => `- Prometheus faults: ${v}`), ...cp.violations.map((v) => `- control plane: ${v}`)];
   return `${rows.join('\n')}\n\n${violations.length === 0 ? 'No invariant was violated.' : `Violations:\n${violations.join('\n')}`}\n`;
 }

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CoordinationV1Api, CustomObjectsApi, type KubernetesObject } from '@kubernetes/client-node';
+import { CoordinationV1Api, CustomObjectsApi, KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { CRD_FILE } from '../../tooling/crd.ts';
 import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../../operator/api/rbac.ts';
 import type { ModelDeploymentStatus } from '../../operator/api/schema.ts';
@@ -48,8 +48,8 @@ export interface World {
   series: Series;
   /** The API server's audit log (Metadata level, the operators' requests only). */
   auditLog: string;
-  /** Starts an operator as `account` (one of the accounts the world was made with). */
-  startOperator(account: string, env?: Record<string, string>): Promise<OperatorProcess>;
+  /** Starts an operator as `account` (one of the accounts the world was made with), talking to the API server at `server` (default: directly). */
+  startOperator(account: string, env?: Record<string, string>, server?: string): Promise<OperatorProcess>;
   /** Waits until an operator answers /readyz 200 (or exits: then throws with its log). */
   ready(op: OperatorProcess, timeoutMs?: number): Promise<number>;
   /** Waits until the process holds the operator's Lease; returns when (ms since epoch). */
@@ -62,7 +62,7 @@ export interface World {
 }
 
 /** Builds the world; every operator account gets OPERATOR_RULES and the Lease Role. */
-export async function startWorld(opts: { accounts: string[] }): Promise<World> {
+export async function startWorld(opts: { accounts: string[]; extraApiserverArgs?: string[] }): Promise<World> {
   const tmp = makeTempDir('chaos');
   const auditLog = join(tmp.path, 'audit.log');
   const auditPolicy = join(tmp.path, 'audit-policy.yaml');
@@ -86,7 +86,7 @@ export async function startWorld(opts: { accounts: string[] }): Promise<World> {
       kwokNodes: 2,
       kwokMaxPods: 500,
       crdFiles: [fileURLToPath(new URL(`../../${CRD_FILE}`, import.meta.url))],
-      extraApiserverArgs: [`--audit-policy-file=${auditPolicy}`, `--audit-log-path=${auditLog}`, '--audit-log-format=json'],
+      extraApiserverArgs: [`--audit-policy-file=${auditPolicy}`, `--audit-log-path=${auditLog}`, '--audit-log-format=json', ...(opts.extraApiserverArgs ?? [])],
     });
     await cluster.kubectlOk(['create', 'namespace', NS]);
     const kubeconfigs = new Map<string, string>();
@@ -103,15 +103,25 @@ export async function startWorld(opts: { accounts: string[] }): Promise<World> {
       prom: p,
       series,
       auditLog,
-      async startOperator(account, env = {}) {
+      async startOperator(account, env = {}, server) {
         const port = await freePort();
+        let kubeconfig = kubeconfigs.get(account)!;
+        if (server !== undefined) {
+          // The same credentials through another address (a relay the scenario can cut).
+          const kc = new KubeConfig();
+          kc.loadFromFile(kubeconfig);
+          const via = new KubeConfig();
+          via.loadFromOptions({ clusters: kc.clusters.map((cl) => ({ ...cl, server })), users: kc.users, contexts: kc.contexts, currentContext: kc.currentContext });
+          kubeconfig = join(tmp.path, `${account}-via-${new URL(server).port}.kubeconfig`);
+          writeFileSync(kubeconfig, via.exportConfig());
+        }
         let out = '';
         const identity = `${account}-${operators.length}`;
         // Killed by the kernel if this process dies, however: no operator outlives a run.
         const child = spawn(...diesWithParent(process.execPath, [MAIN]), {
           env: {
             ...process.env,
-            KUBECONFIG: kubeconfigs.get(account)!,
+            KUBECONFIG: kubeconfig,
             SISKIN_DEFAULT_SERVING_IMAGE: 'siskin.local/siskin:chaos',
             SISKIN_DEFAULT_PROMETHEUS_ADDRESS: p.url,
             SISKIN_HTTP_HOST: '127.0.0.1',

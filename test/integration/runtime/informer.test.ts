@@ -8,7 +8,7 @@ import { startControlPlane, type ControlPlane } from '../../cluster/controlPlane
 import { writeKubeconfig } from '../../cluster/kubeconfig.ts';
 import { Informer, resourcePath, type InformerEventType } from '../../../operator/runtime/informer.ts';
 import { createLogger } from '../../../operator/runtime/logger.ts';
-import { TcpProxy } from './tcpProxy.ts';
+import { TcpProxy } from '../../cluster/tcpProxy.ts';
 import { Writable } from 'node:stream';
 
 type Event = `${InformerEventType} ${string}`;

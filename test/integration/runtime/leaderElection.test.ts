@@ -4,7 +4,7 @@ import { CoordinationV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { startCluster, waitFor, type LocalCluster } from '../../cluster/index.ts';
 import { LeaderElector, type LeadershipEnd } from '../../../operator/runtime/leaderElection.ts';
 import { OperatorMetrics } from '../../../operator/runtime/metrics.ts';
-import { TcpProxy } from './tcpProxy.ts';
+import { TcpProxy } from '../../cluster/tcpProxy.ts';
 
 const TIMINGS = { leaseDurationMs: 2000, renewDeadlineMs: 1500, retryPeriodMs: 300 };
 
