@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as ort from 'onnxruntime-node';
+import { SERVING_PROCESS_METRICS_PREFIX } from '../../contract/metrics.ts';
 import { SERVING_ENV, servingEnvVars } from '../../contract/servingEnv.ts';
 import type { ServingEnvInput } from '../../contract/servingEnv.ts';
 import { encodeInferRequest } from '../../serving/protocol/codec.ts';
@@ -310,7 +311,7 @@ async function benchModel(model: BenchModel): Promise<void> {
     rows.push({ scenario: 'siskin JSON, defaults', concurrency: 1, result: await runLoad(jsonReq(server.base), 1, SECONDS) });
     const loaded = await runLoad(jsonReq(server.base), SATURATION, SECONDS);
     rows.push({ scenario: 'siskin JSON, defaults', concurrency: SATURATION, result: loaded, rssIdle, rssLoaded: rssMiB(server.child.pid) });
-    if (SOAK_SECONDS > 0) await soak(server.child, jsonReq(server.base));
+    if (SOAK_SECONDS > 0) await soak(server.child, server.base, jsonReq(server.base));
     await stop(server.child);
   }
   for (const kind of PEERS) {
@@ -337,15 +338,22 @@ async function benchModel(model: BenchModel): Promise<void> {
   targets(model, rows, rawRes, echoC1, rawBatched);
 }
 
+/** The server's live JS heap (its own /metrics, Node's heap-used gauge): RSS also holds what V8 reserved and has not returned. */
+async function heapUsedMiB(base: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const bytes = new RegExp(`^${SERVING_PROCESS_METRICS_PREFIX}nodejs_heap_size_used_bytes(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1];
+  return bytes === undefined ? Number.NaN : Number(bytes) / 1024 ** 2;
+}
+
 /**
  * Saturating JSON load at SATURATION connections for SOAK_SECONDS on the server at its defaults
  * (what a user runs), RSS sampled every 10 s. Per minute: the throughput and the highest RSS.
  * Both must level off after warm-up: throughput must not sag as the feedback store and the
  * drift windows fill up to their bounds, nor memory grow past them.
  */
-async function soak(child: ChildProcess, req: LoadRequest): Promise<void> {
+async function soak(child: ChildProcess, base: string, req: LoadRequest): Promise<void> {
   const samples: number[] = [rssMiB(child.pid)];
-  const minutes: { requests: number; seconds: number; rssMax: number }[] = [];
+  const minutes: { requests: number; seconds: number; rssMax: number; heapMax: number }[] = [];
   let served = 0;
   for (let t = 0; t < SOAK_SECONDS; t += 10) {
     const seconds = Math.min(10, SOAK_SECONDS - t);
@@ -353,18 +361,19 @@ async function soak(child: ChildProcess, req: LoadRequest): Promise<void> {
     served += requests;
     const rss = rssMiB(child.pid);
     samples.push(rss);
-    const m = (minutes[Math.floor(t / 60)] ??= { requests: 0, seconds: 0, rssMax: 0 });
+    const m = (minutes[Math.floor(t / 60)] ??= { requests: 0, seconds: 0, rssMax: 0, heapMax: 0 });
     m.requests += requests;
     m.seconds += seconds;
     m.rssMax = Math.max(m.rssMax, rss);
+    m.heapMax = Math.max(m.heapMax, await heapUsedMiB(base));
   }
   // Growth is judged on the second half: the first samples fill the bounded pools and the
   // young generation up to their limits.
   const late = samples.slice(Math.floor(samples.length / 2));
   process.stdout.write(
     `\nsoak at the defaults, JSON at ${SATURATION} connections, ${SOAK_SECONDS}s, ${served} requests\n` +
-      `| minute | req/s | RSS max MiB |\n|---|---|---|\n` +
-      minutes.map((m, i) => `| ${i + 1} | ${Math.round(m.requests / m.seconds)} | ${m.rssMax.toFixed(0)} |`).join('\n') +
+      `| minute | req/s | RSS max MiB | JS heap used max MiB |\n|---|---|---|---|\n` +
+      minutes.map((m, i) => `| ${i + 1} | ${Math.round(m.requests / m.seconds)} | ${m.rssMax.toFixed(0)} | ${m.heapMax.toFixed(0)} |`).join('\n') +
       `\nRSS MiB every 10 s: ${samples.map((v) => v.toFixed(0)).join(' ')} ` +
       `(second half: ${Math.min(...late).toFixed(0)}–${Math.max(...late).toFixed(0)} MiB, first to last of it ${(late[late.length - 1]! - late[0]!).toFixed(1)} MiB)\n`,
   );

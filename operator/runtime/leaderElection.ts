@@ -90,6 +90,12 @@ export class LeaderElector {
     this.clock = opts.clock ?? realClock;
     this.log = (opts.logger ?? createLogger({ level: 'silent' })).child({ lease: `${opts.namespace}/${opts.name}`, identity: opts.identity });
     opts.metrics?.leaderStatus.set({ name: opts.name }, 0);
+    opts.metrics?.leaderProbes.set(opts.name, () => this.mayLead());
+  }
+
+  /** Whether this process leads and may write now: what writeRefusal() checks, without giving leadership up. */
+  private mayLead(): boolean {
+    return this.leading && this.renewSentAt !== undefined && this.clock.now() - this.renewSentAt < this.renewDeadlineMs;
   }
 
   /** Starts trying to acquire the lease. */

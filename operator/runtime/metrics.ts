@@ -36,6 +36,8 @@ export class OperatorMetrics {
   readonly workqueueQueueDuration: Histogram<'name'>;
   /** siskin_leader_election_master_status{name}: 1 while this process holds the lease. */
   readonly leaderStatus: Gauge<'name'>;
+  /** Per lease name, whether this process may act as its leader now (set by LeaderElector, read at scrape time). */
+  readonly leaderProbes = new Map<string, () => boolean>();
 
   /** processMetrics adds prom-client's process and Node.js runtime metrics (for the real operator, not tests). */
   constructor(opts: { processMetrics?: boolean } = {}) {
@@ -88,12 +90,19 @@ export class OperatorMetrics {
       buckets: QUEUE_DURATION_BUCKETS,
       registers,
     });
-    this.leaderStatus = new Gauge({
+    const probes = this.leaderProbes;
+    const leaderStatus: Gauge<'name'> = new Gauge({
       name: 'siskin_leader_election_master_status',
       help: '1 while this process is the leader of the named lease, 0 otherwise.',
       labelNames: ['name'],
       registers,
+      // Read at scrape time: a process resumed after a freeze past its renew deadline says 0
+      // before any of its timers has run, as its writes are refused.
+      collect() {
+        for (const [name, leading] of probes) leaderStatus.set({ name }, leading() ? 1 : 0);
+      },
     });
+    this.leaderStatus = leaderStatus;
     // Unprefixed process_* / nodejs_* names, so stock Node.js dashboards work unchanged.
     if (opts.processMetrics) collectDefaultMetrics({ register: registry });
   }

@@ -15,6 +15,8 @@ export interface KillOptions {
   killAfterMs: [number, number];
   /** Kills in all; then the last process finishes the rollouts. */
   kills: number;
+  /** The new versions arrive over this long (seeded moments), so kills land in rollouts at every stage. */
+  spreadMs: number;
   /** Every rollout must end within this. */
   deadlineMs: number;
 }
@@ -75,11 +77,11 @@ export async function operatorKill(world: World, o: KillOptions): Promise<KillRe
   const versionOf = (n: string): string => (bad.has(n) ? 'bad-2' : '2');
   const ended = (m: StoredMd): boolean => m.status?.history?.some((h) => h.version === versionOf(m.metadata!.name!)) === true;
   const started = Date.now();
-  // New versions arrive over the first seconds, in seeded order and at seeded moments.
+  // New versions arrive over spreadMs, in seeded order and at seeded moments.
   const applying = (async () => {
     for (const n of names) {
       await world.apply([md(n, versionOf(n))]);
-      await sleep(random() * 200);
+      await sleep(random() * ((2 * o.spreadMs) / names.length));
     }
   })();
   const lives: OperatorProcess[] = [op];

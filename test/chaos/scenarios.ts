@@ -8,7 +8,7 @@ import { seedFromEnv, startWorld } from './world.ts';
 
 /** The sizes of one form. */
 export interface ChaosSizes {
-  kill: { rollouts: number; kills: number; killAfterMs: [number, number]; deadlineMs: number };
+  kill: { rollouts: number; kills: number; killAfterMs: [number, number]; spreadMs: number; deadlineMs: number };
   freeze: { rounds: number; rollouts: number };
   prom: { rollouts: number; faultMs: number };
   controlPlane: { outages: number; outageMs: [number, number]; rollouts: number };
@@ -16,8 +16,8 @@ export interface ChaosSizes {
 
 // A kill comes at a random point of a leading process's work, 0.2–6 s after it took the Lease;
 // the next process leads once the dead one's Lease expires (15 s, as shipped).
-export const CI_SIZES: ChaosSizes = { kill: { rollouts: 10, kills: 4, killAfterMs: [200, 6_000], deadlineMs: 240_000 }, freeze: { rounds: 2, rollouts: 4 }, prom: { rollouts: 4, faultMs: 12_000 }, controlPlane: { outages: 3, outageMs: [1_000, 20_000], rollouts: 6 } };
-export const FULL_SIZES: ChaosSizes = { kill: { rollouts: 50, kills: 15, killAfterMs: [200, 6_000], deadlineMs: 900_000 }, freeze: { rounds: 5, rollouts: 10 }, prom: { rollouts: 10, faultMs: 30_000 }, controlPlane: { outages: 10, outageMs: [1_000, 30_000], rollouts: 20 } };
+export const CI_SIZES: ChaosSizes = { kill: { rollouts: 10, kills: 4, killAfterMs: [200, 6_000], spreadMs: 30_000, deadlineMs: 240_000 }, freeze: { rounds: 2, rollouts: 4 }, prom: { rollouts: 4, faultMs: 12_000 }, controlPlane: { outages: 3, outageMs: [1_000, 12_000], rollouts: 6 } };
+export const FULL_SIZES: ChaosSizes = { kill: { rollouts: 50, kills: 15, killAfterMs: [200, 6_000], spreadMs: 240_000, deadlineMs: 900_000 }, freeze: { rounds: 5, rollouts: 10 }, prom: { rollouts: 10, faultMs: 30_000 }, controlPlane: { outages: 10, outageMs: [1_000, 15_000], rollouts: 20 } };
 
 /** Runs the operator-kill scenario in a world of its own. */
 export async function runKill(sizes: ChaosSizes['kill']): Promise<KillReport> {

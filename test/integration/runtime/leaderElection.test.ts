@@ -163,6 +163,10 @@ describe('LeaderElector', () => {
       // busy: the event loop is stopped
     }
     // Synchronously on resuming: the deadline timer has not run, but the fence already refuses, and leadership ends.
+    // A scrape at that moment already says it does not lead (two processes must never both say so).
+    const scraped = masterStatus(a);
+    expect(a.elector.isLeader()).toBe(true);
+    expect(await scraped).toBe(0);
     expect(a.elector.isLeader()).toBe(true);
     expect(a.elector.writeRefusal()).toMatch(/^the lease was last renewed \d+ ms ago, past the renew deadline \(1500 ms\)$/);
     expect(a.elector.isLeader()).toBe(false);
