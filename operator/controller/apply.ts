@@ -72,12 +72,12 @@ export async function applyPlan(s: ApplyScope, p: Plan): Promise<Applied> {
   const cutting = p.podGates.filter((g) => g.status === 'False');
   await Promise.all(cutting.map((g) => setGate(s, g)));
   let routingError = cutting.length > 0 && p.routeWeight !== undefined ? await route(s, p.routeWeight) : undefined;
-  const liveDeployment = (d: V1Deployment): V1Deployment | undefined => s.deployments.find((x) => x.metadata?.name === d.metadata!.name);
-  if (p.deployments.some((d) => !isCurrent(d, liveDeployment(d)))) await ensurePeerKey(s);
-  for (const d of p.deployments) await applyIfChanged(s, d, liveDeployment(d));
+  const deployments = changed(p.deployments, (d) => s.deployments.find((x) => x.metadata?.name === d.metadata!.name));
+  if (deployments.length > 0) await ensurePeerKey(s);
+  for (const d of deployments) await serverSideApply(s, d);
   await scale(s, p.scales);
-  for (const svc of p.services) await applyIfChanged(s, svc, s.cache.getService(s.stored.namespace, svc.metadata!.name!));
-  for (const c of p.configMaps) await applyIfChanged(s, c, s.cache.getConfigMap(s.stored.namespace, c.metadata!.name!));
+  for (const svc of changed(p.services, (o) => s.cache.getService(s.stored.namespace, o.metadata!.name!))) await serverSideApply(s, svc);
+  for (const c of changed(p.configMaps, (o) => s.cache.getConfigMap(s.stored.namespace, o.metadata!.name!))) await serverSideApply(s, c);
   await Promise.all(p.podGates.filter((g) => g.status === 'True').map((g) => setGate(s, g)));
   if (p.routeWeight !== undefined && !routingError) routingError = await route(s, p.routeWeight);
   const reported = routingError ? withRoutingFailure(s, p, routingError) : p;
@@ -189,24 +189,18 @@ export interface StatusTarget {
 }
 
 /**
- * Server-side applies obj unless the live object already carries the same applied hash and
- * still holds it: a hand edit keeps the annotation, so the content is compared too — the
- * whole stated content for ConfigMaps and Services, the size for Deployments (whose pod
- * template the API server normalises, and whose replicas others may change).
+ * The objects to server-side apply, stamped with their applied hash: those whose live object
+ * does not carry the same hash, or no longer holds it. A hand edit keeps the annotation, so the
+ * content is compared too — the whole stated content for ConfigMaps and Services, the size for
+ * Deployments (whose pod template the API server normalises, and whose replicas others may change).
  */
-async function applyIfChanged(s: ApplyScope, obj: KubernetesObject, live: KubernetesObject | undefined): Promise<void> {
-  if (isCurrent(obj, live)) return;
-  const stamped = { ...obj, metadata: { ...obj.metadata, annotations: { ...obj.metadata?.annotations, [ANNOTATION_APPLIED]: appliedHash(obj) } } };
-  await serverSideApply(s, stamped);
-}
-
-function appliedHash(obj: KubernetesObject): string {
-  return createHash('sha256').update(canonicalJson(obj)).digest('hex').slice(0, 16);
-}
-
-/** Whether the live object is what obj would apply: the same applied hash, and it still holds it. */
-function isCurrent(obj: KubernetesObject, live: KubernetesObject | undefined): boolean {
-  return live?.metadata?.annotations?.[ANNOTATION_APPLIED] === appliedHash(obj) && stillHolds(live, obj);
+function changed<T extends KubernetesObject>(objs: readonly T[], liveOf: (obj: T) => KubernetesObject | undefined): KubernetesObject[] {
+  return objs.flatMap((obj) => {
+    const hash = createHash('sha256').update(canonicalJson(obj)).digest('hex').slice(0, 16);
+    const live = liveOf(obj);
+    if (live?.metadata?.annotations?.[ANNOTATION_APPLIED] === hash && stillHolds(live, obj)) return [];
+    return [{ ...obj, metadata: { ...obj.metadata, annotations: { ...obj.metadata?.annotations, [ANNOTATION_APPLIED]: hash } } }];
+  });
 }
 
 /**

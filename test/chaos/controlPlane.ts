@@ -9,7 +9,7 @@ import { AppsV1Api } from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
 import { LABEL_MODEL_DEPLOYMENT } from '../../operator/resources/labels.ts';
 import { TcpProxy } from '../cluster/tcpProxy.ts';
-import { NS, rng, type StoredMd, type World } from './world.ts';
+import { NS, modelDeployment, rng, sleep, type StoredMd, type World } from './world.ts';
 
 /** API server flags of this scenario's world: compaction every 5 s, watches straight from etcd. */
 export const CONTROL_PLANE_APISERVER_ARGS = ['--etcd-compaction-interval=5s', '--watch-cache=false'];
@@ -45,11 +45,7 @@ export interface ControlPlaneReport {
 
 /** The recovery bound the issue sets for informers. */
 const RESUME_BOUND_MS = 10_000;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function md(name: string, replicas: number): Record<string, unknown> {
-  return { apiVersion: 'siskin.dev/v1alpha1', kind: 'ModelDeployment', metadata: { name, namespace: NS }, spec: { model: { uri: `file:///models/${name}/1/model.onnx`, version: '1' }, replicas } };
-}
+const md = (name: string, replicas: number): Record<string, unknown> => modelDeployment(name, '1', { replicas });
 
 /** Runs the scenario; the world must have been made with CONTROL_PLANE_APISERVER_ARGS and the account "siskin-operator". */
 export async function controlPlane(world: World, o: ControlPlaneOptions): Promise<ControlPlaneReport> {

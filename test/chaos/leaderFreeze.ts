@@ -6,7 +6,7 @@
 // the next standby and freezes the new leader.
 import { readFileSync } from 'node:fs';
 import { CoordinationV1Api } from '@kubernetes/client-node';
-import { NS, rng, type OperatorProcess, type World } from './world.ts';
+import { modelDeployment, rng, sleep, type OperatorProcess, type World } from './world.ts';
 
 /** How many rounds, how many rollouts in flight. */
 export interface FreezeOptions {
@@ -35,20 +35,8 @@ const ACCOUNTS = ['siskin-operator-a', 'siskin-operator-b'] as const;
 /** Short lease, so a round takes seconds: lease 6 s, renew deadline 4 s, retry 1 s. */
 const LEASE_ENV = { SISKIN_LEASE_DURATION_SECONDS: '6', SISKIN_RENEW_DEADLINE_SECONDS: '4', SISKIN_RETRY_PERIOD_SECONDS: '1' };
 const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function md(name: string, version: string, replicas: number): Record<string, unknown> {
-  return {
-    apiVersion: 'siskin.dev/v1alpha1',
-    kind: 'ModelDeployment',
-    metadata: { name, namespace: NS },
-    spec: {
-      model: { uri: `file:///models/${name}/${version}/model.onnx`, version },
-      replicas,
-      rollout: { schemaCheck: 'Off', steps: [{ setWeight: 50 }, { pause: { durationSeconds: 30 } }] },
-    },
-  };
-}
+const md = (name: string, version: string, replicas: number): Record<string, unknown> =>
+  modelDeployment(name, version, { replicas, rollout: { schemaCheck: 'Off', steps: [{ setWeight: 50 }, { pause: { durationSeconds: 30 } }] } });
 
 /** Runs the scenario; the world must have been made with both accounts. */
 export async function leaderFreeze(world: World, o: FreezeOptions): Promise<FreezeReport> {

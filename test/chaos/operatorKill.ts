@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { AppsV1Api, BatchV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { LABEL_MODEL_DEPLOYMENT, revisionDeploymentName, serviceNames } from '../../operator/resources/labels.ts';
-import { NS, percentile, rng, type OperatorProcess, type StoredMd, type World } from './world.ts';
+import { NS, judgedRollout, modelDeployment, percentile, rng, sleep, untilEach, type OperatorProcess, type StoredMd, type World } from './world.ts';
 
 /** How hard and how long. */
 export interface KillOptions {
@@ -41,24 +41,7 @@ export interface KillReport {
 
 const ACCOUNT = 'siskin-operator';
 
-function md(name: string, version: string): Record<string, unknown> {
-  return {
-    apiVersion: 'siskin.dev/v1alpha1',
-    kind: 'ModelDeployment',
-    metadata: { name, namespace: NS },
-    spec: {
-      model: { uri: `file:///models/${name}/${version}/model.onnx`, version },
-      replicas: 2,
-      rollout: {
-        schemaCheck: 'Off',
-        steps: [{ setWeight: 50 }, { pause: { durationSeconds: 8 } }, { setWeight: 100 }, { pause: { durationSeconds: 4 } }],
-        analysis: { intervalSeconds: 2, windowSeconds: 6, minSamples: 5, failureLimit: 0, inconclusiveLimit: 100, metrics: [{ name: 'errors', kind: 'ErrorRate', max: 0.1 }] },
-      },
-    },
-  };
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const md = (name: string, version: string): Record<string, unknown> => modelDeployment(name, version, { replicas: 2, rollout: judgedRollout(8) });
 
 /** Runs the scenario; the world must have been made with the account "siskin-operator". */
 export async function operatorKill(world: World, o: KillOptions): Promise<KillReport> {
@@ -72,7 +55,7 @@ export async function operatorKill(world: World, o: KillOptions): Promise<KillRe
   let op = await world.startOperator(ACCOUNT);
   await world.ready(op);
   await world.apply(names.map((n) => md(n, '1')));
-  await until(world, 'every first version stable', (mds) => mds.length === o.rollouts && mds.every((m) => m.status?.stable?.version === '1' && ready(m)), 120_000, op);
+  await untilEach(world, names, (m) => m.status?.stable?.version === '1' && ready(m), 120_000, 'every first version stable', () => op.log());
 
   const versionOf = (n: string): string => (bad.has(n) ? 'bad-2' : '2');
   const ended = (m: StoredMd): boolean => m.status?.history?.some((h) => h.version === versionOf(m.metadata!.name!)) === true;
@@ -106,7 +89,7 @@ export async function operatorKill(world: World, o: KillOptions): Promise<KillRe
   });
   let final: StoredMd[] = [];
   try {
-    final = await until(world, 'every rollout to end', (mds) => mds.every(ended), o.deadlineMs, op);
+    final = await untilEach(world, names, ended, o.deadlineMs, 'every rollout to end');
   } catch (err) {
     report.violations.push((err as Error).message.split('\n')[0]!);
     final = await world.list();
@@ -124,19 +107,6 @@ export async function operatorKill(world: World, o: KillOptions): Promise<KillRe
 
 function ready(m: StoredMd): boolean {
   return m.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true && m.status.observedGeneration === m.metadata?.generation;
-}
-
-/** Polls the ModelDeployments until pred holds; on timeout throws with what was still open. */
-async function until(world: World, what: string, pred: (mds: StoredMd[]) => boolean, timeoutMs: number, op: OperatorProcess): Promise<StoredMd[]> {
-  const deadline = Date.now() + timeoutMs;
-  let last: StoredMd[] = [];
-  while (Date.now() < deadline) {
-    last = await world.list().catch(() => last);
-    if (pred(last)) return last;
-    await sleep(250);
-  }
-  const open = last.filter((m) => !pred([m])).map((m) => `${m.metadata!.name}: ${m.status?.phase ?? '-'} ${m.status?.rollout?.reason ?? ''} ${m.status?.rollout?.message ?? ''}`);
-  throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}; still open: ${open.slice(0, 5).join('; ')}\noperator log:\n${op.log().slice(-3000)}`);
 }
 
 /** Per process after the first: its spawn → its first successful status write (audit log), when it made one. */

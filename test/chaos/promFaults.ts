@@ -6,7 +6,7 @@
 // data is Inconclusive, never a failure), and every rollout is promoted once Prometheus is back.
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { NS, rng, type StoredMd, type World } from './world.ts';
+import { judgedRollout, modelDeployment, rng, sleep, untilEach, type World } from './world.ts';
 
 /** What the proxy does while faulted. */
 export const FAULTS = ['down', 'hung', 'garbage', '5xx'] as const;
@@ -73,24 +73,7 @@ async function startProxy(upstream: string): Promise<FaultProxy> {
   return state;
 }
 
-function md(name: string, version: string): Record<string, unknown> {
-  return {
-    apiVersion: 'siskin.dev/v1alpha1',
-    kind: 'ModelDeployment',
-    metadata: { name, namespace: NS },
-    spec: {
-      model: { uri: `file:///models/${name}/${version}/model.onnx`, version },
-      replicas: 1,
-      rollout: {
-        schemaCheck: 'Off',
-        steps: [{ setWeight: 50 }, { pause: { durationSeconds: 4 } }, { setWeight: 100 }, { pause: { durationSeconds: 4 } }],
-        analysis: { intervalSeconds: 2, windowSeconds: 6, minSamples: 5, failureLimit: 0, inconclusiveLimit: 100, metrics: [{ name: 'errors', kind: 'ErrorRate', max: 0.1 }] },
-      },
-    },
-  };
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const md = (name: string, version: string): Record<string, unknown> => modelDeployment(name, version, { replicas: 1, rollout: judgedRollout(4) });
 const FINAL_STEP = 3;
 
 /** Runs the scenario: one window per fault kind, in seeded order. */
@@ -104,7 +87,7 @@ export async function promFaults(world: World, o: PromFaultOptions): Promise<Pro
     await world.ready(op);
     const names = Array.from({ length: o.rollouts }, (_, i) => `p${i}`);
     await world.apply(names.map((n) => md(n, '1')));
-    await waitAll(world, names, (m) => m.status?.stable?.version === '1', 120_000);
+    await untilEach(world, names, (m) => m.status?.stable?.version === '1', 120_000, 'every first version stable');
     for (const [w, fault] of faults.entries()) {
       const version = `${w + 2}`;
       await world.apply(names.map((n) => md(n, version)));
@@ -129,7 +112,7 @@ export async function promFaults(world: World, o: PromFaultOptions): Promise<Pro
         }
       }
       try {
-        await waitAll(world, names, (m) => m.status?.history?.some((h) => h.version === version && h.outcome === 'Promoted') === true && m.status.stable?.version === version, 120_000);
+        await untilEach(world, names, (m) => m.status?.history?.some((h) => h.version === version && h.outcome === 'Promoted') === true && m.status.stable?.version === version, 120_000, 'every rollout promoted');
         r.toResumeMs.push(Date.now() - endedAt);
       } catch (err) {
         r.violations.push(`${fault}: ${(err as Error).message.split('\n')[0]}`);
@@ -141,19 +124,4 @@ export async function promFaults(world: World, o: PromFaultOptions): Promise<Pro
   } finally {
     await proxy.stop();
   }
-}
-
-async function waitAll(world: World, names: string[], pred: (m: StoredMd) => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let open: string[] = names;
-  while (Date.now() < deadline) {
-    const mds = await world.list().catch(() => []);
-    open = names.filter((n) => {
-      const m = mds.find((x) => x.metadata?.name === n);
-      return m === undefined || !pred(m);
-    });
-    if (open.length === 0) return;
-    await sleep(250);
-  }
-  throw new Error(`timed out after ${timeoutMs / 1000} s; still open: ${open.slice(0, 5).join(', ')}`);
 }

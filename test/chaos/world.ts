@@ -178,6 +178,46 @@ export async function startWorld(opts: { accounts: string[]; extraApiserverArgs?
   }
 }
 
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A ModelDeployment of the scenarios' namespace serving version `version` of model `name`; `spec` holds the rest. */
+export function modelDeployment(name: string, version: string, spec: Record<string, unknown>): Record<string, unknown> {
+  return { apiVersion: 'siskin.dev/v1alpha1', kind: 'ModelDeployment', metadata: { name, namespace: NS }, spec: { model: { uri: `file:///models/${name}/${version}/model.onnx`, version }, ...spec } };
+}
+
+/** 50 % → pause → 100 % → pause 4 s, judged every 2 s on the error rate over 6 s; no schema gate (kwok pods do not answer). */
+export function judgedRollout(firstPauseSeconds: number): Record<string, unknown> {
+  return {
+    schemaCheck: 'Off',
+    steps: [{ setWeight: 50 }, { pause: { durationSeconds: firstPauseSeconds } }, { setWeight: 100 }, { pause: { durationSeconds: 4 } }],
+    analysis: { intervalSeconds: 2, windowSeconds: 6, minSamples: 5, failureLimit: 0, inconclusiveLimit: 100, metrics: [{ name: 'errors', kind: 'ErrorRate', max: 0.1 }] },
+  };
+}
+
+/**
+ * Polls the ModelDeployments until pred holds for every named one, and returns them; on timeout
+ * throws naming those still open with their phase and rollout state (and a log tail, if given).
+ */
+export async function untilEach(world: World, names: readonly string[], pred: (m: StoredMd) => boolean, timeoutMs: number, what: string, log?: () => string): Promise<StoredMd[]> {
+  const deadline = Date.now() + timeoutMs;
+  let mds: StoredMd[] = [];
+  const open = (): string[] =>
+    names.filter((n) => {
+    const m = mds.find((x) => x.metadata?.name === n);
+    return m === undefined || !pred(m);
+  });
+  while (Date.now() < deadline) {
+    mds = await world.list().catch(() => mds);
+    if (open().length === 0) return mds;
+    await sleep(250);
+  }
+  const described = open().map((n) => {
+    const m = mds.find((x) => x.metadata?.name === n);
+    return `${n}: ${m?.status?.phase ?? '-'} ${m?.status?.rollout?.reason ?? ''} ${m?.status?.rollout?.message ?? ''}`;
+  });
+  throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}; still open: ${described.slice(0, 5).join('; ')}${log ? `\noperator log:\n${log().slice(-3000)}` : ''}`);
+}
+
 /** A seeded PRNG (mulberry32): the same seed injects the same faults at the same moments. */
 export function rng(seed: number): () => number {
   let a = seed >>> 0;
