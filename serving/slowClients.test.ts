@@ -2,8 +2,9 @@
 // their bodies a byte at a time must neither slow normal requests down, nor hold memory for
 // the bodies they declare, nor keep their sockets past the configured timeouts.
 import { describe, test, expect, afterEach } from '@jest/globals';
-import { connect } from 'node:net';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { openSlow, trickle as trickleAll } from '../test/fixtures/hostile.ts';
+import type { SlowClient } from '../test/fixtures/hostile.ts';
 import { startServing } from '../test/fixtures/serving.ts';
 import type { TestServer } from '../test/fixtures/serving.ts';
 
@@ -18,14 +19,6 @@ const SAMPLES = 200;
 
 const body = JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: [0.1, 0.2, 0.3, 0.4] }] });
 
-interface SlowClient {
-  socket: Socket;
-  kind: 'headers' | 'body';
-  opened: number;
-  closed: number | undefined;
-  answer: string;
-}
-
 /** Median latency in ms of `SAMPLES` sequential inference requests. */
 async function medianLatency(base: string): Promise<number> {
   const ms: number[] = [];
@@ -38,24 +31,6 @@ async function medianLatency(base: string): Promise<number> {
   }
   ms.sort((a, b) => a - b);
   return ms[Math.floor(ms.length / 2)]!;
-}
-
-function openSlow(port: number, kind: SlowClient['kind']): Promise<SlowClient> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    const client: SlowClient = { socket, kind, opened: 0, closed: undefined, answer: '' };
-    socket.setEncoding('latin1');
-    socket.on('data', (d: string) => (client.answer += d));
-    socket.on('error', () => {});
-    socket.once('close', () => (client.closed = performance.now()));
-    socket.once('connect', () => {
-      client.opened = performance.now();
-      socket.write('POST /v2/models/tabular/infer HTTP/1.1\r\nHost: 127.0.0.1\r\n');
-      if (kind === 'body') socket.write(`content-type: application/octet-stream\r\ncontent-length: ${DECLARED_BODY}\r\n\r\n`);
-      resolve(client);
-    });
-    socket.once('error', reject);
-  });
 }
 
 describe('slow clients', () => {
@@ -83,13 +58,11 @@ describe('slow clients', () => {
     const before = process.memoryUsage();
 
     for (let i = 0; i < SLOW; i += 100) {
-      const batch = Array.from({ length: 100 }, (_, j) => openSlow(port, (i + j) % 2 === 0 ? 'headers' : 'body'));
+      const batch = Array.from({ length: 100 }, (_, j) => openSlow(port, (i + j) % 2 === 0 ? 'headers' : 'body', DECLARED_BODY));
       clients.push(...(await Promise.all(batch)));
     }
     // One byte every 500 ms on every socket: never idle, never finished.
-    trickle = setInterval(() => {
-      for (const c of clients) if (c.closed === undefined) c.socket.write(c.kind === 'headers' ? 'x' : '\0');
-    }, 500);
+    trickle = setInterval(() => trickleAll(clients), 500);
 
     const loaded = await medianLatency(base);
     const during = process.memoryUsage();
@@ -119,7 +92,7 @@ describe('slow clients', () => {
     server = await startServing('classifier.onnx', { SISKIN_MAX_CONNECTIONS: '10' });
     await server.serving.app.listen({ host: '127.0.0.1', port: 0 });
     const port = (server.serving.app.server.address() as AddressInfo).port;
-    for (let i = 0; i < 12; i++) clients.push(await openSlow(port, 'body'));
+    for (let i = 0; i < 12; i++) clients.push(await openSlow(port, 'body', DECLARED_BODY));
     // Node counts a connection once accepted; the two beyond the bound are closed at once.
     const deadline = performance.now() + 2000;
     while (clients.filter((c) => c.closed !== undefined).length < 2 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
