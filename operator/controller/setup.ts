@@ -3,6 +3,7 @@
 // their serving pods (mapped by label), one controller. The reconciler and its informers are
 // built in one place, buildModelDeploymentReconciler, which the tests use too: the reconciler
 // they exercise is the one that ships.
+import { podAsObserved, withoutManagedFields } from './cacheShape.ts';
 import {
   AppsV1Api,
   CoreV1Api,
@@ -113,6 +114,7 @@ function modelDeploymentInformers(kc: KubeConfig, ns: string | undefined, logger
   const modelDeployments = new Informer<KubernetesObject>({
     kubeConfig: kc,
     ...(logger ? { logger } : {}),
+    transform: withoutManagedFields,
     path: resourcePath({ apiVersion: `${GROUP}/${VERSION}`, plural: PLURAL, ...at }),
     list: async () =>
       (ns
@@ -122,14 +124,14 @@ function modelDeploymentInformers(kc: KubeConfig, ns: string | undefined, logger
   // Only objects the operator labels are watched: a cluster's other Deployments, Services,
   // ConfigMaps and pods cost nothing.
   const byLabel = { labelSelector: LABEL_MODEL_DEPLOYMENT };
-  const owned = <T extends KubernetesObject>(apiVersion: string, plural: string, list: () => Promise<KubernetesListObject<T>>): Informer<T> =>
-    new Informer<T>({ kubeConfig: kc, ...(logger ? { logger } : {}), labelSelector: LABEL_MODEL_DEPLOYMENT, path: resourcePath({ apiVersion, plural, ...at }), list });
+  const owned = <T extends KubernetesObject>(apiVersion: string, plural: string, list: () => Promise<KubernetesListObject<T>>, transform: (o: T) => T = withoutManagedFields): Informer<T> =>
+    new Informer<T>({ kubeConfig: kc, ...(logger ? { logger } : {}), labelSelector: LABEL_MODEL_DEPLOYMENT, path: resourcePath({ apiVersion, plural, ...at }), list, transform });
   return {
     modelDeployments,
     deployments: owned<V1Deployment>('apps/v1', 'deployments', () => (ns ? apps.listNamespacedDeployment({ namespace: ns, ...byLabel }) : apps.listDeploymentForAllNamespaces(byLabel))),
     services: owned<V1Service>('v1', 'services', () => (ns ? core.listNamespacedService({ namespace: ns, ...byLabel }) : core.listServiceForAllNamespaces(byLabel))),
     configMaps: owned<V1ConfigMap>('v1', 'configmaps', () => (ns ? core.listNamespacedConfigMap({ namespace: ns, ...byLabel }) : core.listConfigMapForAllNamespaces(byLabel))),
-    pods: owned<V1Pod>('v1', 'pods', () => (ns ? core.listNamespacedPod({ namespace: ns, ...byLabel }) : core.listPodForAllNamespaces(byLabel))),
+    pods: owned<V1Pod>('v1', 'pods', () => (ns ? core.listNamespacedPod({ namespace: ns, ...byLabel }) : core.listPodForAllNamespaces(byLabel)), podAsObserved),
   };
 }
 

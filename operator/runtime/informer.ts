@@ -31,6 +31,12 @@ export interface InformerOptions<T extends KubernetesObject> {
   logger?: Logger;
   /** The Watch the connections go through (default: a plain one on kubeConfig). */
   watch?: Watch;
+  /**
+   * What the cache keeps of each object, listed or watched (default: the object as served). It
+   * must keep metadata's name, namespace and resourceVersion; dropping what no reader needs
+   * (managedFields, most of a Pod) is most of an operator's memory.
+   */
+  transform?: (obj: T) => T;
 }
 
 /** The collection path of a resource, namespaced when namespace is given, else cluster-wide. */
@@ -48,10 +54,13 @@ class ObservedWatch extends Watch {
   private readonly open = new Set<AbortController>();
   private closing = false;
 
-  constructor(kubeConfig: KubeConfig, base: Watch | undefined, hooks: ObservedWatch['hooks']) {
+  private readonly transform: ((obj: unknown) => unknown) | undefined;
+
+  constructor(kubeConfig: KubeConfig, base: Watch | undefined, hooks: ObservedWatch['hooks'], transform?: (obj: unknown) => unknown) {
     super(kubeConfig);
     this.base = base;
     this.hooks = hooks;
+    this.transform = transform;
   }
 
   override watch(
@@ -64,7 +73,8 @@ class ObservedWatch extends Watch {
     const params = { ...queryParams, allowWatchBookmarks: true };
     const onEvent = (phase: string, obj: unknown, watchObj?: unknown): void => {
       this.hooks.event();
-      callback(phase, obj, watchObj);
+      // Bookmarks and errors carry no object to keep.
+      callback(phase, this.transform && (phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED') ? this.transform(obj) : obj, watchObj);
     };
     const onDone = (err: unknown): void => {
       this.hooks.closed(err);
@@ -121,14 +131,27 @@ export class Informer<T extends KubernetesObject> {
     this.log = (opts.logger ?? createLogger({ level: 'silent' })).child({ informer: opts.path });
     this.baseDelayMs = opts.restartBaseDelayMs ?? 500;
     this.maxDelayMs = opts.restartMaxDelayMs ?? 5_000;
-    const watch = (this.watch = new ObservedWatch(opts.kubeConfig, opts.watch, {
-      connecting: () => this.markSynced(),
-      event: () => (this.failures = 0),
-      closed: (err) => {
-        if (!err) this.failures = 0;
+    const transform = opts.transform;
+    const watch = (this.watch = new ObservedWatch(
+      opts.kubeConfig,
+      opts.watch,
+      {
+        connecting: () => this.markSynced(),
+        event: () => (this.failures = 0),
+        closed: (err) => {
+          if (!err) this.failures = 0;
+        },
       },
-    }));
-    this.lw = new ListWatch<T>(opts.path, watch, opts.list, false, opts.labelSelector);
+      transform as ((obj: unknown) => unknown) | undefined,
+    ));
+    const list = transform
+      ? async (): Promise<KubernetesListObject<T>> => {
+          const l = await opts.list();
+          l.items = l.items.map(transform);
+          return l;
+        }
+      : opts.list;
+    this.lw = new ListWatch<T>(opts.path, watch, list, false, opts.labelSelector);
     this.lw.on('add', (obj) => this.emit('add', obj));
     this.lw.on('update', (obj) => this.emit('update', obj));
     this.lw.on('delete', (obj) => this.emit('delete', obj));

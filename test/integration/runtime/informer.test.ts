@@ -180,6 +180,26 @@ describe('Informer on the default API server', () => {
     expect(Date.now() - back).toBeLessThanOrEqual(10_000);
   }, 90_000);
 
+  test('a transform shapes what the cache keeps, for listed and watched objects alike', async () => {
+    await createNs(core, 'inf-shape');
+    await core.createNamespacedConfigMap({ namespace: 'inf-shape', body: { metadata: { name: 'listed' }, data: { a: '1' } } });
+    const informer = configMapInformer(kc, 'inf-shape', { transform: (cm) => ({ metadata: { name: cm.metadata?.name, namespace: cm.metadata?.namespace, resourceVersion: cm.metadata?.resourceVersion }, data: { kept: 'yes' } }) });
+    informers.push(informer);
+    const events = record(informer);
+    informer.start();
+    await informer.waitForSync(30_000);
+    await waitFor('listed', has(events, 'add inf-shape/listed'), { timeoutMs: 10_000, intervalMs: 50 });
+    await core.createNamespacedConfigMap({ namespace: 'inf-shape', body: { metadata: { name: 'watched' }, data: { b: '2' } } });
+    await waitFor('watched', has(events, 'add inf-shape/watched'), { timeoutMs: 10_000, intervalMs: 50 });
+    await core.patchNamespacedConfigMap({ namespace: 'inf-shape', name: 'watched', body: [{ op: 'replace', path: '/data/b', value: '3' }] });
+    await waitFor('updated', has(events, 'update inf-shape/watched'), { timeoutMs: 10_000, intervalMs: 50 });
+    for (const name of ['listed', 'watched']) {
+      const cm = informer.get(name, 'inf-shape');
+      expect(cm?.data).toEqual({ kept: 'yes' });
+      expect(cm?.metadata?.managedFields).toBeUndefined();
+    }
+  });
+
   test('stop() ends the watch for good: later changes are not seen and no restart is attempted', async () => {
     const informer = configMapInformer(kc, 'inf-b');
     const events = record(informer);
