@@ -28,6 +28,10 @@ export const REAL_NODE_NAME = 'siskin-node';
 const CNI_BIN = '/usr/lib/cni';
 const CGROUP_ROOT = '/sys/fs/cgroup';
 
+/** The node's daemons, in the order they start. */
+export const NODE_COMPONENTS = ['containerd', 'kubelet', 'kube-proxy'] as const;
+export type NodeComponent = (typeof NODE_COMPONENTS)[number];
+
 /** A running real node. */
 export interface RealNode {
   readonly name: string;
@@ -39,6 +43,12 @@ export interface RealNode {
   /** PIDs of the running containers' first processes, by pod name and container name. */
   containerPids(): { pod: string; namespace: string; container: string; pid: number }[];
   processes(): ManagedProcess[];
+  /**
+   * Kills one of the node's daemons (SIGKILL: a crash; SIGTERM: a restart by its service
+   * manager), starts it again with the same configuration and waits until it answers. Containers
+   * outlive both (their shims are not containerd's children). Resolves with the time it was down.
+   */
+  restart(component: NodeComponent, signal?: 'SIGKILL' | 'SIGTERM'): Promise<{ downMs: number }>;
   /** Deletes every pod through the API and waits for the kubelet to stop them. */
   drain(kc: KubeConfig): Promise<void>;
   stop(): Promise<void>;
@@ -198,6 +208,10 @@ export async function startRealNode(cp: ControlPlane, dir: string, opts: { kubeC
   const ctr = (args: string[]): string =>
     execFileSync('ctr', ['--address', socket, '--namespace', 'k8s.io', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
+  // How each daemon is started and how it is known to answer: the same for its first start and a restart.
+  const launch = {} as Record<NodeComponent, () => ManagedProcess>;
+  const answers = {} as Record<NodeComponent, (p: ManagedProcess) => Promise<unknown>>;
+
   const stop = async (): Promise<void> => {
     const [proxy, kubelet, containerd] = [procs[2], procs[1], procs[0]];
     await proxy?.stop();
@@ -255,18 +269,21 @@ export async function startRealNode(cp: ControlPlane, dir: string, opts: { kubeC
     mkdirSync(join(cdDir, 'cni'), { recursive: true });
     writeFileSync(join(cdDir, 'config.toml'), containerdConfig(cdDir, socket));
     writeFileSync(join(cdDir, 'cni', '10-siskin.conflist'), cniConflist(join(cdDir, 'ipam')));
-    const containerd = startProcess({
-      name: 'containerd',
-      command: hostTool('containerd'),
-      args: ['--config', join(cdDir, 'config.toml'), '--log-level', 'warn'],
-      logFile: join(dir, 'containerd.log'),
-    });
-    procs.push(containerd);
-    await waitFor('containerd to answer', () => Promise.resolve(existsSync(socket) && ctr(['version']) ? true : undefined), {
-      timeoutMs: 30_000,
-      intervalMs: 100,
-      abort: () => (containerd.running() ? undefined : `containerd exited:\n${containerd.logTail()}`),
-    });
+    launch.containerd = () =>
+      startProcess({
+        name: 'containerd',
+        command: hostTool('containerd'),
+        args: ['--config', join(cdDir, 'config.toml'), '--log-level', 'warn'],
+        logFile: join(dir, 'containerd.log'),
+      });
+    answers.containerd = async (containerd) =>
+      waitFor('containerd to answer', () => Promise.resolve(existsSync(socket) && ctr(['version']) ? true : undefined), {
+        timeoutMs: 30_000,
+        intervalMs: 100,
+        abort: () => (containerd.running() ? undefined : `containerd exited:\n${containerd.logTail()}`),
+      });
+    procs.push(launch.containerd());
+    await answers.containerd(procs[0]!);
     ctr(['images', 'import', '--no-unpack=false', buildPauseImage(join(dir, 'pause'))]);
 
     // kubelet
@@ -305,7 +322,7 @@ export async function startRealNode(cp: ControlPlane, dir: string, opts: { kubeC
       makeIPTablesUtilChains: true,
     };
     writeFileSync(join(dir, 'kubelet.yaml'), YAML.stringify(kubeletConfig));
-    const kubelet = startProcess({
+    launch.kubelet = () => startProcess({
       name: 'kubelet',
       command: findBinary('kubelet'),
       args: [
@@ -319,6 +336,14 @@ export async function startRealNode(cp: ControlPlane, dir: string, opts: { kubeC
       ],
       logFile: join(dir, 'kubelet.log'),
     });
+    // Restarted, the node is still Ready in the API: the kubelet's own healthz says it is back.
+    answers.kubelet = async (kubelet) =>
+      waitFor('kubelet /healthz', async () => ((await httpGet(`http://127.0.0.1:${kubeletHealthz}/healthz`).catch(() => ({ status: 0 }))).status === 200 ? true : undefined), {
+        timeoutMs: 60_000,
+        intervalMs: 100,
+        abort: () => (kubelet.running() ? undefined : `kubelet exited:\n${kubelet.logTail()}`),
+      });
+    const kubelet = launch.kubelet();
     procs.push(kubelet);
     const core = opts.kubeConfig().makeApiClient(CoreV1Api);
     await waitFor(
@@ -351,17 +376,20 @@ export async function startRealNode(cp: ControlPlane, dir: string, opts: { kubeC
         iptables: { localhostNodePorts: false, syncPeriod: '5s', minSyncPeriod: '0s' },
       }),
     );
-    const proxy = startProcess({
-      name: 'kube-proxy',
-      command: findBinary('kube-proxy'),
-      args: [`--config=${join(dir, 'kube-proxy.yaml')}`, '--v=1'],
-      logFile: join(dir, 'kube-proxy.log'),
-    });
-    procs.push(proxy);
-    await waitFor('kube-proxy /healthz', async () => ((await httpGet(`http://127.0.0.1:${proxyHealthz}/healthz`)).status === 200 ? true : undefined), {
-      timeoutMs: 60_000,
-      abort: () => (proxy.running() ? undefined : `kube-proxy exited:\n${proxy.logTail()}`),
-    });
+    launch['kube-proxy'] = () =>
+      startProcess({
+        name: 'kube-proxy',
+        command: findBinary('kube-proxy'),
+        args: [`--config=${join(dir, 'kube-proxy.yaml')}`, '--v=1'],
+        logFile: join(dir, 'kube-proxy.log'),
+      });
+    answers['kube-proxy'] = async (proxy) =>
+      waitFor('kube-proxy /healthz', async () => ((await httpGet(`http://127.0.0.1:${proxyHealthz}/healthz`).catch(() => ({ status: 0 }))).status === 200 ? true : undefined), {
+        timeoutMs: 60_000,
+        abort: () => (proxy.running() ? undefined : `kube-proxy exited:\n${proxy.logTail()}`),
+      });
+    procs.push(launch['kube-proxy']());
+    await answers['kube-proxy'](procs[2]!);
   } catch (err) {
     await stop();
     throw err;
@@ -389,6 +417,16 @@ export async function startRealNode(cp: ControlPlane, dir: string, opts: { kubeC
       return out;
     },
     processes: () => [...procs],
+    restart: async (component, signal = 'SIGKILL') => {
+      const i = NODE_COMPONENTS.indexOf(component);
+      const old = procs[i]!;
+      const down = performance.now();
+      if (old.running()) process.kill(old.pid, signal);
+      await old.exited;
+      procs[i] = launch[component]();
+      await answers[component](procs[i]);
+      return { downMs: performance.now() - down };
+    },
     drain: async (kc) => {
       const core = kc.makeApiClient(CoreV1Api);
       const pods = await core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${REAL_NODE_NAME}` });
