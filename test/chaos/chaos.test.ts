@@ -1,7 +1,8 @@
 // The chaos suite's CI form: each scenario at a small size, a fresh seed each run (printed;
 // CHAOS_SEED=<seed> reproduces it). The full form is `npm run chaos` (RELIABILITY.md).
 import { describe, expect, test } from '@jest/globals';
-import { CI_SIZES, runControlPlane, runFreeze, runKill, runProm } from './scenarios.ts';
+import { CI_SIZES, runControlPlane, runFreeze, runKill, runMemory, runNode, runProm, runServing } from './scenarios.ts';
+import { NODE_FAULTS } from './nodeFaults.ts';
 
 describe('chaos (CI form)', () => {
   test('the operator SIGKILLed at random moments during rollouts: each ends once, as its analysis says, leaving exactly its objects', async () => {
@@ -32,4 +33,28 @@ describe('chaos (CI form)', () => {
     expect(r.toResumeMs.length + r.toResumeAfterRestartMs.length).toBe(CI_SIZES.controlPlane.outages);
     expect(r.violations).toEqual([]);
   }, 420_000);
+
+  test('the serving process under hostile requests, a wave of slow connections and a soak: no crash, no 5xx but 503, every slow connection timed out, RSS flat', async () => {
+    const r = await runServing(CI_SIZES.serving);
+    console.log(JSON.stringify({ ...r, slow: { ...r.slow, lifetimeMs: undefined } }));
+    expect(r.hostile.sent).toBe(CI_SIZES.serving.hostile);
+    expect(r.slow.opened).toBe(CI_SIZES.serving.slow * CI_SIZES.serving.waves);
+    expect(r.valid.checked).toBeGreaterThan(0);
+    expect(r.violations).toEqual([]);
+  }, 300_000);
+
+  test('the operator under a memory limit while analysis answers are huge: at the chart limit it lives, under a tight one restarts resume cleanly', async () => {
+    const r = await runMemory(CI_SIZES.memory);
+    console.log(JSON.stringify(r));
+    expect(r.phases.map((p) => p.answerMiB > 0)).toEqual([true, true]);
+    expect(r.violations).toEqual([]);
+  }, 600_000);
+
+  test('on the real node at 40 req/s, a canary pod, a stable pod, the kubelet and containerd each fail during a rollout: every rollout ends as its analysis says, failures only right after a fault', async () => {
+    const r = await runNode(CI_SIZES.node);
+    console.log(JSON.stringify(r));
+    expect(r.faults.map((f) => f.fault).sort()).toEqual([...NODE_FAULTS].sort());
+    expect(r.requests).toBeGreaterThan(1_000);
+    expect(r.violations).toEqual([]);
+  }, 1_200_000);
 });

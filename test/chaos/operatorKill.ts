@@ -128,8 +128,8 @@ function firstWrites(auditLog: string, lives: OperatorProcess[], user: string): 
   return out;
 }
 
-/** The invariants on the objects: outcome, one decision, exactly the Deployments and Services it should own, no Job. */
-async function checkObjects(world: World, mds: StoredMd[], names: string[], bad: Set<string>, versionOf: (n: string) => string, r: KillReport): Promise<void> {
+/** The invariants on the objects: outcome, one decision, exactly the Deployments (the stable one at `replicas`) and Services it should own, no Job. */
+export async function checkObjects(world: World, mds: StoredMd[], names: readonly string[], bad: ReadonlySet<string>, versionOf: (n: string) => string, r: { invariantsChecked: number; violations: string[] }, replicas = 2): Promise<void> {
   const kc = world.cluster.kubeConfig();
   const deployments = (await kc.makeApiClient(AppsV1Api).listNamespacedDeployment({ namespace: NS })).items;
   const services = (await kc.makeApiClient(CoreV1Api).listNamespacedService({ namespace: NS })).items;
@@ -162,7 +162,7 @@ async function checkObjects(world: World, mds: StoredMd[], names: string[], bad:
     // Deployments: the stable revision's at its size, after a promotion the previous one kept
     // at zero, after a rollback the failed canary's at zero; nothing else.
     const owned = deployments.filter((d) => d.metadata?.labels?.[LABEL_MODEL_DEPLOYMENT] === name);
-    const allowed = new Map<string, number>([[revisionDeploymentName(name, m.status?.stable?.name ?? '?'), 2]]);
+    const allowed = new Map<string, number>([[revisionDeploymentName(name, m.status?.stable?.name ?? '?'), replicas]]);
     if (m.status?.previous?.name !== undefined) allowed.set(revisionDeploymentName(name, m.status.previous.name), 0);
     if (bad.has(name) && m.status?.canary?.name !== undefined) allowed.set(revisionDeploymentName(name, m.status.canary.name), 0);
     for (const d of owned) {
@@ -171,7 +171,7 @@ async function checkObjects(world: World, mds: StoredMd[], names: string[], bad:
       if (want !== undefined) check(d.spec?.replicas === want, `${name}: Deployment ${d.metadata!.name} has ${d.spec?.replicas} replicas, expected ${want}`);
       check(d.metadata?.ownerReferences?.some((o) => o.uid === m.metadata?.uid && o.controller) === true, `${name}: Deployment ${d.metadata!.name} is not owned by its ModelDeployment`);
     }
-    check(owned.some((d) => allowed.get(d.metadata!.name!) === 2), `${name}: the stable revision has no Deployment`);
+    check(owned.some((d) => d.metadata!.name === revisionDeploymentName(name, m.status?.stable?.name ?? '?')), `${name}: the stable revision has no Deployment`);
     const svcNames = Object.values(serviceNames(name));
     const ownedSvcs = services.filter((s) => s.metadata?.labels?.[LABEL_MODEL_DEPLOYMENT] === name);
     check(ownedSvcs.length === svcNames.length && ownedSvcs.every((s) => svcNames.includes(s.metadata!.name!)), `${name}: Services ${ownedSvcs.map((s) => s.metadata!.name).join(',')}, expected ${svcNames.join(',')}`);

@@ -30,7 +30,8 @@ interface ApiResponse {
 type SampleValue = [number, string];
 
 const DEFAULT_TIMEOUT_MS = 5_000;
-const DEFAULT_MAX_BYTES = 4 * 1024 * 1024;
+/** The largest answer read from Prometheus unless the provider is told otherwise; a longer one is an error. */
+export const PROMETHEUS_MAX_ANSWER_BYTES = 4 * 1024 * 1024;
 /** Longest error message of Prometheus's own quoted in a status. */
 const MAX_ERROR_CHARS = 300;
 
@@ -45,7 +46,7 @@ export class PrometheusProvider implements MetricProvider {
   constructor(opts: PrometheusOptions) {
     this.url = opts.url.replace(/\/+$/, '');
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
+    this.maxBytes = opts.maxBytes ?? PROMETHEUS_MAX_ANSWER_BYTES;
     this.headers = { accept: 'application/json', ...opts.headers };
   }
 
