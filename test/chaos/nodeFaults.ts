@@ -70,6 +70,8 @@ export interface NodeFaultReport {
   requests: number;
   failedOutsideFaults: number;
   skippedTicks: number;
+  /** Faults whose target was gone at their moment (a rollout already ended), with why. */
+  notInjected: string[];
   invariantsChecked: number;
   violations: string[];
 }
@@ -92,7 +94,7 @@ async function podContainerPids(node: RealNode, pod: string): Promise<number[]> 
 
 export async function nodeFaults(o: NodeFaultOptions): Promise<NodeFaultReport> {
   const random = rng(o.seed);
-  const report: NodeFaultReport = { seed: o.seed, rollouts: 0, mustFail: 0, faults: [], requests: 0, failedOutsideFaults: 0, skippedTicks: 0, invariantsChecked: 0, violations: [] };
+  const report: NodeFaultReport = { seed: o.seed, rollouts: 0, mustFail: 0, faults: [], requests: 0, failedOutsideFaults: 0, skippedTicks: 0, notInjected: [], invariantsChecked: 0, violations: [] };
   const check = (ok: boolean, what: string): void => {
     report.invariantsChecked++;
     if (!ok) report.violations.push(what);
@@ -113,7 +115,14 @@ export async function nodeFaults(o: NodeFaultOptions): Promise<NodeFaultReport> 
           ready: p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true,
           restarts: (p.status?.containerStatuses ?? []).reduce((s, c) => s + c.restartCount, 0),
         }));
-    const restarts = async (): Promise<number> => (await pods()).reduce((s, p) => s + p.restarts, 0);
+    // Container restarts by pod: a fault's are counted over the pods that existed before it (a
+    // pod the rollout replaces meanwhile takes its count away with it).
+    const restartsByPod = async (): Promise<Map<string, number>> => new Map((await pods()).map((p) => [p.name, p.restarts]));
+    const restartsSince = async (before: Map<string, number>): Promise<number> => {
+      let n = 0;
+      for (const [name, r] of await restartsByPod()) if (before.has(name)) n += r - before.get(name)!;
+      return n;
+    };
     const good = tabularClassifier({ seed: 7 });
     const disagrees = tabularClassifier({ seed: 99 });
     const apply = async (version: string, bytes: Uint8Array, rollout: Record<string, unknown>): Promise<void> => {
@@ -154,9 +163,11 @@ export async function nodeFaults(o: NodeFaultOptions): Promise<NodeFaultReport> 
         },
       });
       const at25 = await env.waitStatus(MD, `version ${version} admitted at 25`, (s) => s.canary?.version === version && (s.currentStepIndex ?? 0) >= 1);
-      // The fault lands at a seeded moment of the first pause: 2 s to a third of it in.
-      await sleep(2_000 + random() * Math.max(0, (o.pauseSeconds * 1000) / 3 - 2_000));
-      const restartsBefore = await restarts();
+      // The fault lands at a seeded moment of the first pause: 2 s to a third of it in; for a
+      // disagreeing version at once (its first analysis round may already roll it back).
+      const delay = 2_000 + random() * Math.max(0, (o.pauseSeconds * 1000) / 3 - 2_000);
+      await sleep(bad ? 200 : delay);
+      const restartsBefore = await restartsByPod();
       const faultAt = Date.now();
       faultTimes.push(faultAt);
       let downMs: number | undefined;
@@ -164,8 +175,14 @@ export async function nodeFaults(o: NodeFaultOptions): Promise<NodeFaultReport> 
         const rev = fault === 'canary pod killed' ? at25.canary!.name : at25.stable!.name;
         const mine = (await pods()).filter((p) => p.revision === rev && p.ready);
         const victim = mine[Math.floor(random() * mine.length)];
-        if (victim === undefined) throw new Error(`no Ready pod of revision ${rev} to kill`);
-        for (const pid of await podContainerPids(node, victim.name)) process.kill(pid, 'SIGKILL');
+        const pids = victim === undefined ? [] : await podContainerPids(node, victim.name);
+        // The rollout may have ended (and its canary gone) before the fault's moment.
+        if (pids.length === 0) {
+          report.notInjected.push(`${fault} (version ${version}): no running pod of revision ${rev} left`);
+          await env.waitStatus(MD, 'settled', settled, 300_000);
+          continue;
+        }
+        for (const pid of pids) process.kill(pid, 'SIGKILL');
       } else {
         downMs = (await node.restart(fault === 'kubelet restarted' ? 'kubelet' : 'containerd', 'SIGKILL')).downMs;
       }
@@ -176,7 +193,7 @@ export async function nodeFaults(o: NodeFaultOptions): Promise<NodeFaultReport> 
         await sleep(1_000);
         await waitFor('every pod Ready again', async () => {
           const ps = await pods();
-          const restarted = ps.reduce((n, p) => n + p.restarts, 0) > restartsBefore;
+          const restarted = ps.some((p) => p.restarts > (restartsBefore.get(p.name) ?? p.restarts));
           return ps.length > 0 && ps.every((p) => p.ready) && (restarted || !killed) ? true : undefined;
         }, { timeoutMs: 120_000, intervalMs: 250 });
         podsReadyMs = Date.now() - faultAt;
@@ -193,7 +210,7 @@ export async function nodeFaults(o: NodeFaultOptions): Promise<NodeFaultReport> 
         if (bad) check(decision.outcome === 'RolledBack', `${fault}: the disagreeing version ${version} ended ${decision.outcome} (${decision.reason})`);
         else check(decision.outcome === 'Promoted' || (decision.outcome === 'RolledBack' && failedVerdict), `${fault}: version ${version} ended ${decision.outcome} (${decision.reason}) with no failed analysis`);
       }
-      report.faults.push({ fault, version, bad, outcome: decision?.outcome ?? 'never', reason: decision?.reason ?? '', requests: 0, failed: 0, byStatus: {}, network: { timeout: 0, refused: 0, reset: 0, other: 0 }, failuresEndedMs: 0, podsReadyMs, containerRestarts: (await restarts()) - restartsBefore, ...(downMs === undefined ? {} : { downMs }) });
+      report.faults.push({ fault, version, bad, outcome: decision?.outcome ?? 'never', reason: decision?.reason ?? '', requests: 0, failed: 0, byStatus: {}, network: { timeout: 0, refused: 0, reset: 0, other: 0 }, failuresEndedMs: 0, podsReadyMs, containerRestarts: await restartsSince(restartsBefore), ...(downMs === undefined ? {} : { downMs }) });
       // A rolled-back version leaves its pods at zero: the next rollout starts from the stable one alone.
       await env.waitStatus(MD, 'settled', settled, 120_000);
     }

@@ -30,7 +30,7 @@ export const CI_SIZES: ChaosSizes = { kill: { rollouts: 10, kills: 4, killAfterM
 export const FULL_SIZES: ChaosSizes = { kill: { rollouts: 50, kills: 15, killAfterMs: [200, 6_000], spreadMs: 240_000, deadlineMs: 900_000 }, freeze: { rounds: 5, rollouts: 10 }, prom: { rollouts: 10, faultMs: 30_000 }, controlPlane: { outages: 10, outageMs: [1_000, 15_000], rollouts: 20 },
   serving: { hostile: 10_000, slow: 1_000, waves: 3, soakMs: 1_800_000, warmupMs: 300_000, connections: 32 },
   memory: { rollouts: 20, faultMs: 30_000, tightHeadroomMiB: 16 },
-  node: { rounds: 3, badShare: 0.25, pauseSeconds: 40 },
+  node: { rounds: 2, badShare: 0.25, pauseSeconds: 40 },
 };
 
 /** Runs the serving scenario (no cluster: the serving process alone) with a fresh seed (printed). */
@@ -148,7 +148,7 @@ export const SCENARIOS = {
       return {
         title: SCENARIOS.node.title,
         violations: r.violations,
-        cells: [String(r.seed), `${r.rollouts} rollouts, ${r.mustFail} must fail (disagree with stable); ${r.requests.toLocaleString('en-US')} requests`, `${r.faults.length} faults`, String(r.invariantsChecked), String(r.violations.length), `${per.join('; ')}; failed outside any fault: ${r.failedOutsideFaults}; ticks skipped (16 in flight): ${r.skippedTicks}`],
+        cells: [String(r.seed), `${r.rollouts} rollouts, ${r.mustFail} must fail (disagree with stable); ${r.requests.toLocaleString('en-US')} requests`, `${r.faults.length} faults`, String(r.invariantsChecked), String(r.violations.length), `${per.join('; ')}; failed outside any fault: ${r.failedOutsideFaults}; ticks skipped (16 in flight): ${r.skippedTicks}${r.notInjected.length > 0 ? `; not injected (target gone): ${r.notInjected.join('; ')}` : ''}`],
       };
     },
   },
