@@ -4,13 +4,23 @@
 // the operator's API requests in steady state (from the API server's audit log, watches
 // excluded); its RSS; reconcile p99; time until M simultaneous version bumps all have a canary.
 //
+// The floor, in the same run and first: N plain Deployments with the pod template the operator
+// builds (1 replica, no readiness gate: nothing admits them), created the same way, until every
+// one is Available — what the Deployment → ReplicaSet → scheduler → kwok pipeline costs alone.
+// Last, the operator alone (no pods): BENCH_ZERO ModelDeployments with replicas 0 in a namespace
+// of their own, their reconciles per second and the operator's RSS per ModelDeployment.
+//
 // Environment: BENCH_MDS (default 1000), BENCH_BUMPS (100), BENCH_STEADY_SECONDS (60),
-// BENCH_WORKERS (operator's max concurrent reconciles, default 8).
-import { spawn } from 'node:child_process';
+// BENCH_WORKERS (operator's max concurrent reconciles, default 8), BENCH_FLOOR (default 1; 0
+// skips the floor), BENCH_ZERO (default 5000; 0 skips it), BENCH_OPERATOR (dist, the default:
+// the bundle the image runs, built first by `npm run build`; source: operator/main.ts as is).
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CustomObjectsApi } from '@kubernetes/client-node';
+import { AppsV1Api, CustomObjectsApi, type V1Deployment } from '@kubernetes/client-node';
+import { modelDeploymentSpec } from '../../operator/api/schema.ts';
+import { servingDeployment } from '../../operator/resources/deployment.ts';
 import { CRD_FILE } from '../../tooling/crd.ts';
 import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../../operator/api/rbac.ts';
 import { GROUP, PLURAL, VERSION } from '../../operator/api/schema.ts';
@@ -20,6 +30,10 @@ const N = Number(process.env.BENCH_MDS ?? 1000);
 const BUMPS = Math.min(N, Number(process.env.BENCH_BUMPS ?? 100));
 const STEADY_S = Number(process.env.BENCH_STEADY_SECONDS ?? 60);
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 8);
+const FLOOR = process.env.BENCH_FLOOR !== '0';
+const ZERO = Number(process.env.BENCH_ZERO ?? 5000);
+const FROM = process.env.BENCH_OPERATOR ?? 'dist';
+if (FROM !== 'dist' && FROM !== 'source') throw new Error(`BENCH_OPERATOR is dist or source, not ${FROM}`);
 const SA_USER = 'system:serviceaccount:siskin-system:siskin-operator';
 const NS = 'bench';
 
@@ -91,8 +105,8 @@ const cluster = await startCluster({
   scheduler: true,
   kwokNodes: nodes,
   kwokMaxPods: 500,
-  // One ClusterIP per ModelDeployment: 1,000 of them need more than a /24 (kwok mode routes nothing).
-  serviceCidr: N > 200 ? '198.18.0.0/20' : undefined,
+  // One ClusterIP per ModelDeployment: 1,000 of them need more than a /24, 6,000 a /19 (kwok mode routes nothing).
+  serviceCidr: N + ZERO > 4000 ? '198.18.0.0/19' : N + ZERO > 200 ? '198.18.0.0/20' : undefined,
   extraApiserverArgs: [`--audit-policy-file=${auditPolicy}`, `--audit-log-path=${auditLog}`, '--audit-log-format=json', '--audit-log-mode=batch', '--audit-log-batch-max-wait=1s'],
 });
 let operatorPid = 0;
@@ -101,9 +115,36 @@ try {
   await cluster.kubectlOk(['wait', '--for=condition=Established', `crd/${PLURAL}.${GROUP}`, '--timeout=60s']);
   await cluster.kubectlOk(['create', 'namespace', NS]);
   const kc = cluster.kubeConfig();
+  const apps = kc.makeApiClient(AppsV1Api);
+  let floor: { created: number; available: number } | undefined;
+  if (FLOOR) {
+    // The operator's own pod template for a typical model, as a plain Deployment of one replica.
+    const spec = modelDeploymentSpec.parse({ model: { uri: 'file:///models/floor.onnx', version: '1' }, replicas: 1 });
+    const template = servingDeployment({ name: 'floor', namespace: 'floor', uid: 'floor' }, spec, 'r1', 1, { defaultImage: 'siskin.local/siskin:bench' });
+    delete template.spec!.template.spec!.readinessGates;
+    await cluster.kubectlOk(['create', 'namespace', 'floor']);
+    const plain = (i: number): V1Deployment => {
+      const name = `plain-${String(i).padStart(4, '0')}`;
+      const labels = { app: name };
+      return { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: 'floor', labels }, spec: { ...template.spec!, replicas: 1, selector: { matchLabels: labels }, template: { ...template.spec!.template, metadata: { labels } } } };
+    };
+    const f0 = performance.now();
+    await pool(Array.from({ length: N }, (_, i) => i), 32, (i) => apps.createNamespacedDeployment({ namespace: 'floor', body: plain(i) }));
+    const created = performance.now() - f0;
+    await waitFor(`${N} plain Deployments Available`, async () => {
+      const items = (await apps.listNamespacedDeployment({ namespace: 'floor' })).items;
+      const ok = items.filter((d) => (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1) && d.status?.availableReplicas === 1);
+      return ok.length === N ? true : undefined;
+    }, { timeoutMs: 900_000, intervalMs: 1000 });
+    floor = { created, available: performance.now() - f0 };
+    // Gone before the operator's burst, so both start from the same cluster.
+    await cluster.kubectlOk(['delete', 'namespace', 'floor', '--wait=true', '--timeout=600s']);
+  }
   const saConfig = await serviceAccountWithRules(cluster, { namespace: 'siskin-system', name: 'siskin-operator', rules: OPERATOR_RULES, namespaceRules: LEADER_ELECTION_RULES, expirationSeconds: 7200 });
   const port = await freePort();
-  const op = spawn(process.execPath, [join(root, 'operator/main.ts')], {
+  // What the image runs (one bundle: far fewer modules to parse and hold than the sources).
+  if (FROM === 'dist' && spawnSync(process.execPath, [join(root, 'scripts/build-dist.ts')], { stdio: 'inherit' }).status !== 0) throw new Error('npm run build failed');
+  const op = spawn(process.execPath, [join(root, FROM === 'dist' ? 'dist/operator/main.js' : 'operator/main.ts')], {
     env: {
       ...process.env,
       KUBECONFIG: saConfig,
@@ -164,14 +205,36 @@ try {
   }, { timeoutMs: 600_000, intervalMs: 500 });
   const bumped = performance.now() - t1;
 
+  // The operator alone: ModelDeployments with no pods, in a namespace of their own.
+  let zero: { seconds: number; rssBefore: number; rssAfter: number } | undefined;
+  if (ZERO > 0) {
+    await cluster.kubectlOk(['create', 'namespace', 'zero']);
+    const rssBefore = rssMiB(operatorPid);
+    const z0 = performance.now();
+    const zeroNames = Array.from({ length: ZERO }, (_, i) => `zero-${String(i).padStart(4, '0')}`);
+    await pool(zeroNames, 32, (name) => custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: 'zero', plural: PLURAL, body: { ...body(name, '1'), spec: { ...(body(name, '1') as { spec: object }).spec, replicas: 0 } } }));
+    await waitFor(`${ZERO} replicas-0 ModelDeployments reconciled`, async () => {
+      const items = ((await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: 'zero', plural: PLURAL })) as { items: Md[] }).items;
+      return items.filter((m) => m.status?.observedGeneration === m.metadata.generation).length === ZERO ? true : undefined;
+    }, { timeoutMs: 1_800_000, intervalMs: 2000 });
+    const seconds = (performance.now() - z0) / 1000;
+    await new Promise((r) => setTimeout(r, 10_000));
+    zero = { seconds, rssBefore, rssAfter: rssMiB(operatorPid) };
+  }
+
   const out = [
     `# operator benchmark — ${new Date().toISOString()}`,
-    `ModelDeployments: ${N} (1 replica each, ${nodes} kwok nodes), operator workers: ${WORKERS}`,
-    `created in ${(created / 1000).toFixed(1)} s; all Ready (observedGeneration current) ${(allReady / 1000).toFixed(1)} s after the first create`,
+    `ModelDeployments: ${N} (1 replica each, ${nodes} kwok nodes), operator workers: ${WORKERS}, operator run from ${FROM === 'dist' ? 'dist/operator/main.js (the image\'s bundle)' : 'operator/main.ts'}`,
+    ...(floor ? [`floor: ${N} plain Deployments (the operator's pod template, 1 replica) created in ${(floor.created / 1000).toFixed(1)} s; all Available ${(floor.available / 1000).toFixed(1)} s after the first create`] : []),
+    `created in ${(created / 1000).toFixed(1)} s; all Ready (observedGeneration current) ${(allReady / 1000).toFixed(1)} s after the first create${floor ? ` = ${(allReady / floor.available).toFixed(2)} × the floor` : ''}`,
     `steady state over ${STEADY_S} s: ${steady.count - leaseCalls} API requests besides watches and leader election (lease renewals: ${leaseCalls}) ${JSON.stringify(steady.byVerb)}`,
     `operator RSS: ${rssIdle} MiB idle → ${rssLoaded} MiB after the burst → ${rssSteady} MiB in steady state`,
     `reconcile p99: ${(p99 * 1000).toFixed(0)} ms`,
     `${BUMPS} simultaneous version bumps: all canaries exist after ${(bumped / 1000).toFixed(1)} s`,
+    `operator RSS per ModelDeployment: ${(((rssLoaded - rssIdle) * 1024) / N).toFixed(0)} KiB over the first ${N} (with their pods)`,
+    ...(zero
+      ? [`${ZERO} more with replicas 0 (no pods): all reconciled in ${zero.seconds.toFixed(1)} s = ${(ZERO / zero.seconds).toFixed(1)} ModelDeployments reconciled per second; RSS ${zero.rssBefore} → ${zero.rssAfter} MiB = ${(((zero.rssAfter - zero.rssBefore) * 1024) / ZERO).toFixed(0)} KiB per ModelDeployment`]
+      : []),
   ].join('\n');
   console.log(out);
 } finally {
