@@ -34,7 +34,8 @@ describe('chaos (CI form)', () => {
     expect(r.violations).toEqual([]);
   }, 420_000);
 
-  test('the serving process under hostile requests, a wave of slow connections and a soak: no crash, no 5xx but 503, every slow connection timed out, RSS flat', async () => {
+  // RSS flatness is the full form's invariant: two minutes end inside the first ten, where RSS still climbs to its level.
+  test('the serving process under hostile requests, a wave of slow connections and a short soak: no crash, no 5xx but 503, every slow connection timed out', async () => {
     const r = await runServing(CI_SIZES.serving);
     console.log(JSON.stringify({ ...r, slow: { ...r.slow, lifetimeMs: undefined } }));
     expect(r.hostile.sent).toBe(CI_SIZES.serving.hostile);

@@ -115,7 +115,7 @@ export const SCENARIOS = {
           `${r.hostile.sent.toLocaleString('en-US')} hostile requests (${statuses}; ${r.hostile.abandoned} reset by the client, ${r.hostile.closedWithoutAnswer} closed unanswered); ${r.slow.opened.toLocaleString('en-US')} slow connections in ${r.slow.validPerSecBefore.length} waves`,
           String(r.invariantsChecked),
           String(r.violations.length),
-          `${r.crashes} crashes, ${r.server5xx} answers 5xx other than 503, ${r.valid.shed} shed; slow connections closed with 408 at their timeout + ${ms(closed)}; valid traffic before → during a wave: ${wave}; RSS after warm-up ${mib(r.rssAfterWarmupMiB.first)} → max ${mib(r.rssAfterWarmupMiB.max)} → last ${mib(r.rssAfterWarmupMiB.last)} (${r.rssAfterWarmupMiB.slopeMiBPerMin} MiB/min); req/s per minute ${r.minutes.map((m) => m.reqPerSec).join(' ')}; SIGTERM → exit ${r.exitCode}`,
+          `${r.crashes} crashes, ${r.server5xx} answers 5xx other than 503, ${r.valid.shed} shed; slow connections closed with 408 at their timeout + ${ms(closed)}; valid traffic before → during a wave: ${wave}; RSS after warm-up${r.rssJudged ? '' : ' (not judged: soak too short)'} ${mib(r.rssAfterWarmupMiB.first)} → max ${mib(r.rssAfterWarmupMiB.max)} → last ${mib(r.rssAfterWarmupMiB.last)} (${r.rssAfterWarmupMiB.slopeMiBPerMin} MiB/min); req/s per minute ${r.minutes.map((m) => m.reqPerSec).join(' ')}; RSS MiB per minute (highest; main-thread heap, Buffers) ${r.minutes.map((m) => `${m.rssMaxMiB} (${m.heapMaxMiB}, ${m.externalMaxMiB})`).join(' ')}; SIGTERM → exit ${r.exitCode}`,
         ],
       };
     },
