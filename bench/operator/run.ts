@@ -13,9 +13,10 @@
 // Environment: BENCH_MDS (default 1000), BENCH_BUMPS (100), BENCH_STEADY_SECONDS (60),
 // BENCH_WORKERS (operator's max concurrent reconciles, default 8), BENCH_FLOOR (default 1; 0
 // skips the floor), BENCH_ZERO (default 5000; 0 skips it), BENCH_OPERATOR (dist, the default:
-// the bundle the image runs, built first by `npm run build`; source: operator/main.ts as is).
+// the bundle the image runs, built first by `npm run build`; source: operator/main.ts as is),
+// BENCH_CPU_PROF (1: the operator runs under --cpu-prof; its profile is summarised at the end).
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AppsV1Api, CustomObjectsApi, type V1Deployment } from '@kubernetes/client-node';
@@ -25,6 +26,7 @@ import { CRD_FILE } from '../../tooling/crd.ts';
 import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../../operator/api/rbac.ts';
 import { GROUP, PLURAL, VERSION } from '../../operator/api/schema.ts';
 import { freePort, httpGet, makeTempDir, serviceAccountWithRules, startCluster, waitFor } from '../../test/cluster/index.ts';
+import { formatSummary, summarise, type CpuProfile } from '../profile.ts';
 
 const N = Number(process.env.BENCH_MDS ?? 1000);
 const BUMPS = Math.min(N, Number(process.env.BENCH_BUMPS ?? 100));
@@ -33,6 +35,7 @@ const WORKERS = Number(process.env.BENCH_WORKERS ?? 8);
 const FLOOR = process.env.BENCH_FLOOR !== '0';
 const ZERO = Number(process.env.BENCH_ZERO ?? 5000);
 const FROM = process.env.BENCH_OPERATOR ?? 'dist';
+const CPU_PROF = process.env.BENCH_CPU_PROF === '1';
 if (FROM !== 'dist' && FROM !== 'source') throw new Error(`BENCH_OPERATOR is dist or source, not ${FROM}`);
 const SA_USER = 'system:serviceaccount:siskin-system:siskin-operator';
 const NS = 'bench';
@@ -41,6 +44,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const audit = makeTempDir('bench-audit');
 const auditPolicy = join(audit.path, 'policy.yaml');
 const auditLog = join(audit.path, 'audit.log');
+const profDir = makeTempDir('bench-cpu-prof');
 writeFileSync(
   auditPolicy,
   `apiVersion: audit.k8s.io/v1
@@ -77,6 +81,43 @@ function operatorRequests(fromLine: number): { count: number; byVerb: Record<str
 function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Math.round(Number(m[1]) / 1024) : NaN;
+}
+
+/** The cluster's processes and the operator, by name: where the CPU of a burst goes. */
+const CPU_NAMES = ['kube-apiserver', 'etcd', 'kube-controller', 'kube-scheduler', 'kwok'];
+function cpuSeconds(operator: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  const ticks = (pid: string): { comm: string; s: number } | undefined => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return { comm, s: (Number(f[11]) + Number(f[12])) / 100 };
+    } catch {
+      return undefined;
+    }
+  };
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    const t = ticks(pid);
+    if (t === undefined) continue;
+    const name = Number(pid) === operator ? 'operator' : CPU_NAMES.find((n) => t.comm.startsWith(n));
+    if (name !== undefined) out[name] = (out[name] ?? 0) + t.s;
+  }
+  return out;
+}
+function cpuSince(before: Record<string, number>, operator: number): string {
+  const now = cpuSeconds(operator);
+  return Object.entries(now)
+    .map(([k, v]) => [k, v - (before[k] ?? 0)] as const)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+    .join(', ');
+}
+
+/** Sum and count of a histogram (all label sets together). */
+function histogramTotals(metrics: string, name: string): { sum: number; count: number } {
+  const total = (suffix: string): number => [...metrics.matchAll(new RegExp(`^${name}_${suffix}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].reduce((s, m) => s + Number(m[1]), 0);
+  return { sum: total('sum'), count: total('count') };
 }
 
 /** p99 of the reconcile duration histogram, by linear interpolation inside the bucket. */
@@ -116,7 +157,7 @@ try {
   await cluster.kubectlOk(['create', 'namespace', NS]);
   const kc = cluster.kubeConfig();
   const apps = kc.makeApiClient(AppsV1Api);
-  let floor: { created: number; available: number } | undefined;
+  let floor: { created: number; available: number; cpu: string } | undefined;
   if (FLOOR) {
     // The operator's own pod template for a typical model, as a plain Deployment of one replica.
     const spec = modelDeploymentSpec.parse({ model: { uri: 'file:///models/floor.onnx', version: '1' }, replicas: 1 });
@@ -128,6 +169,7 @@ try {
       const labels = { app: name };
       return { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: 'floor', labels }, spec: { ...template.spec!, replicas: 1, selector: { matchLabels: labels }, template: { ...template.spec!.template, metadata: { labels } } } };
     };
+    const cpu0 = cpuSeconds(-1);
     const f0 = performance.now();
     await pool(Array.from({ length: N }, (_, i) => i), 32, (i) => apps.createNamespacedDeployment({ namespace: 'floor', body: plain(i) }));
     const created = performance.now() - f0;
@@ -136,7 +178,7 @@ try {
       const ok = items.filter((d) => (d.status?.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1) && d.status?.availableReplicas === 1);
       return ok.length === N ? true : undefined;
     }, { timeoutMs: 900_000, intervalMs: 1000 });
-    floor = { created, available: performance.now() - f0 };
+    floor = { created, available: performance.now() - f0, cpu: cpuSince(cpu0, -1) };
     // Gone before the operator's burst, so both start from the same cluster.
     await cluster.kubectlOk(['delete', 'namespace', 'floor', '--wait=true', '--timeout=600s']);
   }
@@ -144,7 +186,7 @@ try {
   const port = await freePort();
   // What the image runs (one bundle: far fewer modules to parse and hold than the sources).
   if (FROM === 'dist' && spawnSync(process.execPath, [join(root, 'scripts/build-dist.ts')], { stdio: 'inherit' }).status !== 0) throw new Error('npm run build failed');
-  const op = spawn(process.execPath, [join(root, FROM === 'dist' ? 'dist/operator/main.js' : 'operator/main.ts')], {
+  const op = spawn(process.execPath, [...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${profDir.path}`] : []), join(root, FROM === 'dist' ? 'dist/operator/main.js' : 'operator/main.ts')], {
     env: {
       ...process.env,
       KUBECONFIG: saConfig,
@@ -173,6 +215,8 @@ try {
   type Md = { metadata: { name: string; generation: number }; status?: { observedGeneration?: number; canary?: { version: string }; conditions?: { type: string; status: string }[] } };
   const list = async (): Promise<Md[]> => ((await custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: PLURAL })) as { items: Md[] }).items;
 
+  const beforeBurst = operatorRequests(0).lines;
+  const cpuBurst0 = cpuSeconds(operatorPid);
   const t0 = performance.now();
   await pool(names, 32, (name) => custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: PLURAL, body: body(name, '1') }));
   const created = performance.now() - t0;
@@ -182,7 +226,18 @@ try {
     return ready.length === N ? true : undefined;
   }, { timeoutMs: 900_000, intervalMs: 1000 });
   const allReady = performance.now() - t0;
+  const burstCpu = cpuSince(cpuBurst0, operatorPid);
   const rssLoaded = rssMiB(operatorPid);
+  // Where the burst's time went inside the operator: waiting in the queue against reconciling,
+  // and what it asked of the API server per ModelDeployment (the audit batch flushes every second).
+  const burstMetrics = (await httpGet(`http://127.0.0.1:${port}/metrics`)).body;
+  const queued = histogramTotals(burstMetrics, 'siskin_workqueue_queue_duration_seconds');
+  const worked = histogramTotals(burstMetrics, 'siskin_reconcile_time_seconds');
+  await new Promise((r) => setTimeout(r, 1500));
+  const burst = operatorRequests(beforeBurst);
+  // RSS against the live JS heap: what the caches hold against what V8 grew to and keeps.
+  const heapMiB = (text: string): number => Number(/^nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1] ?? Number.NaN) / 1024 ** 2;
+  const heapLoaded = heapMiB(burstMetrics);
 
   // Steady state: nothing changes; count what the operator asks of the API server.
   await new Promise((r) => setTimeout(r, 5000));
@@ -225,10 +280,12 @@ try {
   const out = [
     `# operator benchmark — ${new Date().toISOString()}`,
     `ModelDeployments: ${N} (1 replica each, ${nodes} kwok nodes), operator workers: ${WORKERS}, operator run from ${FROM === 'dist' ? 'dist/operator/main.js (the image\'s bundle)' : 'operator/main.ts'}`,
-    ...(floor ? [`floor: ${N} plain Deployments (the operator's pod template, 1 replica) created in ${(floor.created / 1000).toFixed(1)} s; all Available ${(floor.available / 1000).toFixed(1)} s after the first create`] : []),
+    ...(floor ? [`floor: ${N} plain Deployments (the operator's pod template, 1 replica) created in ${(floor.created / 1000).toFixed(1)} s; all Available ${(floor.available / 1000).toFixed(1)} s after the first create; CPU seconds meanwhile: ${floor.cpu}`] : []),
     `created in ${(created / 1000).toFixed(1)} s; all Ready (observedGeneration current) ${(allReady / 1000).toFixed(1)} s after the first create${floor ? ` = ${(allReady / floor.available).toFixed(2)} × the floor` : ''}`,
     `steady state over ${STEADY_S} s: ${steady.count - leaseCalls} API requests besides watches and leader election (lease renewals: ${leaseCalls}) ${JSON.stringify(steady.byVerb)}`,
-    `operator RSS: ${rssIdle} MiB idle → ${rssLoaded} MiB after the burst → ${rssSteady} MiB in steady state`,
+    `operator RSS: ${rssIdle} MiB idle → ${rssLoaded} MiB after the burst → ${rssSteady} MiB in steady state (live JS heap after the burst ${heapLoaded.toFixed(0)} MiB, in steady state ${heapMiB(metrics).toFixed(0)} MiB)`,
+    `CPU seconds during the burst (2 cores × ${(allReady / 1000).toFixed(0)} s = ${((2 * allReady) / 1000).toFixed(0)} available): ${burstCpu}`,
+    `during the burst: ${worked.count} reconciles (${(worked.count / N).toFixed(1)} per ModelDeployment), mean ${((worked.sum / Math.max(1, worked.count)) * 1000).toFixed(0)} ms reconciling after a mean ${((queued.sum / Math.max(1, queued.count)) * 1000).toFixed(0)} ms waiting in the queue; API requests besides watches ${burst.count} = ${(burst.count / N).toFixed(1)} per ModelDeployment: ${Object.entries(burst.byVerb).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${(v / N).toFixed(2)}`).join(', ')}`,
     `reconcile p99: ${(p99 * 1000).toFixed(0)} ms`,
     `${BUMPS} simultaneous version bumps: all canaries exist after ${(bumped / 1000).toFixed(1)} s`,
     `operator RSS per ModelDeployment: ${(((rssLoaded - rssIdle) * 1024) / N).toFixed(0)} KiB over the first ${N} (with their pods)`,
@@ -237,6 +294,18 @@ try {
       : []),
   ].join('\n');
   console.log(out);
+  if (CPU_PROF) {
+    // The profile is written when the process exits.
+    const exited = new Promise((r) => op.once('exit', r));
+    op.kill('SIGTERM');
+    await exited;
+    operatorPid = 0;
+    const file = readdirSync(profDir.path).find((f) => f.endsWith('.cpuprofile'));
+    if (file === undefined) throw new Error(`the operator wrote no CPU profile into ${profDir.path}`);
+    const copy = join(root, 'bench/operator/last.cpuprofile');
+    copyFileSync(join(profDir.path, file), copy);
+    console.log(`\noperator CPU profile over the whole run (${copy}):\n${formatSummary(summarise(JSON.parse(readFileSync(copy, 'utf8')) as CpuProfile))}`);
+  }
 } finally {
   if (operatorPid) {
     try {
@@ -247,4 +316,5 @@ try {
   }
   await cluster.stop();
   audit.remove();
+  profDir.remove();
 }
