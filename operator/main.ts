@@ -2,6 +2,7 @@
 // leader election) running the ModelDeployment controller, graceful shutdown on SIGTERM.
 import { KubeConfig } from '@kubernetes/client-node';
 import { addModelDeploymentController } from './controller/setup.ts';
+import { reuseConnections } from './runtime/connections.ts';
 import { ConfigError, loadConfig } from './runtime/config.ts';
 import { createLogger } from './runtime/logger.ts';
 import { Manager, managerOptionsFromConfig } from './runtime/manager.ts';
@@ -20,6 +21,8 @@ const logger = createLogger({ level: config.logLevel });
 const kubeConfig = new KubeConfig();
 // In a pod: the ServiceAccount; elsewhere: KUBECONFIG or ~/.kube/config.
 kubeConfig.loadFromDefault();
+// Every API client below shares one connection pool (client-node would open one per request).
+reuseConnections(kubeConfig);
 const manager = new Manager(managerOptionsFromConfig(config, kubeConfig, logger));
 addModelDeploymentController(manager, { kubeConfig, config, logger });
 manager.stopOnSignals();

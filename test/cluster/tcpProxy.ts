@@ -10,6 +10,8 @@ export class TcpProxy {
   private readonly sockets = new Set<Socket>();
   /** The local port; stable across stop()/start(). */
   port = 0;
+  /** Connections accepted since the relay was made. */
+  accepted = 0;
 
   constructor(target: string) {
     const url = new URL(target);
@@ -19,6 +21,7 @@ export class TcpProxy {
   /** Listens (again) on 127.0.0.1 at the same port as before, or a free one the first time. */
   async start(): Promise<void> {
     const server = createServer((client) => {
+      this.accepted++;
       const upstream = connect(this.target.port, this.target.host);
       for (const s of [client, upstream]) {
         this.sockets.add(s);
