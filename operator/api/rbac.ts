@@ -24,6 +24,11 @@ export const OPERATOR_RULES: V1PolicyRule[] = [
   // Deployment (patch; create for the first apply of a new one) and delete of a revision
   // nobody needs any more.
   { apiGroups: ['apps'], resources: ['deployments'], verbs: ['list', 'watch', 'create', 'patch', 'delete'] },
+  // setup.ts (informer); controller/apply.ts: server-side apply of the PodDisruptionBudget of
+  // each revision above one replica (resources/disruptionBudget.ts: at most one of its own pods
+  // evicted at a time, never blocking on a pod that is not Ready) and delete of one no longer
+  // needed. It selects only that revision's pods.
+  { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: ['list', 'watch', 'create', 'patch', 'delete'] },
   // reconcile.ts: replicas through the scale subresource (a JSON patch).
   { apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['patch'] },
   // setup.ts (informers); reconcile.ts: server-side apply of the Services and the routing

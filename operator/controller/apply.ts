@@ -8,10 +8,12 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   PatchStrategy,
+  PolicyV1Api,
   setHeaderOptions,
   type KubeConfig,
   type KubernetesObject,
   type V1Deployment,
+  type V1PodDisruptionBudget,
 } from '@kubernetes/client-node';
 import { createHash, randomBytes } from 'node:crypto';
 import { peerKeySecret } from '../resources/deployment.ts';
@@ -35,11 +37,12 @@ export interface KubeApis {
   apps: AppsV1Api;
   batch: BatchV1Api;
   custom: CustomObjectsApi;
+  policy: PolicyV1Api;
 }
 
 /** The API clients for a kubeconfig. */
 export function kubeApis(kc: KubeConfig): KubeApis {
-  return { core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api), batch: kc.makeApiClient(BatchV1Api), custom: kc.makeApiClient(CustomObjectsApi) };
+  return { core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api), batch: kc.makeApiClient(BatchV1Api), custom: kc.makeApiClient(CustomObjectsApi), policy: kc.makeApiClient(PolicyV1Api) };
 }
 
 /** Everything apply needs besides the plan: one reconcile's object, cache view, clients and signal. */
@@ -78,10 +81,13 @@ export async function applyPlan(s: ApplyScope, p: Plan): Promise<Applied> {
   await scale(s, p.scales);
   for (const svc of changed(p.services, (o) => s.cache.getService(s.stored.namespace, o.metadata!.name!))) await serverSideApply(s, svc);
   for (const c of changed(p.configMaps, (o) => s.cache.getConfigMap(s.stored.namespace, o.metadata!.name!))) await serverSideApply(s, c);
+  const budgets = s.cache.listDisruptionBudgets(s.stored.namespace, s.stored.name);
+  for (const b of changed(p.disruptionBudgets, (o) => budgets.find((x) => x.metadata?.name === o.metadata!.name))) await serverSideApply(s, b);
   await Promise.all(p.podGates.filter((g) => g.status === 'True').map((g) => setGate(s, g)));
   if (p.routeWeight !== undefined && !routingError) routingError = await route(s, p.routeWeight);
   const reported = routingError ? withRoutingFailure(s, p, routingError) : p;
   await deleteDeployments(s, p.deleteDeployments);
+  await deleteDisruptionBudgets(s, budgets.filter((b) => !p.disruptionBudgets.some((d) => d.metadata!.name === b.metadata?.name)));
   await createJobs(s, p);
   return { status: reported.status, events: reported.events, ...(routingError ? { routingError } : {}) };
 }
@@ -141,6 +147,17 @@ async function deleteDeployments(s: ApplyScope, names: readonly string[]): Promi
         { name, namespace: s.stored.namespace, body: { preconditions: uid ? { uid } : {}, propagationPolicy: 'Background' } },
         withSignal(s.signal),
       );
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+}
+
+/** Deletes owned PodDisruptionBudgets the plan no longer wants, guarded by the uid the cache saw. */
+async function deleteDisruptionBudgets(s: ApplyScope, budgets: readonly V1PodDisruptionBudget[]): Promise<void> {
+  for (const b of budgets) {
+    try {
+      await s.apis.policy.deleteNamespacedPodDisruptionBudget({ name: b.metadata!.name!, namespace: s.stored.namespace, body: { preconditions: { uid: b.metadata!.uid! } } }, withSignal(s.signal));
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
@@ -236,6 +253,9 @@ async function serverSideApply(s: ApplyScope, obj: KubernetesObject): Promise<vo
       return;
     case 'ConfigMap':
       await s.apis.core.patchNamespacedConfigMap(request, options);
+      return;
+    case 'PodDisruptionBudget':
+      await s.apis.policy.patchNamespacedPodDisruptionBudget(request, options);
       return;
     default:
       throw new Error(`no server-side apply for kind ${obj.kind} (${request.namespace}/${request.name})`);

@@ -3,7 +3,7 @@
 // from pods, analysis, health and load queries against Prometheus. Every request carries the
 // reconcile's signal.
 import { modelMetadataPath, SERVING_PORT } from '../../contract/http.ts';
-import type { V1ConfigMap, V1Deployment, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Deployment, V1Pod, V1PodDisruptionBudget, V1Service } from '@kubernetes/client-node';
 import { modelDeploymentSchema, type ModelDeployment } from '../api/schema.ts';
 import { measure } from '../analysis/measure.ts';
 import type { MetricProvider } from '../analysis/provider.ts';
@@ -25,6 +25,7 @@ export interface ReconcilerCache {
   getService(namespace: string, name: string): V1Service | undefined;
   getConfigMap(namespace: string, name: string): V1ConfigMap | undefined;
   listPods(namespace: string, modelDeployment: string): V1Pod[];
+  listDisruptionBudgets(namespace: string, modelDeployment: string): V1PodDisruptionBudget[];
 }
 
 /** The metadata of a stored ModelDeployment the reconciler needs. */

@@ -1,5 +1,5 @@
 // Wires the ModelDeployment reconciler into the manager: informers over ModelDeployments, the
-// Deployments, Services and ConfigMaps they own (mapped to their owner by owner reference) and
+// Deployments, Services, ConfigMaps and PodDisruptionBudgets they own (mapped to their owner by owner reference) and
 // their serving pods (mapped by label), one controller. The reconciler and its informers are
 // built in one place, buildModelDeploymentReconciler, which the tests use too: the reconciler
 // they exercise is the one that ships.
@@ -8,12 +8,14 @@ import {
   AppsV1Api,
   CoreV1Api,
   CustomObjectsApi,
+  PolicyV1Api,
   type KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
   type V1ConfigMap,
   type V1Deployment,
   type V1Pod,
+  type V1PodDisruptionBudget,
   type V1Service,
 } from '@kubernetes/client-node';
 import { GROUP, KIND, PLURAL, VERSION } from '../api/schema.ts';
@@ -39,6 +41,7 @@ export interface ModelDeploymentInformers {
   services: Informer<V1Service>;
   configMaps: Informer<V1ConfigMap>;
   pods: Informer<V1Pod>;
+  disruptionBudgets: Informer<V1PodDisruptionBudget>;
 }
 
 /** Settings of buildModelDeploymentReconciler. */
@@ -95,6 +98,7 @@ export function addModelDeploymentController(manager: Manager, opts: { kubeConfi
     .watch(informers.deployments, toOwner)
     .watch(informers.services, toOwner)
     .watch(informers.configMaps, toOwner)
+    .watch(informers.disruptionBudgets, toOwner)
     // Pods belong to ReplicaSets: they map to their ModelDeployment by label.
     .watch(informers.pods, (p) => {
       const md = p.metadata?.labels?.[LABEL_MODEL_DEPLOYMENT];
@@ -110,6 +114,7 @@ function modelDeploymentInformers(kc: KubeConfig, ns: string | undefined, logger
   const custom = kc.makeApiClient(CustomObjectsApi);
   const apps = kc.makeApiClient(AppsV1Api);
   const core = kc.makeApiClient(CoreV1Api);
+  const policy = kc.makeApiClient(PolicyV1Api);
   const at = ns ? { namespace: ns } : {};
   const modelDeployments = new Informer<KubernetesObject>({
     kubeConfig: kc,
@@ -132,6 +137,9 @@ function modelDeploymentInformers(kc: KubeConfig, ns: string | undefined, logger
     services: owned<V1Service>('v1', 'services', () => (ns ? core.listNamespacedService({ namespace: ns, ...byLabel }) : core.listServiceForAllNamespaces(byLabel))),
     configMaps: owned<V1ConfigMap>('v1', 'configmaps', () => (ns ? core.listNamespacedConfigMap({ namespace: ns, ...byLabel }) : core.listConfigMapForAllNamespaces(byLabel))),
     pods: owned<V1Pod>('v1', 'pods', () => (ns ? core.listNamespacedPod({ namespace: ns, ...byLabel }) : core.listPodForAllNamespaces(byLabel)), podAsObserved),
+    disruptionBudgets: owned<V1PodDisruptionBudget>('policy/v1', 'poddisruptionbudgets', () =>
+      ns ? policy.listNamespacedPodDisruptionBudget({ namespace: ns, ...byLabel }) : policy.listPodDisruptionBudgetForAllNamespaces(byLabel),
+    ),
   };
 }
 
@@ -144,5 +152,6 @@ function cacheOf(i: ModelDeploymentInformers): ReconcilerCache {
     getService: (namespace, name) => i.services.get(name, namespace),
     getConfigMap: (namespace, name) => i.configMaps.get(name, namespace),
     listPods: (namespace, name) => ofModel(i.pods.list(namespace), name),
+    listDisruptionBudgets: (namespace, name) => ofModel(i.disruptionBudgets.list(namespace), name),
   };
 }

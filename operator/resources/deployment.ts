@@ -172,6 +172,14 @@ export function servingDeployment(
           // Ready needs the operator's admission too: a canary takes no Service traffic until
           // its schema gate passed, and leaves the endpoints the moment a rollback is decided.
           readinessGates: [{ conditionType: READINESS_GATE }],
+          // Replicas spread over nodes and zones where the cluster allows it, never left
+          // unscheduled for it: one node or zone lost takes as few of them as it can.
+          topologySpreadConstraints: ['kubernetes.io/hostname', 'topology.kubernetes.io/zone'].map((topologyKey) => ({
+            maxSkew: 1,
+            topologyKey,
+            whenUnsatisfiable: 'ScheduleAnyway',
+            labelSelector: { matchLabels: selector },
+          })),
           securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
           containers: [
             {

@@ -3,6 +3,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { modelDeploymentSpec, type ModelDeploymentSpec } from '../api/schema.ts';
 import { resolveModelUri, servingDeployment, type Owner } from './deployment.ts';
+import { disruptionBudgets } from './disruptionBudget.ts';
 import { LABEL_MODEL_DEPLOYMENT, LABEL_REVISION } from './labels.ts';
 import { canonicalJson, revisionHash } from './revision.ts';
 import { servingServices } from './services.ts';
@@ -85,6 +86,12 @@ describe('servingDeployment', () => {
     expect(pod.spec!.readinessGates).toEqual([{ conditionType: 'siskin.dev/admitted' }]);
   });
 
+  test('spreads its replicas over nodes and zones without ever leaving one unscheduled for it', () => {
+    expect(pod.spec!.topologySpreadConstraints).toEqual(
+      ['kubernetes.io/hostname', 'topology.kubernetes.io/zone'].map((topologyKey) => ({ maxSkew: 1, topologyKey, whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: d.spec!.selector.matchLabels } })),
+    );
+  });
+
   test('is deterministic and carries no role, so re-applying or promoting never restarts pods', () => {
     const again = servingDeployment(owner, base({ serving: { batching: { enabled: true, maxBatchSize: 16 }, resources: { requests: { cpu: 1, memory: '256Mi' } } } }), rev, 3, { defaultImage: IMAGE });
     expect(JSON.stringify(again)).toBe(JSON.stringify(d));
@@ -105,6 +112,22 @@ describe('servingDeployment', () => {
     ['pvc://claim-a/dir/m.onnx', 'file:///models/profile/claim-a/dir/m.onnx'],
   ])('resolveModelUri(%s) → %s', (uri, want) => {
     expect(resolveModelUri(uri, 'profile').uri).toBe(want);
+  });
+});
+
+describe('disruptionBudgets', () => {
+  test('one per revision above one replica, selecting exactly that revision\'s pods, owned by the ModelDeployment', () => {
+    const budgets = disruptionBudgets(owner, { aaa: 3, bbb: 1, ccc: 0, ddd: 2 });
+    expect(budgets.map((b) => b.metadata!.name)).toEqual(['iris-aaa', 'iris-ddd']);
+    const served = servingDeployment(owner, base(), 'aaa', 3, { defaultImage: IMAGE });
+    expect(budgets[0]!.spec!.selector!.matchLabels).toEqual(served.spec!.selector.matchLabels);
+    expect(budgets[0]!.metadata!.ownerReferences).toEqual(served.metadata!.ownerReferences);
+    expect(budgets[0]!.metadata!.labels).toMatchObject({ [LABEL_MODEL_DEPLOYMENT]: 'iris', [LABEL_REVISION]: 'aaa' });
+  });
+  test('lets one pod go at a time, and never counts a pod that is not Ready against a drain', () => {
+    const [b] = disruptionBudgets(owner, { aaa: 5 });
+    expect(b!.spec).toMatchObject({ maxUnavailable: 1, unhealthyPodEvictionPolicy: 'AlwaysAllow' });
+    expect(b!.spec!.minAvailable).toBeUndefined();
   });
 });
 

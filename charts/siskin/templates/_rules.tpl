@@ -33,6 +33,16 @@
     - patch
     - delete
 - apiGroups:
+    - policy
+  resources:
+    - poddisruptionbudgets
+  verbs:
+    - list
+    - watch
+    - create
+    - patch
+    - delete
+- apiGroups:
     - apps
   resources:
     - deployments/scale

@@ -2,7 +2,7 @@
 // pipeline step reads it and writes the part it decides (sizes, revisions, the rollout state,
 // events, when to look again); the desired objects, pod gates and status are then derived
 // from it. Pure: no client, no clock.
-import type { V1ConfigMap, V1Deployment, V1Job, V1Service } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Deployment, V1Job, V1PodDisruptionBudget, V1Service } from '@kubernetes/client-node';
 import { ANNOTATION_COMMAND, ANNOTATION_PAUSED } from '../../api/reasons.ts';
 import type { ModelDeploymentSpec, ModelDeploymentStatus } from '../../api/schema.ts';
 import type { Observation } from '../../analysis/evaluate.ts';
@@ -92,6 +92,8 @@ export interface Plan {
   podGates: PodGate[];
   /** GatewayAPI routing: the canary's share of the HTTPRoute. */
   routeWeight?: number;
+  /** The PodDisruptionBudgets that should exist (one per revision above one replica); owned ones not here go. */
+  disruptionBudgets: V1PodDisruptionBudget[];
   /** Owned serving Deployments that must go. */
   deleteDeployments: string[];
   /** Retraining Jobs to create (an existing one of the same name is the same Job). */

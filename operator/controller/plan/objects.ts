@@ -4,6 +4,7 @@
 import type { V1Deployment } from '@kubernetes/client-node';
 import { Reason } from '../../api/reasons.ts';
 import { servingDeployment } from '../../resources/deployment.ts';
+import { disruptionBudgets } from '../../resources/disruptionBudget.ts';
 import { routingConfigMap } from '../../resources/routingConfig.ts';
 import { servingServices } from '../../resources/services.ts';
 import { admitted, observedOf, rolling, stableServes, type Plan, type PlanContext, type PodGate } from './context.ts';
@@ -18,7 +19,7 @@ export function keepPrevious(ctx: PlanContext): void {
 }
 
 /** The objects that should exist, sized by ctx.replicas. */
-export function desiredObjects(ctx: PlanContext): Pick<Plan, 'deployments' | 'scales' | 'deleteDeployments' | 'services' | 'configMaps' | 'routeWeight'> {
+export function desiredObjects(ctx: PlanContext): Pick<Plan, 'deployments' | 'scales' | 'deleteDeployments' | 'disruptionBudgets' | 'services' | 'configMaps' | 'routeWeight'> {
   const { input, spec } = ctx;
   const deployments: V1Deployment[] = [];
   const scales: Plan['scales'] = [];
@@ -46,7 +47,9 @@ export function desiredObjects(ctx: PlanContext): Pick<Plan, 'deployments' | 'sc
       ? { url: `http://${input.canaryServiceIP}`, sampleRate: analysis.shadowSampleRate, revision: canary.name }
       : undefined;
   const routeWeight = ctx.traffic.routeWeight(holding ? 100 : admitted(spec, canary) ? ctx.step.weight : 0);
-  return { deployments, scales, deleteDeployments, services, configMaps: [routingConfigMap(input.owner, shadow)], ...(routeWeight !== undefined ? { routeWeight } : {}) };
+  // Older revisions keep their Deployment only if observed; a budget for one that is gone would select nothing.
+  const budgeted = Object.fromEntries(Object.entries(ctx.replicas).filter(([rev]) => rev === ctx.desiredRev || observedOf(ctx, rev)));
+  return { deployments, scales, deleteDeployments, disruptionBudgets: disruptionBudgets(input.owner, budgeted), services, configMaps: [routingConfigMap(input.owner, shadow)], ...(routeWeight !== undefined ? { routeWeight } : {}) };
 }
 
 /**

@@ -5,13 +5,14 @@
 // reconciler resumes at the same step; deletion garbage-collects everything; a spec it cannot
 // act on and an apply the API server refuses are answered in status; a status it cannot read
 // fails terminally; an aborted reconcile stops making requests at once; a Prometheus address
-// the operator does not allow is never queried; a hand-edited ConfigMap or Service is restored.
+// the operator does not allow is never queried; a hand-edited ConfigMap or Service is restored;
+// a drain evicts a model's pods one at a time (its PodDisruptionBudget) and they spread by topology.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, PolicyV1Api, type KubernetesObject } from '@kubernetes/client-node';
 import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../../../operator/api/rbac.ts';
 import { CRD_FILE } from '../../../tooling/crd.ts';
 import { GROUP, PLURAL, VERSION, type ModelDeploymentStatus } from '../../../operator/api/schema.ts';
@@ -466,6 +467,51 @@ describe('ModelDeployment reconciler', () => {
       counting.closeAllConnections();
       await new Promise((r) => counting.close(r));
       await custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: PLURAL, name: 'elsewhere' }).catch(() => undefined);
+    }
+  });
+  test('a drain takes the serving pods of a revision one at a time (PodDisruptionBudget), only above one replica, and spreads them by topology', async () => {
+    const kc = cluster.kubeConfig();
+    const policy = kc.makeApiClient(PolicyV1Api);
+    const core = kc.makeApiClient(CoreV1Api);
+    const budgets = async (): Promise<Record<string, number | string | undefined>> =>
+      Object.fromEntries(
+        (await policy.listNamespacedPodDisruptionBudget({ namespace: NS, labelSelector: 'siskin.dev/model-deployment=drained' })).items.map((b) => [b.metadata!.labels!['siskin.dev/revision']!, b.spec!.maxUnavailable]),
+      );
+    try {
+      await create('drained', { model: { uri: 'file:///models/iris-1.onnx', version: '1' }, replicas: 3, rollout: { schemaCheck: 'Off' } });
+      const s = await settle('drained', (st) => st.readyReplicas === 3);
+      const rev = s.stable!.name;
+      expect(await budgets()).toEqual({ [rev]: 1 });
+      const template = (await apps.readNamespacedDeployment({ name: `drained-${rev}`, namespace: NS })).spec!.template.spec!;
+      expect(template.topologySpreadConstraints?.map((c) => [c.topologyKey, c.whenUnsatisfiable, c.labelSelector?.matchLabels?.['siskin.dev/revision']])).toEqual([
+        ['kubernetes.io/hostname', 'ScheduleAnyway', rev],
+        ['topology.kubernetes.io/zone', 'ScheduleAnyway', rev],
+      ]);
+
+      // A drain as kubectl drain runs it: the nodes cordoned (so no replacement can become Ready
+      // meanwhile), then evictions: the first is allowed, the second refused by the budget.
+      await waitFor('the budget to allow one disruption', async () => ((await policy.readNamespacedPodDisruptionBudget({ name: `drained-${rev}`, namespace: NS })).status?.disruptionsAllowed === 1 ? true : undefined), { timeoutMs: 30_000 });
+      const nodes = (await cluster.kubectlOk(['get', 'nodes', '-o', 'name'])).split('\n').filter(Boolean);
+      const pods = (await core.listNamespacedPod({ namespace: NS, labelSelector: `siskin.dev/model-deployment=drained,siskin.dev/revision=${rev}` })).items.map((p) => p.metadata!.name!);
+      expect(pods).toHaveLength(3);
+      const evict = (name: string): Promise<unknown> => core.createNamespacedPodEviction({ name, namespace: NS, body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace: NS } } });
+      await cluster.kubectlOk(['cordon', ...nodes]);
+      try {
+        await evict(pods[0]!);
+        await expect(evict(pods[1]!)).rejects.toMatchObject({ code: 429 });
+      } finally {
+        await cluster.kubectlOk(['uncordon', ...nodes]);
+      }
+
+      // One replica: no budget (a lone pod has no sibling to serve while it moves); back to two: one again.
+      await cluster.kubectlOk(['scale', 'md/drained', '--replicas=1']);
+      await settle('drained', (st) => st.observedGeneration === 2);
+      await waitFor('the budget to go', async () => (Object.keys(await budgets()).length === 0 ? true : undefined), { timeoutMs: 30_000 });
+      await cluster.kubectlOk(['scale', 'md/drained', '--replicas=2']);
+      await settle('drained', (st) => st.observedGeneration === 3);
+      expect(await budgets()).toEqual({ [rev]: 1 });
+    } finally {
+      await custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: PLURAL, name: 'drained' }).catch(() => undefined);
     }
   });
 });
