@@ -6,6 +6,7 @@ import { reuseConnections } from './runtime/connections.ts';
 import { ConfigError, loadConfig } from './runtime/config.ts';
 import { createLogger } from './runtime/logger.ts';
 import { Manager, managerOptionsFromConfig } from './runtime/manager.ts';
+import { OperatorMetrics } from './runtime/metrics.ts';
 
 let config;
 try {
@@ -23,7 +24,8 @@ const kubeConfig = new KubeConfig();
 kubeConfig.loadFromDefault();
 // Every API client below shares one connection pool (client-node would open one per request).
 reuseConnections(kubeConfig);
-const manager = new Manager(managerOptionsFromConfig(config, kubeConfig, logger));
+// The process's own RSS, heap and CPU beside the controller's series: what an SRE sizes its limit by.
+const manager = new Manager({ ...managerOptionsFromConfig(config, kubeConfig, logger), metrics: new OperatorMetrics({ processMetrics: true }) });
 addModelDeploymentController(manager, { kubeConfig, config, logger });
 manager.stopOnSignals();
 await manager.start();

@@ -73,6 +73,9 @@ describe('the operator process', () => {
     const metrics = (await httpGet(`http://127.0.0.1:${port}/metrics`)).body;
     expect(metrics).toMatch(/siskin_reconcile_total\{controller="modeldeployment",result="success"\} [1-9]/);
     expect(metrics).toMatch(/siskin_leader_election_master_status\{[^}]*\} 1/);
+    // The process's own memory and CPU, for sizing its limit.
+    expect(metrics).toMatch(/^process_resident_memory_bytes [1-9]/m);
+    expect(metrics).toMatch(/^nodejs_heap_size_used_bytes [1-9]/m);
   });
 
   test('SIGTERM releases the lease and exits 0; a new process carries a rollout on to promotion', async () => {
