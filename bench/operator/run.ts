@@ -14,9 +14,10 @@
 // BENCH_WORKERS (operator's max concurrent reconciles, default 8), BENCH_FLOOR (default 1; 0
 // skips the floor), BENCH_ZERO (default 5000; 0 skips it), BENCH_OPERATOR (dist, the default:
 // the bundle the image runs, built first by `npm run build`; source: operator/main.ts as is),
-// BENCH_CPU_PROF (1: the operator runs under --cpu-prof; its profile is summarised at the end).
+// BENCH_CPU_PROF (1: the operator runs under --cpu-prof; its profile is summarised at the end),
+// BENCH_HEAP_SNAPSHOT (1: a heap snapshot of the operator at the end, summarised by constructor).
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AppsV1Api, CustomObjectsApi, type V1Deployment } from '@kubernetes/client-node';
@@ -27,6 +28,7 @@ import { LEADER_ELECTION_RULES, OPERATOR_RULES } from '../../operator/api/rbac.t
 import { GROUP, PLURAL, VERSION } from '../../operator/api/schema.ts';
 import { freePort, httpGet, makeTempDir, serviceAccountWithRules, startCluster, waitFor } from '../../test/cluster/index.ts';
 import { formatSummary, summarise, type CpuProfile } from '../profile.ts';
+import { formatHeap, summariseHeap, type HeapSnapshot } from '../heap.ts';
 
 const N = Number(process.env.BENCH_MDS ?? 1000);
 const BUMPS = Math.min(N, Number(process.env.BENCH_BUMPS ?? 100));
@@ -36,6 +38,7 @@ const FLOOR = process.env.BENCH_FLOOR !== '0';
 const ZERO = Number(process.env.BENCH_ZERO ?? 5000);
 const FROM = process.env.BENCH_OPERATOR ?? 'dist';
 const CPU_PROF = process.env.BENCH_CPU_PROF === '1';
+const HEAP_SNAPSHOT = process.env.BENCH_HEAP_SNAPSHOT === '1';
 if (FROM !== 'dist' && FROM !== 'source') throw new Error(`BENCH_OPERATOR is dist or source, not ${FROM}`);
 const SA_USER = 'system:serviceaccount:siskin-system:siskin-operator';
 const NS = 'bench';
@@ -186,7 +189,7 @@ try {
   const port = await freePort();
   // What the image runs (one bundle: far fewer modules to parse and hold than the sources).
   if (FROM === 'dist' && spawnSync(process.execPath, [join(root, 'scripts/build-dist.ts')], { stdio: 'inherit' }).status !== 0) throw new Error('npm run build failed');
-  const op = spawn(process.execPath, [...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${profDir.path}`] : []), join(root, FROM === 'dist' ? 'dist/operator/main.js' : 'operator/main.ts')], {
+  const op = spawn(process.execPath, [...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${profDir.path}`] : []), ...(HEAP_SNAPSHOT ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${profDir.path}`] : []), join(root, FROM === 'dist' ? 'dist/operator/main.js' : 'operator/main.ts')], {
     env: {
       ...process.env,
       KUBECONFIG: saConfig,
@@ -294,6 +297,18 @@ try {
       : []),
   ].join('\n');
   console.log(out);
+  if (HEAP_SNAPSHOT) {
+    // Written when the signal is handled; complete once its size stops changing.
+    op.kill('SIGUSR2');
+    const file = await waitFor('the heap snapshot', async () => {
+      const f = readdirSync(profDir.path).find((n) => n.endsWith('.heapsnapshot'));
+      if (f === undefined) return undefined;
+      const size = statSync(join(profDir.path, f)).size;
+      await new Promise((r) => setTimeout(r, 2000));
+      return size > 0 && statSync(join(profDir.path, f)).size === size ? f : undefined;
+    }, { timeoutMs: 600_000, intervalMs: 1000 });
+    console.log(`\noperator heap after the run (RSS ${rssMiB(operatorPid)} MiB):\n${formatHeap(summariseHeap(JSON.parse(readFileSync(join(profDir.path, file), 'utf8')) as HeapSnapshot))}`);
+  }
   if (CPU_PROF) {
     // The profile is written when the process exits.
     const exited = new Promise((r) => op.once('exit', r));
