@@ -13,7 +13,7 @@ const common = { extensionsToTreatAsEsm: ['.ts'], transform, testEnvironment: 'n
 export default {
   projects: [
     // Pure functions: fast, no external processes.
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/{bench,contract,operator,serving,tooling,scripts,test/cluster,test/contract}/**/*.test.ts'] },
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/{bench,contract,operator,serving,tooling,scripts,test/cluster,test/contract,test/fixtures}/**/*.test.ts'] },
     // Real processes (etcd, kube-apiserver, Prometheus, ...): one at a time, two cores only.
     {
       ...common,

@@ -29,6 +29,7 @@ import { GROUP, PLURAL, VERSION } from '../../operator/api/schema.ts';
 import { freePort, httpGet, makeTempDir, serviceAccountWithRules, startCluster, waitFor } from '../../test/cluster/index.ts';
 import { formatSummary, summarise, type CpuProfile } from '../profile.ts';
 import { formatHeap, summariseHeap, type HeapSnapshot } from '../heap.ts';
+import { metricMiB, metricSum } from '../../test/fixtures/metricsText.ts';
 
 const N = Number(process.env.BENCH_MDS ?? 1000);
 const BUMPS = Math.min(N, Number(process.env.BENCH_BUMPS ?? 100));
@@ -115,12 +116,6 @@ function cpuSince(before: Record<string, number>, operator: number): string {
     .sort((a, b) => b[1] - a[1])
     .map(([k, v]) => `${k} ${v.toFixed(1)}`)
     .join(', ');
-}
-
-/** Sum and count of a histogram (all label sets together). */
-function histogramTotals(metrics: string, name: string): { sum: number; count: number } {
-  const total = (suffix: string): number => [...metrics.matchAll(new RegExp(`^${name}_${suffix}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].reduce((s, m) => s + Number(m[1]), 0);
-  return { sum: total('sum'), count: total('count') };
 }
 
 /** p99 of the reconcile duration histogram, by linear interpolation inside the bucket. */
@@ -234,12 +229,14 @@ try {
   // Where the burst's time went inside the operator: waiting in the queue against reconciling,
   // and what it asked of the API server per ModelDeployment (the audit batch flushes every second).
   const burstMetrics = (await httpGet(`http://127.0.0.1:${port}/metrics`)).body;
-  const queued = histogramTotals(burstMetrics, 'siskin_workqueue_queue_duration_seconds');
-  const worked = histogramTotals(burstMetrics, 'siskin_reconcile_time_seconds');
+  // Sum and count of a histogram, all label sets together.
+  const totals = (name: string): { sum: number; count: number } => ({ sum: metricSum(burstMetrics, `${name}_sum`) ?? 0, count: metricSum(burstMetrics, `${name}_count`) ?? 0 });
+  const queued = totals('siskin_workqueue_queue_duration_seconds');
+  const worked = totals('siskin_reconcile_time_seconds');
   await new Promise((r) => setTimeout(r, 1500));
   const burst = operatorRequests(beforeBurst);
   // RSS against the live JS heap: what the caches hold against what V8 grew to and keeps.
-  const heapMiB = (text: string): number => Number(/^nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1] ?? Number.NaN) / 1024 ** 2;
+  const heapMiB = (text: string): number => metricMiB(text, 'nodejs_heap_size_used_bytes');
   const heapLoaded = heapMiB(burstMetrics);
 
   // Steady state: nothing changes; count what the operator asks of the API server.

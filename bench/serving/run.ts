@@ -29,6 +29,7 @@ import { encodeInferRequest } from '../../serving/protocol/codec.ts';
 import type { Tensor } from '../../serving/protocol/tensor.ts';
 import { tabularClassifier } from '../../test/fixtures/onnxModels.ts';
 import { formatSummary, summarise, type CpuProfile } from '../profile.ts';
+import { metricMiB, metricSum } from '../../test/fixtures/metricsText.ts';
 import { percentile, runLoad } from './load.ts';
 import { startPeer } from './peers.ts';
 import type { PeerKind } from './peers.ts';
@@ -362,7 +363,7 @@ async function profile(model: BenchModel, jsonReq: (base: string) => LoadRequest
     // No separate warm-up: a longer run at the same concurrency, its first second unmeasured,
     // so the profile is of this load alone (plus the start, a fixed cost).
     const r = await runLoad(jsonReq(server.base), concurrency, Math.max(SECONDS, 5), 1);
-    const served = [...(await (await fetch(`${server.base}/metrics`)).text()).matchAll(/^siskin_requests_total\{[^}]*\} (\S+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    const served = metricSum(await (await fetch(`${server.base}/metrics`)).text(), 'siskin_requests_total') ?? 0;
     await stop(server.child);
     // The file name ends .<pid>.<thread id>.<sequence>.cpuprofile; thread 0 is the event loop.
     const files = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile'));
@@ -383,9 +384,7 @@ async function profile(model: BenchModel, jsonReq: (base: string) => LoadRequest
 
 /** The server's live JS heap (its own /metrics, Node's heap-used gauge): RSS also holds what V8 reserved and has not returned. */
 async function heapUsedMiB(base: string): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  const bytes = new RegExp(`^${SERVING_PROCESS_METRICS_PREFIX}nodejs_heap_size_used_bytes(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1];
-  return bytes === undefined ? Number.NaN : Number(bytes) / 1024 ** 2;
+  return metricMiB(await (await fetch(`${base}/metrics`)).text(), `${SERVING_PROCESS_METRICS_PREFIX}nodejs_heap_size_used_bytes`);
 }
 
 /**

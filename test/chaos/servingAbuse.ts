@@ -16,6 +16,7 @@ import { makeTempDir, startProcess } from '../cluster/process.ts';
 import { freePort } from '../cluster/net.ts';
 import { hostileBytes, hostileRequest, openSlow, sendBytes, trickle, VALID_TWO_INPUTS_ANSWER, validTwoInputs } from '../fixtures/hostile.ts';
 import type { SlowClient } from '../fixtures/hostile.ts';
+import { metricMiB } from '../fixtures/metricsText.ts';
 import { writeFixture } from '../fixtures/onnxModels.ts';
 import { percentile, rng, sleep } from './world.ts';
 
@@ -74,8 +75,7 @@ async function metricsText(base: string): Promise<string> {
 
 /** A process gauge of the server's main thread, in MiB (the JS heap, or memory outside it held by Buffers). */
 function gaugeMiB(text: string, name: 'nodejs_heap_size_used_bytes' | 'nodejs_external_memory_bytes'): number {
-  const v = new RegExp(`^${SERVING_PROCESS_METRICS_PREFIX}${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1];
-  return v === undefined ? Number.NaN : Number(v) / 1024 ** 2;
+  return metricMiB(text, `${SERVING_PROCESS_METRICS_PREFIX}${name}`);
 }
 
 /** Server-side count of answers with a 5xx code other than 503. */
