@@ -73,6 +73,15 @@ describe('metricQueries', () => {
     );
   });
 
+  test('during a dark launch the canary is judged on the requests stable mirrored to it; stable on its live traffic', () => {
+    const q = metricQueries({ name: 'e', kind: 'ErrorRate', max: 0.1, maxRelativeToStable: 2 }, { ...ctx, canaryMirrored: true });
+    const mirroredToo = 'route=~"/v2/models/:name/infer|/v2/models/:name/versions/:version/infer|mirrored"';
+    expect(q.canary).toBe(share(sel('siskin_requests_total', 'c2', mirroredToo, 'code=~"5.."'), sel('siskin_requests_total', 'c2', mirroredToo)));
+    expect(q.samples).toBe(`sum(${windowCount(sel('siskin_requests_total', 'c2', mirroredToo), 60)})`);
+    expect(q.stable).toBe(share(sel('siskin_requests_total', 's1', INFER, 'code=~"5.."'), sel('siskin_requests_total', 's1', INFER)));
+    expect(metricQueries({ name: 'e', kind: 'ErrorRate', max: 0.1 }, ctx).canary).not.toContain('mirrored');
+  });
+
   test('the stable revision agrees with itself', () => {
     expect(metricQueries({ name: 'a', kind: 'PredictionAgreement', minRelativeToStable: 0.99 }, ctx).stable).toBe('vector(1)');
   });

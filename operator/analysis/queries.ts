@@ -12,7 +12,7 @@
 // drops everything a series counted before its first scrape — the first errors of a bad
 // canary would be invisible for a whole round.
 import { INFER_ROUTES } from '../../contract/http.ts';
-import { FEEDBACK_OUTCOMES, SERVING_DEFAULT_LABELS, SERVING_METRICS as M, SHADOW_RESULTS } from '../../contract/metrics.ts';
+import { FEEDBACK_OUTCOMES, MIRRORED_ROUTE, SERVING_DEFAULT_LABELS, SERVING_METRICS as M, SHADOW_RESULTS } from '../../contract/metrics.ts';
 import type { MetricSpec } from './evaluate.ts';
 
 /** Who is measured: the model, its two revisions, and the window. */
@@ -24,6 +24,11 @@ export interface QueryContext {
   stableRevision: string;
   /** The range each measurement covers. */
   windowSeconds: number;
+  /**
+   * The canary's requests include the ones stable mirrored to it: during a dark launch (a shadow
+   * step) they are all it answers. Otherwise only live traffic is judged.
+   */
+  canaryMirrored?: boolean;
 }
 
 /** The queries of one metric: the canary value, the stable value for relative bounds, the sample count. */
@@ -55,6 +60,7 @@ function selector(name: string, ns: string, model: string, revision: string, ...
 
 // The `route` labels of inference requests: the serving runtime's Fastify route patterns.
 const inferRoute = `route=~"${escapeLabelValue(anyOf(INFER_ROUTES))}"`;
+const inferOrMirroredRoute = `route=~"${escapeLabelValue(anyOf([...INFER_ROUTES, MIRRORED_ROUTE]))}"`;
 const serverError = 'code=~"5.."';
 const scoredOutcome = `outcome="${FEEDBACK_OUTCOMES.scored}"`;
 const bucket = (histogram: { name: string }): string => `${histogram.name}_bucket`;
@@ -79,15 +85,17 @@ interface RevisionQueries {
   samples: string;
 }
 
-function revisionQueries(metric: MetricSpec, ns: string, model: string, revision: string, w: number, shadowOf?: string): RevisionQueries {
+function revisionQueries(metric: MetricSpec, ns: string, model: string, revision: string, w: number, opts: { shadowOf?: string; mirrored?: boolean } = {}): RevisionQueries {
+  const { shadowOf, mirrored } = opts;
   const sel = (name: string, ...extra: string[]): string => selector(name, ns, model, revision, ...extra);
-  const inferRequests = sel(M.requests.name, inferRoute);
+  const route = mirrored ? inferOrMirroredRoute : inferRoute;
+  const inferRequests = sel(M.requests.name, route);
   const requests = `sum(${windowCount(inferRequests, w)})`;
   switch (metric.kind) {
     case 'LatencyQuantile':
-      return { samples: requests, value: quantile(metric.quantile ?? DEFAULT_QUANTILE, sel(bucket(M.requestDuration), inferRoute), w) };
+      return { samples: requests, value: quantile(metric.quantile ?? DEFAULT_QUANTILE, sel(bucket(M.requestDuration), route), w) };
     case 'ErrorRate':
-      return { samples: requests, value: share(sel(M.requests.name, inferRoute, serverError), inferRequests, w) };
+      return { samples: requests, value: share(sel(M.requests.name, route, serverError), inferRequests, w) };
     case 'FeatureDrift':
       // The server already computes PSI over its own sliding window of rows: the latest
       // value is the measurement, and the worst feature (and pod) decides.
@@ -117,11 +125,11 @@ export function metricQueries(metric: MetricSpec, ctx: QueryContext): MetricQuer
   const { namespace: ns, model, windowSeconds: w } = ctx;
   const relative = metric.maxRelativeToStable !== undefined || metric.minRelativeToStable !== undefined;
   if (metric.kind === 'PredictionAgreement') {
-    const q = revisionQueries(metric, ns, model, ctx.stableRevision, w, ctx.canaryRevision);
+    const q = revisionQueries(metric, ns, model, ctx.stableRevision, w, { shadowOf: ctx.canaryRevision });
     // The stable revision agrees with itself by definition; there is no series to read.
     return { canary: q.value, samples: q.samples, ...(relative ? { stable: 'vector(1)' } : {}) };
   }
-  const canary = revisionQueries(metric, ns, model, ctx.canaryRevision, w);
+  const canary = revisionQueries(metric, ns, model, ctx.canaryRevision, w, { mirrored: !!ctx.canaryMirrored });
   const result: MetricQueries = { canary: canary.value, samples: canary.samples };
   if (relative) result.stable = revisionQueries(metric, ns, model, ctx.stableRevision, w).value;
   return result;

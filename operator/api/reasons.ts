@@ -36,6 +36,7 @@ export const Reason = {
   PausedUntilPromoted: 'PausedUntilPromoted',
   PausedForDuration: 'PausedForDuration',
   AnalysisRunning: 'AnalysisRunning',
+  ShadowRunning: 'ShadowRunning',
   AwaitingPassingAnalysis: 'AwaitingPassingAnalysis',
   AwaitingManualPromotion: 'HighRiskAwaitingPromotion',
   AllStepsCompleted: 'AllStepsCompleted',

@@ -289,12 +289,21 @@ export const stepSpec = withRules(
         .object({ durationSeconds: z.number().int().min(1).max(604800).describe('How long the analysis must pass at the current weight.') })
         .optional()
         .describe('Hold at the current weight while the analysis runs.'),
+      shadow: z
+        .object({
+          durationSeconds: z.number().int().min(1).max(604800).describe('How long the canary is judged on mirrored traffic before the next step.'),
+          sampleRate: z.number().gt(0).max(1).default(0.2).describe('The share of stable requests mirrored to the canary (their answers are discarded).'),
+        })
+        .optional()
+        .describe(
+          'Dark launch: the canary runs at weight 0 on mirrored copies of stable requests and is judged (latency, errors, agreement, drift; not Accuracy, which needs answers clients got) before any client sees it. Comes before every setWeight above 0.',
+        ),
     })
     .describe('A canary step.'),
   {
-    rule: '[has(self.setWeight), has(self.pause), has(self.analysis)].filter(x, x).size() == 1',
-    message: 'a step sets exactly one of setWeight, pause or analysis',
-    holds: (s) => [s.setWeight, s.pause, s.analysis].filter((x) => x !== undefined).length === 1,
+    rule: '[has(self.setWeight), has(self.pause), has(self.analysis), has(self.shadow)].filter(x, x).size() == 1',
+    message: 'a step sets exactly one of setWeight, pause, analysis or shadow',
+    holds: (s) => [s.setWeight, s.pause, s.analysis, s.shadow].filter((x) => x !== undefined).length === 1,
   },
 );
 
@@ -356,6 +365,12 @@ function weightsOf(steps: readonly { setWeight?: number | undefined }[]): number
   return steps.flatMap((s) => (s.setWeight === undefined ? [] : [s.setWeight]));
 }
 
+/** Whether no shadow step follows a setWeight above 0. */
+function darkBeforeLight(steps: readonly { setWeight?: number | undefined; shadow?: unknown }[]): boolean {
+  const firstLight = steps.findIndex((s) => (s.setWeight ?? 0) > 0);
+  return firstLight < 0 || !steps.slice(firstLight).some((s) => s.shadow !== undefined);
+}
+
 /**
  * Whether the canary answers clients before the rollout first waits for a passing analysis
  * round: the first step that either puts weight on the canary or waits on the analysis (a
@@ -380,6 +395,12 @@ export const rolloutSpec = withRules(
           rule: 'self.filter(s, has(s.setWeight)).map(s, s.setWeight).isSorted() && self.filter(s, has(s.setWeight)).map(s, s.setWeight).all(w, self.filter(s, has(s.setWeight) && s.setWeight == w).size() == 1)',
           message: 'setWeight values must increase from step to step',
           holds: (steps) => weightsOf(steps).every((w, i, all) => i === 0 || w > all[i - 1]!),
+        },
+        {
+          // 1 for a shadow step, 2 for a weight above 0: every 1 must come before every 2.
+          rule: 'self.map(s, has(s.shadow) ? 1 : (has(s.setWeight) && s.setWeight > 0 ? 2 : 0)).filter(x, x != 0).isSorted()',
+          message: 'a shadow step must come before every setWeight above 0: a dark launch ends when clients see the canary',
+          holds: (steps) => darkBeforeLight(steps),
         },
       ),
       trafficRouting: withRules(

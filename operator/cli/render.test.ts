@@ -208,6 +208,9 @@ describe('formatting helpers', () => {
   test('a timed pause names its duration', () => {
     expect(stepText(0, [{ pause: { durationSeconds: 60 } }])).toBe('1/1: pause 60s');
   });
+  test('a shadow step says it runs at weight 0 on mirrored requests', () => {
+    expect(stepText(0, [{ shadow: { durationSeconds: 300, sampleRate: 0.5 } }, { setWeight: 20 }])).toBe("1/2: shadow for 300s on 50% of stable's requests (weight 0)");
+  });
 
   test.each<[number | undefined, string]>([
     [0.41234, '0.4123'],

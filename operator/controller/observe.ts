@@ -12,7 +12,7 @@ import { measureHealth, measureLoad } from '../monitoring/measureHealth.ts';
 import { LABEL_REVISION, READINESS_GATE, serviceNames } from '../resources/labels.ts';
 import { readCapped } from '../runtime/http.ts';
 import { TerminalError } from '../runtime/reconcile.ts';
-import { analysisDue, autoscaleDue, healthDue, signaturesToRead, type ObservedDeployment, type ObservedPod, type PlanInput, type SignatureRead } from './plan.ts';
+import { analysisDue, autoscaleDue, healthDue, signaturesToRead, stepAnalysis, type ObservedDeployment, type ObservedPod, type PlanInput, type SignatureRead } from './plan.ts';
 
 /**
  * Reads from the informers' caches, so a reconcile costs no GET or LIST. Caches may lag:
@@ -181,12 +181,20 @@ async function measureDue(
   const status = md.status ?? {};
   const model = md.spec.model.name ?? name;
   const analysis = md.spec.rollout.analysis;
+  const judged = stepAnalysis(md.spec, status.currentStepIndex ?? 0);
   const analysisRound =
     analysis && analysisDue(md.spec, status, observed, at) && status.canary && status.stable
       ? await measure(
           prometheus,
-          analysis.metrics,
-          { namespace, model, canaryRevision: status.canary.name, stableRevision: status.stable.name, windowSeconds: analysis.windowSeconds },
+          judged.metrics,
+          {
+            namespace,
+            model,
+            canaryRevision: status.canary.name,
+            stableRevision: status.stable.name,
+            windowSeconds: analysis.windowSeconds,
+            canaryMirrored: judged.canaryMirrored,
+          },
           signal,
         )
       : undefined;

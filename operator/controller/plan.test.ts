@@ -1,7 +1,7 @@
 // plan() as a specification of the reconciler's decisions, without any API server.
 import { describe, expect, test } from '@jest/globals';
 import type { ModelDeploymentStatus } from '../api/schema.ts';
-import { analysisDue, plan, signaturesToRead, type ObservedPod } from './plan.ts';
+import { analysisDue, plan, signaturesToRead, stepAnalysis, type ObservedPod } from './plan.ts';
 import { revisionHash } from '../resources/revision.ts';
 import { dep, IMAGE, planInput, pod, rev, SIG, sizes, specV, stableStatus, T0 } from './planFixtures.ts';
 import { ANNOTATION_COMMAND, ANNOTATION_PAUSED } from '../api/reasons.ts';
@@ -240,6 +240,65 @@ describe('plan', () => {
       expect(JSON.parse(p.configMaps[0]!.data!['routing.json']!)).toEqual({ shadow: { url: 'http://198.18.0.77', sampleRate: 0.5, revision: r } });
       const none = plan(input({ spec: specV('1'), status: stableStatus('1'), observed: [dep('1', 4)], canaryServiceIP: '198.18.0.77' }));
       expect(JSON.parse(none.configMaps[0]!.data!['routing.json']!)).toEqual({ shadow: null });
+    });
+  });
+
+  describe('a dark launch: the shadow step', () => {
+    const AGREE = { name: 'agree', kind: 'PredictionAgreement', min: 0.9 };
+    const ACCURACY = { name: 'accuracy', kind: 'Accuracy', min: 0.9 };
+    const spec = specV('2', {
+      rollout: { steps: [{ shadow: { durationSeconds: 300, sampleRate: 0.5 } }, { setWeight: 25 }, { pause: {} }], analysis: { failureLimit: 0, metrics: [AGREE, ACCURACY] } },
+    });
+    const dark = (extra: Partial<ModelDeploymentStatus> = {}): ModelDeploymentStatus => ({
+      stable: { name: rev('1'), version: '1', uri: 'file:///m/1.onnx', signature: SIG },
+      canary: { name: rev('2'), version: '2', uri: 'file:///m/2.onnx', signature: SIG },
+      canaryWeight: 0,
+      currentStepIndex: 0,
+      stepStartedAt: new Date(T0 - 60_000).toISOString(),
+      rolloutStartedAt: new Date(T0 - 60_000).toISOString(),
+      ...extra,
+    });
+    const selectorOf = (p: ReturnType<typeof plan>, name: string): Record<string, string> | undefined => p.services.find((s) => s.metadata?.name === name)?.spec?.selector;
+
+    test('the canary runs beside a whole stable at weight 0, takes mirrored requests at the step\'s rate, and no client reaches it', () => {
+      const p = plan(input({ spec, status: dark(), observed: [dep('1', 4), dep('2', 2)], pods: [pod('2', 0, { admitted: 'True' })], canaryServiceIP: '198.18.0.77' }));
+      expect(sizes(p)).toEqual({ [rev('1')]: 4, [rev('2')]: 2 });
+      // The Service clients use selects stable only; the canary's own Service is the mirror's target.
+      expect(selectorOf(p, 'iris')).toEqual({ 'siskin.dev/model-deployment': 'iris', 'siskin.dev/revision': rev('1') });
+      expect(selectorOf(p, 'iris-canary')).toEqual({ 'siskin.dev/model-deployment': 'iris', 'siskin.dev/revision': rev('2') });
+      expect(JSON.parse(p.configMaps[0]!.data!['routing.json']!)).toEqual({ shadow: { url: 'http://198.18.0.77', sampleRate: 0.5, revision: rev('2') } });
+      expect(p.status.canaryWeight).toBe(0);
+      expect(p.status.conditions?.find((c) => c.type === 'Progressing')?.reason).toBe('ShadowRunning');
+    });
+
+    test('a canary that disagrees is rolled back during the shadow step, never having had weight', () => {
+      const round = [{ metric: 'agree', value: 0.4, samples: 200 }];
+      const p = plan(input({ spec, status: dark(), observed: [dep('1', 4), dep('2', 2)], analysisRound: round, canaryServiceIP: '198.18.0.77' }));
+      expect(p.status.phase).toBe('RolledBack');
+      expect(p.status.canaryWeight).toBe(0);
+      expect(sizes(p)).toEqual({ [rev('1')]: 4, [rev('2')]: 0 });
+      expect(p.status.history?.at(-1)).toMatchObject({ version: '2', outcome: 'RolledBack' });
+      expect(JSON.parse(p.configMaps[0]!.data!['routing.json']!)).toEqual({ shadow: null });
+    });
+
+    test('a passing shadow step hands over to the first weight: from then on clients reach the canary', () => {
+      const passed = plan(
+        input({ spec, status: dark({ stepStartedAt: new Date(T0 - 300_000).toISOString() }), observed: [dep('1', 4), dep('2', 2)], analysisRound: [{ metric: 'agree', value: 0.99, samples: 200 }], canaryServiceIP: '198.18.0.77' }),
+      );
+      expect(passed.status.currentStepIndex).toBe(1);
+      expect(passed.status.canaryWeight).toBe(25);
+      expect(selectorOf(passed, 'iris')).toEqual({ 'siskin.dev/model-deployment': 'iris' });
+      expect(sizes(passed)).toEqual({ [rev('1')]: 3, [rev('2')]: 1 });
+    });
+
+    test('a shadow step judges the canary on mirrored requests and leaves Accuracy out; other steps judge live traffic with every metric', () => {
+      expect(stepAnalysis(spec, 0)).toEqual({ metrics: [expect.objectContaining(AGREE)], canaryMirrored: true });
+      expect(stepAnalysis(spec, 1)).toEqual({ metrics: [expect.objectContaining(AGREE), expect.objectContaining(ACCURACY)], canaryMirrored: false });
+    });
+
+    test('without a rollout, and at weight 0 before the first setWeight, the Service clients use selects the stable revision', () => {
+      const steady = plan(input({ spec: specV('1'), status: stableStatus('1'), observed: [dep('1', 4)] }));
+      expect(selectorOf(steady, 'iris')).toEqual({ 'siskin.dev/model-deployment': 'iris', 'siskin.dev/revision': rev('1') });
     });
   });
 

@@ -16,6 +16,7 @@ import { reconcileSchemaGate } from './plan/schemaGate.ts';
 import { reconcileStableHealth } from './plan/stableHealth.ts';
 import { statusOf } from './plan/status.ts';
 
+export { stepAnalysis, type StepAnalysis } from './plan/analysis.ts';
 export type { ObservedDeployment, ObservedPod, Plan, PlanInput, PlannedEvent, PodGate, SignatureRead } from './plan/context.ts';
 
 /** Computes the plan. */

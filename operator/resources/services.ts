@@ -4,8 +4,11 @@ import type { V1Service } from '@kubernetes/client-node';
 import { ownerReference, type Owner } from './deployment.ts';
 import { LABEL_MODEL_DEPLOYMENT, LABEL_REVISION, commonLabels, serviceNames } from './labels.ts';
 
-/** The Services of a ModelDeployment: all revisions, the stable one, the canary one. */
-export function servingServices(owner: Owner, revisions: { stable?: string; canary?: string }): V1Service[] {
+/**
+ * The Services of a ModelDeployment: all revisions (or only `all`'s, while clients must not
+ * reach a canary at weight 0), the stable one, the canary one.
+ */
+export function servingServices(owner: Owner, revisions: { stable?: string; canary?: string; all?: string }): V1Service[] {
   const names = serviceNames(owner.name);
   // The Service over all revisions and the canary's take a ClusterIP (stable pods mirror shadow
   // traffic to the canary's virtual IP, balanced by kube-proxy); the stable one is headless —
@@ -23,7 +26,7 @@ export function servingServices(owner: Owner, revisions: { stable?: string; cana
     },
   });
   return [
-    svc(names.all, undefined, 'all'),
+    svc(names.all, revisions.all, 'all'),
     svc(names.stable, revisions.stable ?? 'none', 'stable'),
     svc(names.canary, revisions.canary ?? 'none', 'canary'),
   ];

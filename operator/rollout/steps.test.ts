@@ -4,6 +4,8 @@ import { Reason } from '../api/reasons.ts';
 import { nextStep, weightAt, type Step, type StepInput } from './steps.ts';
 
 const STEPS: Step[] = [{ setWeight: 20 }, { pause: { durationSeconds: 60 } }, { setWeight: 50 }, { analysis: { durationSeconds: 30 } }, { pause: {} }];
+/** A dark launch: five minutes on mirrored traffic, then the first clients. */
+const DARK: Step[] = [{ shadow: { durationSeconds: 300, sampleRate: 0.5 } }, { setWeight: 20 }, { pause: {} }];
 const T0 = Date.parse('2026-11-23T12:00:00Z');
 
 function input(over: Partial<StepInput> & { stepIndex?: number; startedAgoS?: number; weight?: number }): StepInput {
@@ -49,6 +51,11 @@ describe('nextStep', () => {
     ['a manual promote overrides an inconclusive analysis', { stepIndex: 5, weight: 50, analysisPassing: false, command: 'promote' }, { kind: 'Promote', reason: Reason.PromotedManually }],
     ['no steps at all: promote once the canary is ready', { steps: [], canaryReady: true }, { kind: 'Promote', reason: Reason.AllStepsCompleted }],
     ['no steps at all: wait for the canary first', { steps: [], canaryReady: false }, { kind: 'Hold', reason: Reason.WaitingForCanary }],
+    ['a shadow step waits for the canary\'s pods: it judges their answers', { steps: DARK, canaryReady: false }, { kind: 'Hold', reason: Reason.WaitingForCanary, stepIndex: 0 }],
+    ['a shadow step holds at weight 0 while it runs', { steps: DARK, startedAgoS: 100 }, { kind: 'Hold', reason: Reason.ShadowRunning, requeueAfterMs: 200000 }],
+    ['a shadow step passes after its duration, on a passing round', { steps: DARK, startedAgoS: 300 }, { kind: 'Advance', reason: Reason.StepAdvanced, stepIndex: 1, weight: 20 }],
+    ['a shadow step does not pass on time alone', { steps: DARK, startedAgoS: 300, analysisPassing: false }, { kind: 'Hold', reason: Reason.AwaitingPassingAnalysis }],
+    ['a manual promote ends a shadow step early', { steps: DARK, startedAgoS: 5, command: 'promote' }, { kind: 'Advance', reason: Reason.PromotedManually, stepIndex: 1 }],
   ])('%s', (_what, over, want) => {
     const d = nextStep(input(over));
     expect(d.kind).toBe(want.kind);

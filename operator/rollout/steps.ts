@@ -50,7 +50,13 @@ function describeStep(step: Step | undefined, i: number): string {
   if (!step) return `step ${i}`;
   if (step.setWeight !== undefined) return `step ${i} (setWeight ${step.setWeight})`;
   if (step.pause) return `step ${i} (pause${step.pause.durationSeconds !== undefined ? ` ${step.pause.durationSeconds}s` : ''})`;
+  if (step.shadow) return `step ${i} (shadow ${step.shadow.durationSeconds}s at sample rate ${step.shadow.sampleRate})`;
   return `step ${i} (analysis ${step.analysis?.durationSeconds ?? 0}s)`;
+}
+
+/** The shadow step in effect at a step index (a dark launch), if that step is one. */
+export function shadowAt(steps: readonly Step[], index: number): NonNullable<Step['shadow']> | undefined {
+  return steps[index]?.shadow;
 }
 
 /** The weight in effect at a step index: the last setWeight at or before it. */
@@ -117,6 +123,13 @@ export function nextStep(input: StepInput): StepDecision {
     const left = state.stepStartedAt + s.pause.durationSeconds * 1000 - now;
     if (left > 0) return hold(Reason.PausedForDuration, `${describeStep(s, i)}: ${Math.ceil(left / 1000)}s left`, left);
     return unlessAnalysisFails(() => advance(Reason.StepAdvanced, `${describeStep(s, i)} done`));
+  }
+  if (s.shadow) {
+    // A dark launch judges the canary's own answers to mirrored requests: it needs its pods.
+    if (!input.canaryReady) return hold(Reason.WaitingForCanary, `${describeStep(s, i)}: waiting for the canary to be ready at weight 0`, PollMs.ready);
+    const shadowLeft = state.stepStartedAt + s.shadow.durationSeconds * 1000 - now;
+    if (shadowLeft > 0) return hold(Reason.ShadowRunning, `${describeStep(s, i)}: the canary answers mirrored requests for ${Math.ceil(shadowLeft / 1000)}s more`, shadowLeft);
+    return unlessAnalysisFails(() => advance(Reason.StepAdvanced, `${describeStep(s, i)} passed`));
   }
   const left = state.stepStartedAt + (s.analysis?.durationSeconds ?? 0) * 1000 - now;
   if (left > 0) return hold(Reason.AnalysisRunning, `${describeStep(s, i)}: analysis runs for ${Math.ceil(left / 1000)}s more`, left);

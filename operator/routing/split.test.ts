@@ -1,6 +1,6 @@
 // Replica ratio: weights become pod counts, never leaving stable empty before full weight.
 import { describe, expect, test } from '@jest/globals';
-import { gatewaySplit, splitReplicas } from './split.ts';
+import { gatewaySplit, shadowSplit, splitReplicas } from './split.ts';
 
 describe('splitReplicas', () => {
   test.each([
@@ -39,5 +39,26 @@ describe('gatewaySplit', () => {
     const s = gatewaySplit(total, weight);
     expect([s.stable, s.canary]).toEqual([stable, canary]);
     expect(s.effectiveWeight).toBe(total === 0 ? 0 : weight);
+  });
+});
+
+describe('shadowSplit: a dark launch keeps stable whole and sizes the canary for its mirrored share', () => {
+  test.each([
+    [4, 0.5, 4, 2],
+    [4, 0.2, 4, 1],
+    [10, 0.25, 10, 3],
+    [1, 1, 1, 1],
+    [3, 0.01, 3, 1],
+    [0, 0.5, 0, 0],
+  ])('%i replicas mirroring %p: stable %i, canary %i, no client weight', (total, rate, stable, canary) => {
+    expect(shadowSplit(total, rate)).toEqual({ stable, canary, effectiveWeight: 0 });
+  });
+
+  test.each([
+    [-1, 0.5],
+    [2, 0],
+    [2, 1.5],
+  ])('rejects total %p, sample rate %p', (total, rate) => {
+    expect(() => shadowSplit(total, rate)).toThrow(RangeError);
   });
 });

@@ -40,6 +40,18 @@ export function gatewaySplit(total: number, weight: number): ReplicaSplit {
   return { stable: total, canary: Math.max(1, Math.ceil((total * weight) / 100)), effectiveWeight: weight };
 }
 
+/**
+ * Replica counts during a shadow step (a dark launch), for every routing type: the canary takes
+ * no client traffic, only the mirrored share of stable's, so stable keeps its full size and the
+ * canary gets pods for that share — at least one, so there is something to judge.
+ */
+export function shadowSplit(total: number, sampleRate: number): ReplicaSplit {
+  if (!Number.isInteger(total) || total < 0) throw new RangeError(`total replicas must be a non-negative integer, got ${total}`);
+  if (!(sampleRate > 0 && sampleRate <= 1)) throw new RangeError(`sample rate must be within (0, 1], got ${sampleRate}`);
+  if (total === 0) return { stable: 0, canary: 0, effectiveWeight: 0 };
+  return { stable: total, canary: Math.max(1, Math.ceil(total * sampleRate)), effectiveWeight: 0 };
+}
+
 /** How canary weight becomes traffic: spec.rollout.trafficRouting.type. */
 export type TrafficRoutingType = ModelDeploymentSpec['rollout']['trafficRouting']['type'];
 

@@ -2,14 +2,35 @@
 // judged, counted, and may roll the canary back; while a canary serves, rounds stay on time.
 import { ANNOTATION_COMMAND, Reason } from '../../api/reasons.ts';
 import { decide, describeFailure, evaluateRound } from '../../analysis/evaluate.ts';
+import type { MetricSpec } from '../../analysis/evaluate.ts';
+import type { ModelDeploymentSpec } from '../../api/schema.ts';
+import { shadowAt } from '../../rollout/steps.ts';
 import { admitted, emit, requeue, rollBack, type PlanContext } from './context.ts';
+
+/** What the analysis judges at a step of the rollout. */
+export interface StepAnalysis {
+  metrics: MetricSpec[];
+  /** The canary's answers to mirrored requests count as its own (a shadow step: it has no others). */
+  canaryMirrored: boolean;
+}
+
+/**
+ * The metrics judged at a step, and over which of the canary's requests. A shadow step judges
+ * the canary on mirrored requests and leaves Accuracy out: feedback labels only answers clients
+ * got, and at weight 0 there are none, so it could only ever be Inconclusive.
+ */
+export function stepAnalysis(spec: ModelDeploymentSpec, stepIndex: number): StepAnalysis {
+  const metrics = spec.rollout.analysis?.metrics ?? [];
+  if (!shadowAt(spec.rollout.steps, stepIndex)) return { metrics, canaryMirrored: false };
+  return { metrics: metrics.filter((m) => m.kind !== 'Accuracy'), canaryMirrored: true };
+}
 
 /** Judges this reconcile's analysis round, if one was taken. */
 export function reconcileAnalysis(ctx: PlanContext): void {
   const spec = ctx.spec.rollout.analysis;
   const round = ctx.input.analysisRound;
   if (ctx.rolledBack || !round || !spec) return;
-  const result = evaluateRound(spec.metrics, round, { minSamples: spec.minSamples, now: ctx.nowIso });
+  const result = evaluateRound(stepAnalysis(ctx.spec, ctx.step.stepIndex).metrics, round, { minSamples: spec.minSamples, now: ctx.nowIso });
   const old = ctx.analysis;
   const before = { failures: old?.failures ?? 0, consecutiveInconclusive: old?.consecutiveInconclusive ?? 0 };
   const d = decide(before, result.verdict, { failureLimit: spec.failureLimit, inconclusiveLimit: spec.inconclusiveLimit });

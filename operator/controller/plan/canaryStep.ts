@@ -4,7 +4,8 @@
 import { Reason } from '../../api/reasons.ts';
 import { describeFreeze } from '../../rollout/freeze.ts';
 import { PollMs } from '../../rollout/poll.ts';
-import { nextStep, type StepDecision } from '../../rollout/steps.ts';
+import { nextStep, shadowAt, type StepDecision } from '../../rollout/steps.ts';
+import { shadowSplit, type ReplicaSplit } from '../../routing/split.ts';
 import { analysisPassing, analysisPause } from './analysis.ts';
 import { admitted, canaryOf, emit, observedOf, record, requeue, rollBack, stableServes, type PlanContext } from './context.ts';
 
@@ -22,7 +23,7 @@ export function reconcileCanaryStep(ctx: PlanContext): void {
 /** The step machine's decision at the current weight, carried out. */
 function stepDecision(ctx: PlanContext): void {
   const canary = canaryOf(ctx);
-  const want = ctx.traffic.replicas(ctx.total, ctx.step.weight);
+  const want = stepSplit(ctx);
   const obs = observedOf(ctx, canary.name);
   const canaryReady = admitted(ctx.spec, canary) && !!obs && obs.upToDate && obs.specReplicas === want.canary && obs.readyReplicas >= want.canary;
   const command = ctx.command === 'promote' || ctx.command === 'promote-full' || ctx.command === 'abort' ? ctx.command : undefined;
@@ -51,6 +52,12 @@ function stepDecision(ctx: PlanContext): void {
     case 'Promote':
       return promote(ctx, decision.message);
   }
+}
+
+/** Replica counts at the current step: a shadow step's (canary pods at weight 0), else the weight's split. */
+function stepSplit(ctx: PlanContext): ReplicaSplit {
+  const shadow = shadowAt(ctx.spec.rollout.steps, ctx.step.stepIndex);
+  return shadow ? shadowSplit(ctx.total, shadow.sampleRate) : ctx.traffic.replicas(ctx.total, ctx.step.weight);
 }
 
 /** A held step: within the progress deadline the rollout waits, past it the canary is rolled back. */
@@ -99,7 +106,7 @@ function sizeRevisions(ctx: PlanContext): void {
     // After a canary analysis stable always serves; after a drift rollback it starts from zero.
     ctx.replicas = { [ctx.stable.name]: ctx.total, [canary.name]: stableServes(ctx) ? 0 : (observedOf(ctx, canary.name)?.specReplicas ?? 0) };
   } else if (Object.keys(ctx.replicas).length === 0) {
-    const split = ctx.traffic.replicas(ctx.total, ctx.step.weight);
+    const split = stepSplit(ctx);
     ctx.replicas = { [ctx.stable.name]: split.stable, [canary.name]: split.canary };
   }
 }

@@ -7,7 +7,9 @@ import { servingDeployment } from '../../resources/deployment.ts';
 import { disruptionBudgets } from '../../resources/disruptionBudget.ts';
 import { routingConfigMap } from '../../resources/routingConfig.ts';
 import { servingServices } from '../../resources/services.ts';
-import { admitted, observedOf, rolling, stableServes, type Plan, type PlanContext, type PodGate } from './context.ts';
+import type { ShadowRouting } from '../../../contract/routing.ts';
+import { shadowAt } from '../../rollout/steps.ts';
+import { admitted, observedOf, rolling, stableServes, type Plan, type PlanContext, type PodGate, type Revision } from './context.ts';
 
 /** The revision before the last promotion stays, at zero, for a drift rollback; once gone, it is forgotten. */
 export function keepPrevious(ctx: PlanContext): void {
@@ -36,20 +38,35 @@ export function desiredObjects(ctx: PlanContext): Pick<Plan, 'deployments' | 'sc
   // (after a drift rollback that revision starts from zero): the pod gates hold for replica
   // ratio, the canary Service and a full route weight hold for a Gateway API route.
   const holding = ctx.rolledBack && ctx.canary && !stableServes(ctx) ? ctx.canary : undefined;
+  // Clients of the Service over all revisions reach the canary only once it has weight: at
+  // weight 0 (a dark launch, the gates before the first setWeight) it sees mirrored requests only.
+  const clientsReachCanary = (!!canary && ctx.step.weight > 0) || !!holding;
   // Without a rollout the canary Service follows the stable revision, so a Gateway API route
   // that still weighs it after a promotion never points at nothing.
-  const services = servingServices(input.owner, { stable: ctx.stable.name, canary: (canary ?? holding)?.name ?? ctx.stable.name });
-  // Stable pods mirror a sample of their requests to an admitted canary when its agreement is judged.
-  const analysis = spec.rollout.analysis;
-  const judgesAgreement = !!analysis?.metrics.some((m) => m.kind === 'PredictionAgreement');
-  const shadow =
-    admitted(spec, canary) && input.canaryServiceIP && analysis && judgesAgreement
-      ? { url: `http://${input.canaryServiceIP}`, sampleRate: analysis.shadowSampleRate, revision: canary.name }
-      : undefined;
+  const services = servingServices(input.owner, {
+    stable: ctx.stable.name,
+    canary: (canary ?? holding)?.name ?? ctx.stable.name,
+    ...(clientsReachCanary ? {} : { all: ctx.stable.name }),
+  });
+  const shadow = shadowRouting(ctx, canary);
   const routeWeight = ctx.traffic.routeWeight(holding ? 100 : admitted(spec, canary) ? ctx.step.weight : 0);
   // Older revisions keep their Deployment only if observed; a budget for one that is gone would select nothing.
   const budgeted = Object.fromEntries(Object.entries(ctx.replicas).filter(([rev]) => rev === ctx.desiredRev || observedOf(ctx, rev)));
   return { deployments, scales, deleteDeployments, disruptionBudgets: disruptionBudgets(input.owner, budgeted), services, configMaps: [routingConfigMap(input.owner, shadow)], ...(routeWeight !== undefined ? { routeWeight } : {}) };
+}
+
+/**
+ * Where stable pods mirror a sample of their requests: to an admitted canary during a shadow
+ * step (at the step's rate), or while its agreement with stable is judged.
+ */
+function shadowRouting(ctx: PlanContext, canary: Revision | undefined): ShadowRouting | undefined {
+  const { spec, input } = ctx;
+  const analysis = spec.rollout.analysis;
+  const dark = canary ? shadowAt(spec.rollout.steps, ctx.step.stepIndex) : undefined;
+  const judgesAgreement = !!analysis?.metrics.some((m) => m.kind === 'PredictionAgreement');
+  const sampleRate = dark?.sampleRate ?? (judgesAgreement ? analysis?.shadowSampleRate : undefined);
+  if (!admitted(spec, canary) || !input.canaryServiceIP || sampleRate === undefined) return undefined;
+  return { url: `http://${input.canaryServiceIP}`, sampleRate, revision: canary.name };
 }
 
 /**

@@ -2,9 +2,10 @@
 // the repository's image, Prometheus discovering them through the API server, a load generator
 // on the host sending traffic to the model's ClusterIP (kube-proxy splits it by ready
 // endpoints). A good model is promoted through all steps with the measured split at each one;
-// a slow one, one that disagrees with stable, and one with another signature are stopped by
-// the analysis and the schema gate; Prometheus going away holds a rollout that resumes when it
-// comes back; a freeze window holds a new version until it ends.
+// a slow one, one that disagrees with stable (also during a dark launch, before any client sees
+// it), and one with another signature are stopped by the analysis and the schema gate;
+// Prometheus going away holds a rollout that resumes when it comes back; a freeze window holds
+// a new version until it ends.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { tabularClassifier } from '../../fixtures/onnxModels.ts';
 import { canaryShare, failuresBetween, startTraffic, type Traffic } from '../../fixtures/traffic.ts';
@@ -189,6 +190,26 @@ describe('the closed loop on the real node (replica-ratio routing)', () => {
     const s = await e2e.waitStatus(MD, 'rolled back', (st) => st.phase === 'RolledBack' && st.canary?.version === '4-disagrees', 120_000);
     expect(condition(s, 'Stalled')?.message).toMatch(/agreement = [\d.]+ violates >= 0\.9/);
     expect(s.stable?.version).toBe('2');
+  }, 300_000);
+
+  test('a dark launch: a version that disagrees is rolled back during its shadow step, having answered no client', async () => {
+    await rollOut('4-dark', tabularClassifier({ seed: 99 }), {
+      steps: [{ shadow: { durationSeconds: 600, sampleRate: 0.5 } }, { setWeight: 25 }, { pause: {} }],
+      analysis: analysis([ERRORS, AGREEMENT]),
+    });
+    const s = await e2e.waitStatus(MD, 'rolled back in the shadow step', (st) => st.phase === 'RolledBack' && st.canary?.version === '4-dark', 180_000);
+    expect(s.currentStepIndex).toBe(0);
+    expect(s.canaryWeight).toBe(0);
+    expect(condition(s, 'Stalled')?.message).toMatch(/agreement = [\d.]+ violates >= 0\.9/);
+    expect(s.stable?.version).toBe('2');
+    // The canary's pods ran and answered the requests stable mirrored to them (the errors metric
+    // was judged on those), but not one client request: the load generator never saw its answer,
+    // and its own counters hold mirrored requests only.
+    expect(traffic!.firstSeen(s.canary!.name)).toBeUndefined();
+    const count = async (route: string): Promise<number> =>
+      (await e2e.prom.query(`sum(max_over_time(siskin_requests_total{revision="${s.canary!.name}",route=~"${route}"}[10m]))`))[0]?.value ?? 0;
+    expect(await count('mirrored')).toBeGreaterThan(0);
+    expect(await count('/v2/.*')).toBe(0);
   }, 300_000);
 
   test('a version with another input signature never takes traffic', async () => {

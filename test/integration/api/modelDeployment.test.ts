@@ -83,7 +83,7 @@ describe('ModelDeployment API', () => {
     ['a negative weight', { model, rollout: { steps: [{ setWeight: -1 }] } }, /spec\.rollout\.steps\[0\]\.setWeight: Invalid value: -1/],
     ['decreasing step weights', { model, rollout: { steps: [{ setWeight: 50 }, { setWeight: 20 }] } }, /spec\.rollout\.steps: Invalid value: "array": setWeight values must increase from step to step/],
     ['a repeated step weight', { model, rollout: { steps: [{ setWeight: 20 }, { pause: {} }, { setWeight: 20 }] } }, /spec\.rollout\.steps: Invalid value: "array": setWeight values must increase/],
-    ['a step with two actions', { model, rollout: { steps: [{ setWeight: 20, pause: {} }] } }, /spec\.rollout\.steps\[0\]: Invalid value: "object": a step sets exactly one of setWeight, pause or analysis/],
+    ['a step with two actions', { model, rollout: { steps: [{ setWeight: 20, pause: {} }] } }, /spec\.rollout\.steps\[0\]: Invalid value: "object": a step sets exactly one of setWeight, pause, analysis or shadow/],
     ['minReplicas above maxReplicas', { model, autoscaling: { minReplicas: 5, maxReplicas: 2, targetRequestsPerSecond: 10 } }, /spec\.autoscaling\.minReplicas: Invalid value: "object": minReplicas must not exceed maxReplicas/],
     ['autoscaling without a target', { model, autoscaling: { maxReplicas: 2 } }, /spec\.autoscaling: Required value: set targetRequestsPerSecond and\/or targetP99LatencySeconds/],
     ['an unknown metric kind', { model, rollout: { analysis: { metrics: [{ name: 'm', kind: 'Vibes', max: 1 }] } } }, /spec\.rollout\.analysis\.metrics\[0\]\.kind: Unsupported value: "Vibes": supported values: "LatencyQuantile"/],
