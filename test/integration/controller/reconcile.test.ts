@@ -128,7 +128,8 @@ describe('ModelDeployment reconciler', () => {
     expect(await deployments('iris')).toEqual({ [s.stable!.name]: 4 });
     const svc = await cluster.kubeConfig().makeApiClient(CoreV1Api).listNamespacedService({ namespace: NS, labelSelector: 'siskin.dev/model-deployment=iris' });
     expect(Object.fromEntries(svc.items.map((x) => [x.metadata!.name!, x.spec!.selector!['siskin.dev/revision'] ?? 'all']))).toEqual({
-      iris: 'all',
+      // Clients reach a canary only once it has weight: without one, the Service is stable's.
+      iris: s.stable!.name,
       'iris-stable': s.stable!.name,
       // Without a rollout the canary Service follows stable, so a route weighing it never points at nothing.
       'iris-canary': s.stable!.name,
