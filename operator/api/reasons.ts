@@ -37,6 +37,7 @@ export const Reason = {
   PausedForDuration: 'PausedForDuration',
   AnalysisRunning: 'AnalysisRunning',
   AwaitingPassingAnalysis: 'AwaitingPassingAnalysis',
+  AwaitingHeaderRoutes: 'AwaitingHeaderRoutes',
   AwaitingManualPromotion: 'HighRiskAwaitingPromotion',
   AllStepsCompleted: 'AllStepsCompleted',
   PromotedManually: 'PromotedManually',

@@ -1,6 +1,7 @@
 // One small interface between the rollout and whatever turns a canary weight into traffic
 // (Flagger's router pattern): the router splits a weight into replica counts and a route
-// weight (pure, used by the plan) and puts the route weight in place (used by the reconciler).
+// weight (pure, used by the plan) and puts the route weight and any header routes in place
+// (used by the reconciler).
 import type { TrafficSplit } from './split.ts';
 
 /** What a router splits traffic for: one ModelDeployment's stable and canary Services. */
@@ -22,8 +23,21 @@ export interface RouteWeights {
   canary: number;
 }
 
+/** One header condition: the header equals value, or its value matches regex. */
+export type HeaderMatch = { header: string; value: string; regex?: undefined } | { header: string; regex: string; value?: undefined };
+
+/** Requests meeting every condition of match go to the canary, whatever its weight. */
+export interface HeaderRoute {
+  name: string;
+  match: readonly HeaderMatch[];
+}
+
 /** Splits a canary weight into replica counts and a route weight, and puts the route weight in place. */
 export interface Router extends TrafficSplit {
-  /** Sends canaryWeight percent (an integer 0..100) to the canary and the rest to stable; writes nothing when already so; signal aborts its requests. */
-  setRoutes(t: RouteTarget, canaryWeight: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Sends canaryWeight percent (an integer 0..100) to the canary and the rest to stable, and
+   * requests matching one of headerRoutes (absent: none) to the canary alone, removing any
+   * header route not named; writes nothing when already so; signal aborts its requests.
+   */
+  setRoutes(t: RouteTarget, canaryWeight: number, signal?: AbortSignal, headerRoutes?: readonly HeaderRoute[]): Promise<void>;
 }

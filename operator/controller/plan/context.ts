@@ -12,6 +12,7 @@ import type { Owner } from '../../resources/deployment.ts';
 import { revisionHash } from '../../resources/revision.ts';
 import { activeFreeze, type ActiveFreeze } from '../../rollout/freeze.ts';
 import type { RolloutState } from '../../rollout/steps.ts';
+import type { HeaderRoute } from '../../routing/route.ts';
 import { trafficSplit, type TrafficSplit } from '../../routing/split.ts';
 import { rolledBackOf, type RolledBack } from './rolloutState.ts';
 
@@ -92,6 +93,8 @@ export interface Plan {
   podGates: PodGate[];
   /** GatewayAPI routing: the canary's share of the HTTPRoute. */
   routeWeight?: number;
+  /** GatewayAPI routing: the header routes that send matching requests to the canary (empty: none). */
+  headerRoutes?: HeaderRoute[];
   /** The PodDisruptionBudgets that should exist (one per revision above one replica); owned ones not here go. */
   disruptionBudgets: V1PodDisruptionBudget[];
   /** Owned serving Deployments that must go. */
