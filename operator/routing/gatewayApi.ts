@@ -26,6 +26,14 @@
 // RespectIgnoreDifferences=true sync option. At rest (canary weight 0 and Git at 100/0) the
 // router writes nothing, so Git keeps sole ownership of the route.
 //
+// Header routes (setHeaderRoute steps; headerRoutes.ts) ride in the same patch: whole rules
+// named `siskin-<md>.<route>` appended to the list, replaced or removed by index after the
+// weight operations, under the same resourceVersion test. During a rollout Argo CD therefore
+// also sees extra rules; ignore them with the jqPathExpression
+// `.spec.rules[] | select(.name // "" | startswith("siskin-"))` next to the weights. A re-sync
+// that drops them anyway is undone by the next reconcile, as for the weights; once the rollout
+// ends the rules are gone and the list is again exactly what Git says.
+//
 // Weights are compared as shares, not numbers: Gateway API weights are relative, so 1/0 and
 // 100/0 send the same traffic and neither is rewritten.
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';

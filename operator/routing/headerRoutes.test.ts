@@ -1,7 +1,7 @@
 // Header routes on an HTTPRoute as a specification: the rule a header route becomes, and the
 // patch that brings a route to the wanted header routes without touching the user's rules.
 import { describe, expect, test } from '@jest/globals';
-import { headerRule, headerRuleName, headerRuleOps, isHeaderRule } from './headerRoutes.ts';
+import { headerRuleName, headerRuleOps, headerRules, isHeaderRule } from './headerRoutes.ts';
 import type { HttpRouteRule } from './httpRoute.ts';
 import type { HeaderRoute, RouteTarget } from './route.ts';
 
@@ -12,43 +12,50 @@ const USER: HttpRouteRule = { matches: [PATH], backendRefs: [{ group: '', kind: 
 const OTHER: HttpRouteRule = { matches: [{ path: { type: 'PathPrefix', value: '/other' } }], backendRefs: [{ group: '', kind: 'Service', name: 'other', port: 80 }] };
 const TESTERS: HeaderRoute = { name: 'testers', match: [{ header: 'x-siskin-canary', value: 'true' }] };
 const BETA: HeaderRoute = { name: 'beta', match: [{ header: 'x-group', regex: '^beta-' }] };
-const testersRule: HttpRouteRule = { name: 'siskin-iris-testers', matches: [{ ...PATH, headers: [{ name: 'x-siskin-canary', type: 'Exact', value: 'true' }] }], backendRefs: [CANARY] };
-const betaRule: HttpRouteRule = { name: 'siskin-iris-beta', matches: [{ ...PATH, headers: [{ name: 'x-group', type: 'RegularExpression', value: '^beta-' }] }], backendRefs: [CANARY] };
+const testersRule: HttpRouteRule = { name: 'siskin-iris.testers', matches: [{ ...PATH, headers: [{ name: 'x-siskin-canary', type: 'Exact', value: 'true' }] }], backendRefs: [CANARY] };
+const betaRule: HttpRouteRule = { name: 'siskin-iris.beta', matches: [{ ...PATH, headers: [{ name: 'x-group', type: 'RegularExpression', value: '^beta-' }] }], backendRefs: [CANARY] };
 
-describe('headerRule', () => {
-  test.each<[string, HttpRouteRule[], number[], HeaderRoute, HttpRouteRule]>([
-    ['an exact header narrows the weighted rule to the canary', [USER], [0], TESTERS, testersRule],
-    ['a regex header becomes a RegularExpression match', [USER], [0], BETA, betaRule],
+describe('headerRules', () => {
+  test.each<[string, HttpRouteRule[], number[], HeaderRoute, HttpRouteRule[]]>([
+    ['an exact header narrows the weighted rule to the canary', [USER], [0], TESTERS, [testersRule]],
+    ['a regex header becomes a RegularExpression match', [USER], [0], BETA, [betaRule]],
     [
       "each of the weighted rule's matches gets the headers, next to its own",
       [{ ...USER, matches: [PATH, { path: { type: 'Exact', value: '/healthz' }, headers: [{ name: 'x-tenant', type: 'Exact', value: 'a' }], method: 'GET' }] }],
       [0],
       TESTERS,
-      {
-        ...testersRule,
-        matches: [
-          { ...PATH, headers: [{ name: 'x-siskin-canary', type: 'Exact', value: 'true' }] },
-          { path: { type: 'Exact', value: '/healthz' }, method: 'GET', headers: [{ name: 'x-tenant', type: 'Exact', value: 'a' }, { name: 'x-siskin-canary', type: 'Exact', value: 'true' }] },
-        ],
-      },
+      [
+        {
+          ...testersRule,
+          matches: [
+            { ...PATH, headers: [{ name: 'x-siskin-canary', type: 'Exact', value: 'true' }] },
+            { path: { type: 'Exact', value: '/healthz' }, method: 'GET', headers: [{ name: 'x-tenant', type: 'Exact', value: 'a' }, { name: 'x-siskin-canary', type: 'Exact', value: 'true' }] },
+          ],
+        },
+      ],
     ],
-    ['a weighted rule without matches serves every path, and so does the header rule', [{ backendRefs: USER.backendRefs! }], [0], TESTERS, { ...testersRule, matches: [{ path: { type: 'PathPrefix', value: '/' }, headers: [{ name: 'x-siskin-canary', type: 'Exact', value: 'true' }] }] }],
+    ['a weighted rule without matches serves every path, and so does the header rule', [{ backendRefs: USER.backendRefs! }], [0], TESTERS, [{ ...testersRule, matches: [{ path: { type: 'PathPrefix', value: '/' }, headers: [{ name: 'x-siskin-canary', type: 'Exact', value: 'true' }] }] }]],
     [
       "the weighted rule's filters and timeouts come along, so the canary sees the same requests",
       [OTHER, { ...USER, filters: [{ type: 'URLRewrite', urlRewrite: { hostname: 'iris' } }], timeouts: { request: '10s' } }],
       [1],
       TESTERS,
-      { ...testersRule, filters: [{ type: 'URLRewrite', urlRewrite: { hostname: 'iris' } }], timeouts: { request: '10s' } },
+      [{ ...testersRule, filters: [{ type: 'URLRewrite', urlRewrite: { hostname: 'iris' } }], timeouts: { request: '10s' } }],
+    ],
+    [
+      'two weighted rules (with their own filters) give two header rules, numbered',
+      [USER, OTHER, { ...USER, matches: [{ path: { type: 'Exact', value: '/v2/health/ready' } }], filters: [{ type: 'RequestHeaderModifier' }] }],
+      [0, 2],
+      TESTERS,
+      [testersRule, { name: 'siskin-iris.testers.1', matches: [{ path: { type: 'Exact', value: '/v2/health/ready' }, headers: [{ name: 'x-siskin-canary', type: 'Exact', value: 'true' }] }], filters: [{ type: 'RequestHeaderModifier' }], backendRefs: [CANARY] }],
     ],
   ])('%s', (_what, rules, split, route, want) => {
-    expect(headerRule(rules, split, T, route)).toEqual(want);
+    expect(headerRules(rules, split, T, route)).toEqual(want);
   });
 
-  test.each<[string, HttpRouteRule[], number[], RegExp]>([
-    ['a header the weighted rule already matches', [{ ...USER, matches: [{ ...PATH, headers: [{ name: 'X-Siskin-Canary', value: 'no' }] }] }], [0], /rule 0 already matches the header X-Siskin-Canary/],
-    ['weighted rules whose filters differ', [USER, { ...USER, filters: [{ type: 'RequestHeaderModifier' }] }], [0, 1], /differ in their filters or timeouts/],
-  ])('refuses %s', (_what, rules, split, message) => {
-    expect(() => headerRule(rules, split, T, TESTERS)).toThrow(message);
+  test('refuses a header the weighted rule already matches, naming it', () => {
+    const rules = [{ ...USER, matches: [{ ...PATH, headers: [{ name: 'X-Siskin-Canary', value: 'no' }] }] }];
+    expect(() => headerRules(rules, [0], T, TESTERS)).toThrow(/HTTPRoute ml\/web: rule 0 already matches the header X-Siskin-Canary, which header route testers of ModelDeployment ml\/iris matches too/);
   });
 });
 
@@ -63,7 +70,7 @@ describe('headerRuleOps', () => {
     ['a second rule of the same name goes', [USER, testersRule, testersRule], [TESTERS], [{ op: 'remove', path: '/spec/rules/2' }]],
     [
       "another ModelDeployment's header rule in the same route is not touched",
-      [USER, { ...testersRule, name: 'siskin-iris-v2-testers', backendRefs: [{ ...CANARY, name: 'iris-v2-canary' }] }],
+      [USER, { ...testersRule, name: 'siskin-iris-v2.testers', backendRefs: [{ ...CANARY, name: 'iris-v2-canary' }] }],
       [],
       [],
     ],
@@ -75,9 +82,12 @@ describe('headerRuleOps', () => {
 
 describe('names', () => {
   test('a header rule is named after the ModelDeployment and the route; an over-long name is hashed', () => {
-    expect(headerRuleName(T, 'testers')).toBe('siskin-iris-testers');
+    expect(headerRuleName(T, 'testers')).toBe('siskin-iris.testers');
+    expect(headerRuleName(T, 'testers', 2)).toBe('siskin-iris.testers.2');
+    // Dots separate the parts, which hold none: ModelDeployment a-b's route c is not a's route b-c.
+    expect(headerRuleName({ ...T, name: 'a-b' }, 'c')).not.toBe(headerRuleName({ ...T, name: 'a' }, 'b-c'));
     const long = headerRuleName({ ...T, name: 'm'.repeat(250) }, 'testers');
-    expect(long).toMatch(/^siskin-[0-9a-f]{16}-testers$/);
+    expect(long).toMatch(/^siskin-[0-9a-f]{16}\.testers$/);
   });
 
   test('a rule is the target\'s header rule only with the prefix and the canary as its one backend', () => {

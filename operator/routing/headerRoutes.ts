@@ -2,12 +2,12 @@
 // becomes, which rules of a route are Siskin's, and the JSON patch operations that bring the
 // route to the wanted set and touch nothing else.
 //
-// A header route becomes one rule appended to the user's route, named `siskin-<md>-<route>` (the
-// rule `name` field of Gateway API v1.2+, standard channel) and routing only to the canary
-// Service at weight 100. Its matches are the matches of the user's rules that route to the
-// stable Service, each with the header conditions added: the header route narrows what the
-// route already serves and never widens it (same paths, methods, query parameters, hostnames),
-// and carries the same filters and timeouts so a rewrite still applies. Gateway API ranks a
+// A header route becomes rules appended to the user's route, one per user rule that routes to
+// the stable Service, named `siskin-<md>.<route>` (then `.1`, `.2`, …; the rule `name` field of
+// Gateway API v1.2+, standard channel) and routing only to the canary Service at weight 100.
+// Each has that user rule's matches with the header conditions added, so the header route
+// narrows what the route already serves and never widens it (same paths, methods, query
+// parameters, hostnames), and that rule's filters and timeouts, so a rewrite still applies. Gateway API ranks a
 // match with more header conditions above the same match without them, so the header rule wins
 // over the weighted rule wherever the rules are in the list.
 //
@@ -28,11 +28,16 @@ const RULE_NAME_MAX = 253;
 /** The match the API server gives a rule that has none: every path. */
 const MATCH_ALL: HttpRouteMatch = { path: { type: 'PathPrefix', value: '/' } };
 
-/** The rule name of a header route: `siskin-<md>-<route>`, the ModelDeployment's name hashed if that would be too long. */
-export function headerRuleName(t: RouteTarget, route: string): string {
-  const name = `${HEADER_RULE_PREFIX}${t.name}-${route}`;
+/**
+ * The name of a header route's rule for the k-th rule that routes to stable:
+ * `siskin-<md>.<route>`, then `.1`, `.2`, …; neither name holds a dot, so no two
+ * ModelDeployments sharing a route can collide (the ModelDeployment's name is hashed if too long).
+ */
+export function headerRuleName(t: RouteTarget, route: string, k = 0): string {
+  const suffix = `.${route}${k > 0 ? `.${k}` : ''}`;
+  const name = `${HEADER_RULE_PREFIX}${t.name}${suffix}`;
   if (name.length <= RULE_NAME_MAX) return name;
-  return `${HEADER_RULE_PREFIX}${createHash('sha256').update(t.name).digest('hex').slice(0, 16)}-${route}`;
+  return `${HEADER_RULE_PREFIX}${createHash('sha256').update(t.name).digest('hex').slice(0, 16)}${suffix}`;
 }
 
 /** Whether a rule is one of the target's header rules. */
@@ -41,39 +46,31 @@ export function isHeaderRule(rule: HttpRouteRule, t: RouteTarget): boolean {
   return (rule.name ?? '').startsWith(HEADER_RULE_PREFIX) && refs.length === 1 && refersTo(refs[0]!, t.namespace, t.canaryService);
 }
 
-/** The rule of one header route, built from the rules that route to the stable Service (by index). */
-export function headerRule(rules: readonly HttpRouteRule[], splitIndexes: readonly number[], t: RouteTarget, route: HeaderRoute): HttpRouteRule {
-  const where = `HTTPRoute ${t.namespace}/${t.httpRoute}`;
-  const split = splitIndexes.map((i) => rules[i]!);
+/** The rules of one header route: one per rule that routes to the stable Service (by index), narrowed by the headers. */
+export function headerRules(rules: readonly HttpRouteRule[], splitIndexes: readonly number[], t: RouteTarget, route: HeaderRoute): HttpRouteRule[] {
   const headers: HttpHeaderMatch[] = route.match.map((m) =>
     m.regex !== undefined ? { name: m.header, type: 'RegularExpression', value: m.regex } : { name: m.header, type: 'Exact', value: m.value },
   );
-  const matches = split.flatMap((rule, k) =>
-    (rule.matches && rule.matches.length > 0 ? rule.matches : [MATCH_ALL]).map((m) => {
+  return splitIndexes.map((index, k) => {
+    const rule = rules[index]!;
+    const matches = (rule.matches && rule.matches.length > 0 ? rule.matches : [MATCH_ALL]).map((m) => {
       const clash = (m.headers ?? []).find((h) => headers.some((x) => x.name.toLowerCase() === h.name.toLowerCase()));
       if (clash) {
-        throw new Error(`${where}: rule ${splitIndexes[k]} already matches the header ${clash.name}, which header route ${route.name} of ModelDeployment ${t.namespace}/${t.name} matches too; use another header`);
+        throw new Error(
+          `HTTPRoute ${t.namespace}/${t.httpRoute}: rule ${index} already matches the header ${clash.name}, which header route ${route.name} of ModelDeployment ${t.namespace}/${t.name} matches too; use another header`,
+        );
       }
       return { ...m, headers: [...(m.headers ?? []), ...headers] };
-    }),
-  );
-  // The canary must see requests exactly as the weighted rule would send them.
-  const shared = (pick: (r: HttpRouteRule) => unknown): unknown => {
-    const first = canonicalJson(pick(split[0]!) ?? null);
-    if (split.some((r) => canonicalJson(pick(r) ?? null) !== first)) {
-      throw new Error(`${where}: the rules that route to ${t.stableService} differ in their filters or timeouts; header route ${route.name} needs them to agree`);
-    }
-    return pick(split[0]!);
-  };
-  const filters = shared((r) => r.filters) as unknown[] | undefined;
-  const timeouts = shared((r) => r.timeouts);
-  return {
-    name: headerRuleName(t, route.name),
-    matches,
-    ...(filters && filters.length > 0 ? { filters } : {}),
-    ...(timeouts !== undefined ? { timeouts } : {}),
-    backendRefs: [{ group: '', kind: 'Service', name: t.canaryService, port: t.port, weight: 100 }],
-  };
+    });
+    // The canary must see requests exactly as the weighted rule would send them.
+    return {
+      name: headerRuleName(t, route.name, k),
+      matches,
+      ...(rule.filters && rule.filters.length > 0 ? { filters: rule.filters } : {}),
+      ...(rule.timeouts !== undefined ? { timeouts: rule.timeouts } : {}),
+      backendRefs: [{ group: '', kind: 'Service', name: t.canaryService, port: t.port, weight: 100 }],
+    };
+  });
 }
 
 /**
@@ -82,7 +79,7 @@ export function headerRule(rules: readonly HttpRouteRule[], splitIndexes: readon
  * read stay valid), a new one appended. None when the route already has exactly these rules.
  */
 export function headerRuleOps(rules: readonly HttpRouteRule[], splitIndexes: readonly number[], t: RouteTarget, want: readonly HeaderRoute[]): PatchOp[] {
-  const desired = want.map((r) => headerRule(rules, splitIndexes, t, r));
+  const desired = want.flatMap((r) => headerRules(rules, splitIndexes, t, r));
   const live = rules.flatMap((rule, index) => (isHeaderRule(rule, t) ? [{ rule, index }] : []));
   const replaces: PatchOp[] = [];
   const removes: number[] = [];
