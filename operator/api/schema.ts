@@ -322,6 +322,15 @@ export const headerRouteSpec = withRules(
   },
 );
 
+/** One header condition in effect: the header equals value, or its value matches regex. */
+export type HeaderMatch = { header: string; value: string; regex?: undefined } | { header: string; regex: string; value?: undefined };
+
+/** A header route in effect: requests meeting every condition of match go to the canary, whatever its weight. */
+export interface HeaderRoute {
+  name: string;
+  match: readonly HeaderMatch[];
+}
+
 /** One canary step: exactly one of setWeight, pause, analysis. */
 export const stepSpec = withRules(
   z

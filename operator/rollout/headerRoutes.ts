@@ -3,7 +3,7 @@
 // sets or replaces the route of its name, a step without match removes it). So the only state
 // they need is the step index already kept in status, and an operator restart puts back
 // exactly the routes the rollout had.
-import type { HeaderRoute } from '../routing/route.ts';
+import type { HeaderRoute } from '../api/schema.ts';
 import type { Step } from './steps.ts';
 
 /** The header routes in effect at a step index, in the order their names first appeared. */

@@ -2,7 +2,10 @@
 // (Flagger's router pattern): the router splits a weight into replica counts and a route
 // weight (pure, used by the plan) and puts the route weight and any header routes in place
 // (used by the reconciler).
+import type { HeaderRoute } from '../api/schema.ts';
 import type { TrafficSplit } from './split.ts';
+
+export type { HeaderMatch, HeaderRoute } from '../api/schema.ts';
 
 /** What a router splits traffic for: one ModelDeployment's stable and canary Services. */
 export interface RouteTarget {
@@ -21,15 +24,6 @@ export interface RouteTarget {
 export interface RouteWeights {
   stable: number;
   canary: number;
-}
-
-/** One header condition: the header equals value, or its value matches regex. */
-export type HeaderMatch = { header: string; value: string; regex?: undefined } | { header: string; regex: string; value?: undefined };
-
-/** Requests meeting every condition of match go to the canary, whatever its weight. */
-export interface HeaderRoute {
-  name: string;
-  match: readonly HeaderMatch[];
 }
 
 /** Splits a canary weight into replica counts and a route weight, and puts the route weight in place. */

@@ -4,7 +4,7 @@
 // from it. Pure: no client, no clock.
 import type { V1ConfigMap, V1Deployment, V1Job, V1PodDisruptionBudget, V1Service } from '@kubernetes/client-node';
 import { ANNOTATION_COMMAND, ANNOTATION_PAUSED } from '../../api/reasons.ts';
-import type { ModelDeploymentSpec, ModelDeploymentStatus } from '../../api/schema.ts';
+import type { HeaderRoute, ModelDeploymentSpec, ModelDeploymentStatus } from '../../api/schema.ts';
 import type { Observation } from '../../analysis/evaluate.ts';
 import type { Signature, SignatureWithWarmup } from '../../analysis/schemaGate.ts';
 import type { HealthObservation } from '../../monitoring/health.ts';
@@ -12,7 +12,6 @@ import type { Owner } from '../../resources/deployment.ts';
 import { revisionHash } from '../../resources/revision.ts';
 import { activeFreeze, type ActiveFreeze } from '../../rollout/freeze.ts';
 import type { RolloutState } from '../../rollout/steps.ts';
-import type { HeaderRoute } from '../../routing/route.ts';
 import { trafficSplit, type TrafficSplit } from '../../routing/split.ts';
 import { rolledBackOf, type RolledBack } from './rolloutState.ts';
 

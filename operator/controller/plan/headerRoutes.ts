@@ -2,9 +2,8 @@
 // admitted canary rolls out, none otherwise — so promotion, a rollback and a new spec's canary
 // (which starts again at step 0) all take away what the last rollout set. Their names go into
 // status as the routes in place; apply puts the stored names back when routing fails.
-import type { ModelDeploymentStatus } from '../../api/schema.ts';
+import type { HeaderRoute, ModelDeploymentStatus } from '../../api/schema.ts';
 import { headerRoutesAt } from '../../rollout/headerRoutes.ts';
-import type { HeaderRoute } from '../../routing/route.ts';
 import { admitted, rolling, type PlanContext } from './context.ts';
 
 /** The header routes to put in place; undefined when the routing has no route (replica ratio). */
