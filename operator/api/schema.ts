@@ -317,7 +317,6 @@ export const headerRouteSpec = withRules(
     rule: '!has(self.match) || self.match.all(m, self.match.filter(n, n.header.lowerAscii() == m.header.lowerAscii()).size() == 1)',
     message: 'each header appears once in a header route (names are case-insensitive)',
     fieldPath: '.match',
-    reason: 'FieldValueDuplicate',
     holds: (r) => !r.match || new Set(r.match.map((m) => m.header.toLowerCase())).size === r.match.length,
   },
 );
