@@ -38,6 +38,7 @@ export const Reason = {
   AnalysisRunning: 'AnalysisRunning',
   ShadowRunning: 'ShadowRunning',
   AwaitingPassingAnalysis: 'AwaitingPassingAnalysis',
+  AwaitingHeaderRoutes: 'AwaitingHeaderRoutes',
   AwaitingManualPromotion: 'HighRiskAwaitingPromotion',
   AllStepsCompleted: 'AllStepsCompleted',
   PromotedManually: 'PromotedManually',

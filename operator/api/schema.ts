@@ -276,6 +276,60 @@ export const analysisSpec = z
   })
   .describe('Canary analysis on live Prometheus metrics.');
 
+/** An HTTP header name: an RFC 9110 token, as Gateway API's HTTPHeaderName. */
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/;
+
+/** One condition of a header route: a request header equals a value, or matches a regular expression. */
+export const headerMatchSpec = withRules(
+  z
+    .object({
+      header: z.string().min(1).max(256).regex(HEADER_NAME).describe('HTTP header name (matched case-insensitively), e.g. x-siskin-canary.'),
+      value: z.string().min(1).max(4096).optional().describe('The exact value the header must have.'),
+      regex: z.string().min(1).max(1024).optional().describe("A regular expression the header's value must match (the Gateway implementation's dialect; Traefik: Go RE2)."),
+    })
+    .describe('A header condition: exactly one of value or regex.'),
+  {
+    rule: 'has(self.value) != has(self.regex)',
+    message: 'a header match sets exactly one of value or regex',
+    holds: (m) => (m.value === undefined) !== (m.regex === undefined),
+  },
+);
+
+/** A header route step: matching requests go to the canary whatever its weight; without match, the route of that name is removed. */
+export const headerRouteSpec = withRules(
+  z
+    .object({
+      name: z
+        .string()
+        .min(1)
+        .max(63)
+        .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/)
+        .describe('Name of the header route (a DNS label); a later step with this name and no match removes it.'),
+      match: z
+        .array(headerMatchSpec)
+        .min(1)
+        .max(8)
+        .optional()
+        .describe('Header conditions, all of which a request must meet to reach the canary; absent: remove the header route of this name.'),
+    })
+    .describe('GatewayAPI routing only: send requests with matching headers to the canary regardless of its weight, until promotion or rollback.'),
+  {
+    rule: '!has(self.match) || self.match.all(m, self.match.filter(n, n.header.lowerAscii() == m.header.lowerAscii()).size() == 1)',
+    message: 'each header appears once in a header route (names are case-insensitive)',
+    fieldPath: '.match',
+    holds: (r) => !r.match || new Set(r.match.map((m) => m.header.toLowerCase())).size === r.match.length,
+  },
+);
+
+/** One header condition in effect: the header equals value, or its value matches regex. */
+export type HeaderMatch = { header: string; value: string; regex?: undefined } | { header: string; regex: string; value?: undefined };
+
+/** A header route in effect: requests meeting every condition of match go to the canary, whatever its weight. */
+export interface HeaderRoute {
+  name: string;
+  match: readonly HeaderMatch[];
+}
+
 /** One canary step: exactly one of setWeight, pause, analysis. */
 export const stepSpec = withRules(
   z
@@ -298,12 +352,13 @@ export const stepSpec = withRules(
         .describe(
           'Dark launch: the canary runs at weight 0 on mirrored copies of stable requests and is judged (latency, errors, agreement, drift; not Accuracy, which needs answers clients got) before any client sees it. Comes before every setWeight above 0.',
         ),
+      setHeaderRoute: headerRouteSpec.optional(),
     })
     .describe('A canary step.'),
   {
-    rule: '[has(self.setWeight), has(self.pause), has(self.analysis), has(self.shadow)].filter(x, x).size() == 1',
-    message: 'a step sets exactly one of setWeight, pause, analysis or shadow',
-    holds: (s) => [s.setWeight, s.pause, s.analysis, s.shadow].filter((x) => x !== undefined).length === 1,
+    rule: '[has(self.setWeight), has(self.pause), has(self.analysis), has(self.shadow), has(self.setHeaderRoute)].filter(x, x).size() == 1',
+    message: 'a step sets exactly one of setWeight, pause, analysis, shadow or setHeaderRoute',
+    holds: (s) => [s.setWeight, s.pause, s.analysis, s.shadow, s.setHeaderRoute].filter((x) => x !== undefined).length === 1,
   },
 );
 
@@ -440,6 +495,19 @@ export const rolloutSpec = withRules(
       'an Accuracy metric needs a setWeight above 0 before the first timed pause or analysis step: feedback can only label predictions the canary returned to clients',
     fieldPath: '.steps',
     holds: (r) => !r.analysis?.metrics.some((m) => m.kind === 'Accuracy') || weightBeforeFirstJudgement(r.steps),
+  },
+  {
+    // A replica ratio has no request to look at: the Service picks pods, not headers.
+    rule: "self.trafficRouting.type == 'GatewayAPI' || !self.steps.exists(s, has(s.setHeaderRoute))",
+    message: 'setHeaderRoute steps need trafficRouting.type GatewayAPI: replica-ratio routing cannot route by header',
+    fieldPath: '.steps',
+    holds: (r) => r.trafficRouting.type === 'GatewayAPI' || !r.steps.some((s) => s.setHeaderRoute !== undefined),
+  },
+  {
+    rule: 'self.steps.all(s, !has(s.setHeaderRoute) || has(s.setHeaderRoute.match) || self.steps.exists(t, has(t.setHeaderRoute) && has(t.setHeaderRoute.match) && t.setHeaderRoute.name == s.setHeaderRoute.name))',
+    message: 'a setHeaderRoute without match removes a header route, so another step must set that name with match',
+    fieldPath: '.steps',
+    holds: (r) => r.steps.every((s) => !s.setHeaderRoute || s.setHeaderRoute.match !== undefined || r.steps.some((t) => t.setHeaderRoute?.match !== undefined && t.setHeaderRoute.name === s.setHeaderRoute!.name)),
   },
 );
 
@@ -737,6 +805,7 @@ export const modelDeploymentStatus = z.object({
   rollout: rolloutStatus.optional().describe('Where the rollout stands, as data: the operator reads a rolled-back canary back from here.'),
   canaryWeight: z.number().int().min(0).max(100).optional().describe('Percentage of traffic on the canary.'),
   currentStepIndex: z.number().int().min(0).optional().describe('Index of the rollout step in progress.'),
+  headerRoutes: z.array(z.string().max(63)).max(32).optional().describe('Names of the header routes in place on the HTTPRoute (setHeaderRoute steps); absent: none.'),
   stepStartedAt: z.string().datetime({ offset: true }).optional().describe('When the current step started.'),
   rolloutStartedAt: z.string().datetime({ offset: true }).optional().describe('When the rollout of the canary began.'),
   lastCommand: z

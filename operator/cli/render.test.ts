@@ -208,6 +208,11 @@ describe('formatting helpers', () => {
   test('a timed pause names its duration', () => {
     expect(stepText(0, [{ pause: { durationSeconds: 60 } }])).toBe('1/1: pause 60s');
   });
+  test('a header route step says whether it sets or removes the route', () => {
+    const steps = [{ setHeaderRoute: { name: 'testers', match: [{ header: 'x-canary', value: 'true' }] } }, { setHeaderRoute: { name: 'testers' } }];
+    expect(stepText(0, steps)).toBe('1/2: header route testers to the canary');
+    expect(stepText(1, steps)).toBe('2/2: remove header route testers');
+  });
   test('a shadow step says it runs at weight 0 on mirrored requests', () => {
     expect(stepText(0, [{ shadow: { durationSeconds: 300, sampleRate: 0.5 } }, { setWeight: 20 }])).toBe("1/2: shadow for 300s on 50% of stable's requests (weight 0)");
   });

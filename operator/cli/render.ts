@@ -17,6 +17,7 @@ export interface StepView {
   pause?: { durationSeconds?: number };
   analysis?: { durationSeconds?: number };
   shadow?: { durationSeconds?: number; sampleRate?: number };
+  setHeaderRoute?: { name: string; match?: unknown[] };
 }
 
 type Revision = NonNullable<ModelDeploymentStatus['stable']>;
@@ -94,6 +95,7 @@ function stepKind(step: StepView | undefined): string | undefined {
   if (step.setWeight !== undefined) return `set weight ${step.setWeight}%`;
   if (step.pause) return step.pause.durationSeconds === undefined ? 'pause until promoted' : `pause ${step.pause.durationSeconds}s`;
   if (step.analysis) return `analysis for ${step.analysis.durationSeconds ?? '?'}s`;
+  if (step.setHeaderRoute) return step.setHeaderRoute.match ? `header route ${step.setHeaderRoute.name} to the canary` : `remove header route ${step.setHeaderRoute.name}`;
   if (step.shadow) return `shadow for ${step.shadow.durationSeconds ?? '?'}s on ${Math.round((step.shadow.sampleRate ?? 0) * 100)}% of stable's requests (weight 0)`;
   return undefined;
 }

@@ -74,7 +74,7 @@ export interface Applied {
 export async function applyPlan(s: ApplyScope, p: Plan): Promise<Applied> {
   const cutting = p.podGates.filter((g) => g.status === 'False');
   await Promise.all(cutting.map((g) => setGate(s, g)));
-  let routingError = cutting.length > 0 && p.routeWeight !== undefined ? await route(s, p.routeWeight) : undefined;
+  let routingError = cutting.length > 0 && p.routeWeight !== undefined ? await route(s, p.routeWeight, p.headerRoutes) : undefined;
   const deployments = changed(p.deployments, (d) => s.deployments.find((x) => x.metadata?.name === d.metadata!.name));
   if (deployments.length > 0) await ensurePeerKey(s);
   for (const d of deployments) await serverSideApply(s, d);
@@ -84,7 +84,7 @@ export async function applyPlan(s: ApplyScope, p: Plan): Promise<Applied> {
   const budgets = s.cache.listDisruptionBudgets(s.stored.namespace, s.stored.name);
   for (const b of changed(p.disruptionBudgets, (o) => budgets.find((x) => x.metadata?.name === o.metadata!.name))) await serverSideApply(s, b);
   await Promise.all(p.podGates.filter((g) => g.status === 'True').map((g) => setGate(s, g)));
-  if (p.routeWeight !== undefined && !routingError) routingError = await route(s, p.routeWeight);
+  if (p.routeWeight !== undefined && !routingError) routingError = await route(s, p.routeWeight, p.headerRoutes);
   const reported = routingError ? withRoutingFailure(s, p, routingError) : p;
   await deleteDeployments(s, p.deleteDeployments);
   await deleteDisruptionBudgets(s, budgets.filter((b) => !p.disruptionBudgets.some((d) => d.metadata!.name === b.metadata?.name)));
@@ -105,10 +105,10 @@ async function setGate(s: ApplyScope, g: PodGate): Promise<void> {
   }
 }
 
-/** Sets the route weight; returns the failure instead of throwing (an abort still throws). */
-async function route(s: ApplyScope, weight: number): Promise<Error | undefined> {
+/** Sets the route weight and header routes; returns the failure instead of throwing (an abort still throws). */
+async function route(s: ApplyScope, weight: number, headerRoutes: Plan['headerRoutes']): Promise<Error | undefined> {
   try {
-    await s.router.setRoutes(s.target, weight, s.signal);
+    await s.router.setRoutes(s.target, weight, s.signal, headerRoutes);
     return undefined;
   } catch (err) {
     s.signal.throwIfAborted();
@@ -127,7 +127,11 @@ async function scale(s: ApplyScope, scales: Plan['scales']): Promise<void> {
   }
 }
 
-/** The plan with a routing failure in its status (Ready False, Reconciling True) and, the first time, a Warning. */
+/**
+ * The plan with a routing failure in its status (Ready False, Reconciling True) and, the first
+ * time, a Warning. The route was not patched (one patch, all or nothing), so the header routes
+ * in place are still the ones status had: a setHeaderRoute step waits for them.
+ */
 function withRoutingFailure(s: ApplyScope, p: Plan, err: Error): Pick<Plan, 'status' | 'events'> {
   const message = `traffic routing failed: ${err.message}`;
   const stamp = new Date(s.at).toISOString();
@@ -135,7 +139,10 @@ function withRoutingFailure(s: ApplyScope, p: Plan, err: Error): Pick<Plan, 'sta
   let conditions = setCondition(p.status.conditions ?? [], { type: ConditionType.Ready, status: 'False', reason: Reason.RoutingFailed, message, observedGeneration: generation }, stamp);
   conditions = setCondition(conditions, { type: ConditionType.Reconciling, status: 'True', reason: Reason.RoutingFailed, message, observedGeneration: generation }, stamp);
   const reported = s.stored.md.status?.conditions?.some((c) => c.reason === Reason.RoutingFailed);
-  return { status: { ...p.status, conditions }, events: reported ? p.events : [...p.events, { type: 'Warning', reason: Reason.RoutingFailed, message }] };
+  const status = { ...p.status, conditions };
+  delete status.headerRoutes;
+  const inPlace = s.stored.md.status?.headerRoutes;
+  return { status: { ...status, ...(inPlace ? { headerRoutes: inPlace } : {}) }, events: reported ? p.events : [...p.events, { type: 'Warning', reason: Reason.RoutingFailed, message }] };
 }
 
 /** Deletes Deployments that must go, guarded by the uid the cache saw; one already gone is fine. */

@@ -8,6 +8,7 @@ import { reconcileAnalysis, scheduleAnalysis } from './plan/analysis.ts';
 import { reconcileCanaryStep } from './plan/canaryStep.ts';
 import { reconcileCommands } from './plan/commands.ts';
 import { admitted, newContext, type ObservedDeployment, type ObservedPod, type Plan, type PlanInput } from './plan/context.ts';
+import { desiredHeaderRoutes, withHeaderRoutes } from './plan/headerRoutes.ts';
 import { desiredObjects, keepPrevious, podGates } from './plan/objects.ts';
 import { reconcileRevisions } from './plan/revisions.ts';
 import { rolledBackOf } from './plan/rolloutState.ts';
@@ -34,9 +35,10 @@ export function plan(input: PlanInput): Plan {
   reconcileStableHealth(ctx);
   keepPrevious(ctx);
   const objects = desiredObjects(ctx);
+  const headerRoutes = desiredHeaderRoutes(ctx, objects.routeWeight);
   const gates = podGates(ctx);
-  const status = statusOf(ctx);
-  return { ...objects, podGates: gates, jobs: ctx.jobs, status, events: ctx.events, ...(ctx.requeueAfterMs !== undefined ? { requeueAfterMs: ctx.requeueAfterMs } : {}) };
+  const status = withHeaderRoutes(statusOf(ctx), headerRoutes);
+  return { ...objects, ...(headerRoutes ? { headerRoutes } : {}), podGates: gates, jobs: ctx.jobs, status, events: ctx.events, ...(ctx.requeueAfterMs !== undefined ? { requeueAfterMs: ctx.requeueAfterMs } : {}) };
 }
 
 // What the reconciler measures before planning: each a pure question about status.

@@ -7,6 +7,8 @@ const STEPS: Step[] = [{ setWeight: 20 }, { pause: { durationSeconds: 60 } }, { 
 /** A dark launch: five minutes on mirrored traffic, then the first clients. */
 const DARK: Step[] = [{ shadow: { durationSeconds: 300, sampleRate: 0.5 } }, { setWeight: 20 }, { pause: {} }];
 const T0 = Date.parse('2026-11-23T12:00:00Z');
+// Internal testers first (by header), then percentages; the header route goes again at step 3.
+const HEADER_STEPS: Step[] = [{ setHeaderRoute: { name: 'testers', match: [{ header: 'x-siskin-canary', value: 'true' }] } }, { pause: {} }, { setWeight: 50 }, { setHeaderRoute: { name: 'testers' } }];
 
 function input(over: Partial<StepInput> & { stepIndex?: number; startedAgoS?: number; weight?: number }): StepInput {
   const { stepIndex = 0, startedAgoS = 0, weight = 0, ...rest } = over;
@@ -15,6 +17,7 @@ function input(over: Partial<StepInput> & { stepIndex?: number; startedAgoS?: nu
     riskTier: 'medium',
     state: { stepIndex, stepStartedAt: T0 - startedAgoS * 1000, weight },
     canaryReady: true,
+    headerRoutesInPlace: true,
     paused: false,
     frozen: false,
     analysisPassing: true,
@@ -50,6 +53,12 @@ describe('nextStep', () => {
     ['too many inconclusive rounds pause the rollout', { stepIndex: 1, startedAgoS: 600, weight: 20, analysisPaused: '4 inconclusive rounds in a row' }, { kind: 'Hold', reason: Reason.AnalysisInconclusive }],
     ['a manual promote overrides an inconclusive analysis', { stepIndex: 5, weight: 50, analysisPassing: false, command: 'promote' }, { kind: 'Promote', reason: Reason.PromotedManually }],
     ['no steps at all: promote once the canary is ready', { steps: [], canaryReady: true }, { kind: 'Promote', reason: Reason.AllStepsCompleted }],
+    ['setHeaderRoute waits for a ready canary: header traffic reaches it at any weight', { steps: HEADER_STEPS, canaryReady: false }, { kind: 'Hold', reason: Reason.WaitingForCanary, requeueAfterMs: 2000 }],
+    ['setHeaderRoute waits until its route is in place on the HTTPRoute', { steps: HEADER_STEPS, headerRoutesInPlace: false }, { kind: 'Hold', reason: Reason.AwaitingHeaderRoutes, requeueAfterMs: 2000 }],
+    ['setHeaderRoute completes once its route is in place, leaving the weight as it was', { steps: HEADER_STEPS, weight: 0 }, { kind: 'Advance', reason: Reason.StepAdvanced, stepIndex: 1, weight: 0 }],
+    ['a promote does not skip putting a header route in place', { steps: HEADER_STEPS, headerRoutesInPlace: false, command: 'promote' }, { kind: 'Hold', reason: Reason.AwaitingHeaderRoutes }],
+    ['removing a header route completes once it is gone', { steps: HEADER_STEPS, stepIndex: 3, weight: 50 }, { kind: 'Advance', reason: Reason.StepAdvanced, stepIndex: 4, weight: 50 }],
+    ['abort wins at a header route step', { steps: HEADER_STEPS, headerRoutesInPlace: false, command: 'abort' }, { kind: 'Abort', reason: Reason.AbortedByUser }],
     ['no steps at all: wait for the canary first', { steps: [], canaryReady: false }, { kind: 'Hold', reason: Reason.WaitingForCanary }],
     ['a shadow step waits for the canary\'s pods: it judges their answers', { steps: DARK, canaryReady: false }, { kind: 'Hold', reason: Reason.WaitingForCanary, stepIndex: 0 }],
     ['a shadow step holds at weight 0 while it runs', { steps: DARK, startedAgoS: 100 }, { kind: 'Hold', reason: Reason.ShadowRunning, requeueAfterMs: 200000 }],

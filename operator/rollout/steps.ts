@@ -27,6 +27,8 @@ export interface StepInput {
   state: RolloutState;
   /** The canary's pods are ready at the current weight (and its gates passed). */
   canaryReady: boolean;
+  /** The header routes in effect at this step (headerRoutesAt) are in place, as status records. */
+  headerRoutesInPlace: boolean;
   /** A user pause (annotation) is in effect. */
   paused: boolean;
   /** A freeze window is active: no step may advance. */
@@ -49,6 +51,7 @@ export type StepDecision =
 function describeStep(step: Step | undefined, i: number): string {
   if (!step) return `step ${i}`;
   if (step.setWeight !== undefined) return `step ${i} (setWeight ${step.setWeight})`;
+  if (step.setHeaderRoute) return `step ${i} (setHeaderRoute ${step.setHeaderRoute.name}${step.setHeaderRoute.match ? '' : ': remove'})`;
   if (step.pause) return `step ${i} (pause${step.pause.durationSeconds !== undefined ? ` ${step.pause.durationSeconds}s` : ''})`;
   if (step.shadow) return `step ${i} (shadow ${step.shadow.durationSeconds}s at sample rate ${step.shadow.sampleRate})`;
   return `step ${i} (analysis ${step.analysis?.durationSeconds ?? 0}s)`;
@@ -116,6 +119,12 @@ export function nextStep(input: StepInput): StepDecision {
   if (s.setWeight !== undefined) {
     if (!input.canaryReady) return hold(Reason.WaitingForCanary, `waiting for the canary to be ready at weight ${s.setWeight}`, PollMs.ready);
     return advance(Reason.StepAdvanced, `weight ${s.setWeight} reached; ${describeStep(s, i)} done`);
+  }
+  if (s.setHeaderRoute) {
+    // Header traffic goes to the canary whatever its weight, so the canary must be ready for it.
+    if (!input.canaryReady) return hold(Reason.WaitingForCanary, `${describeStep(s, i)}: waiting for the canary to be ready`, PollMs.ready);
+    if (!input.headerRoutesInPlace) return hold(Reason.AwaitingHeaderRoutes, `${describeStep(s, i)}: waiting for the header routes to be in place on the HTTPRoute`, PollMs.ready);
+    return advance(Reason.StepAdvanced, `${describeStep(s, i)} in place`);
   }
   if (input.command === 'promote') return advance(Reason.PromotedManually, `${describeStep(s, i)} completed by a manual promote`);
   if (s.pause) {

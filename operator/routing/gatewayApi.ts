@@ -26,10 +26,20 @@
 // RespectIgnoreDifferences=true sync option. At rest (canary weight 0 and Git at 100/0) the
 // router writes nothing, so Git keeps sole ownership of the route.
 //
+// Header routes (setHeaderRoute steps; headerRoutes.ts) ride in the same patch: whole rules
+// named `siskin-<md>.<route>` appended to the list, replaced or removed by index after the
+// weight operations, under the same resourceVersion test. During a rollout Argo CD therefore
+// also sees extra rules; ignore them with the jqPathExpression
+// `.spec.rules[] | select(.name // "" | startswith("siskin-"))` next to the weights. A re-sync
+// that drops them anyway is undone by the next reconcile, as for the weights; once the rollout
+// ends the rules are gone and the list is again exactly what Git says.
+//
 // Weights are compared as shares, not numbers: Gateway API weights are relative, so 1/0 and
 // 100/0 send the same traffic and neither is rewritten.
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { withSignal } from '../runtime/abort.ts';
+import { headerRuleOps } from './headerRoutes.ts';
+import { refersTo, type BackendRef, type HttpRoute, type PatchOp } from './httpRoute.ts';
 import type { RouteTarget, RouteWeights, Router } from './route.ts';
 import { trafficSplit } from './split.ts';
 import { apiErrorMessage } from '../runtime/apiErrors.ts';
@@ -43,28 +53,12 @@ const ATTEMPTS = 3;
 /** The field manager of the weight patches, so managedFields tell who last set the weights. */
 export const ROUTING_FIELD_MANAGER = 'siskin-routing';
 
-interface BackendRef {
-  group?: string;
-  kind?: string;
-  namespace?: string;
-  name: string;
-  port?: number;
-  weight?: number;
-}
-
-interface HttpRoute {
-  metadata: { resourceVersion?: string };
-  spec?: { rules?: { backendRefs?: BackendRef[] }[] };
-}
-
 /** One rule that routes to the stable Service, and where its two backendRefs sit. */
 interface SplitRule {
   index: number;
   stable: { index: number; weight: number };
   canary?: { index: number; weight: number };
 }
-
-type PatchOp = { op: 'test' | 'add'; path: string; value: unknown };
 
 /** The GatewayAPI router, acting with the given credentials; getRoutes reads back the split in place. */
 export function gatewayApiRouter(kc: KubeConfig): Router & { getRoutes(t: RouteTarget): Promise<RouteWeights> } {
@@ -87,14 +81,17 @@ export function gatewayApiRouter(kc: KubeConfig): Router & { getRoutes(t: RouteT
       return percent(first.stable.weight, first.canary?.weight ?? 0);
     },
 
-    async setRoutes(t, canaryWeight, signal) {
+    async setRoutes(t, canaryWeight, signal, headerRoutes = []) {
       if (!Number.isInteger(canaryWeight) || canaryWeight < 0 || canaryWeight > 100) {
         throw new RangeError(`canary weight must be an integer percentage 0..100, got ${canaryWeight}`);
       }
       const want = { stable: 100 - canaryWeight, canary: canaryWeight };
       let route = await read(t, signal);
       for (let attempt = 1; ; attempt++) {
-        const ops = weightOps(splitRules(route, t), t, want);
+        const split = splitRules(route, t);
+        // Weights first: they address rules by the indexes just read, which the header rules'
+        // replacements keep and their removals (from the end backwards) come after.
+        const ops = [...weightOps(split, t, want), ...headerRuleOps(route.spec?.rules ?? [], split.map((r) => r.index), t, headerRoutes)];
         if (ops.length === 0) return;
         const rv = route.metadata.resourceVersion;
         try {
@@ -115,7 +112,7 @@ export function gatewayApiRouter(kc: KubeConfig): Router & { getRoutes(t: RouteT
           route = await read(t, signal);
           if (route.metadata.resourceVersion === rv) throw apiError(t, 'patching', err);
           if (attempt >= ATTEMPTS) {
-            throw new Error(`HTTPRoute ${t.namespace}/${t.httpRoute} changed during each of ${ATTEMPTS} attempts to set its weights for ModelDeployment ${t.namespace}/${t.name}`, { cause: err });
+            throw new Error(`HTTPRoute ${t.namespace}/${t.httpRoute} changed during each of ${ATTEMPTS} attempts to set its routes for ModelDeployment ${t.namespace}/${t.name}`, { cause: err });
           }
         }
       }
@@ -134,11 +131,6 @@ function apiError(t: RouteTarget, doing: string, err: unknown): Error {
     return new Error(`${route} not found: ModelDeployment ${t.namespace}/${t.name} routes its canary through it (spec.rollout.trafficRouting.httpRoute); create it or change the traffic routing`, { cause: err });
   }
   return new Error(`${doing} ${route} for ModelDeployment ${t.namespace}/${t.name}: ${apiErrorMessage(err)}`, { cause: err });
-}
-
-/** A backendRef to the named Service in the route's own namespace (group and kind take the API defaults). */
-function refersTo(ref: BackendRef, namespace: string, service: string): boolean {
-  return (ref.group ?? '') === '' && (ref.kind ?? 'Service') === 'Service' && (ref.namespace ?? namespace) === namespace && ref.name === service;
 }
 
 /** The weight the API server applies when none is given. */

@@ -4,7 +4,12 @@
 import type { Router } from './route.ts';
 import { trafficSplit } from './split.ts';
 
-/** The ReplicaRatio router: weights become replica counts; no route to set. */
+/** The ReplicaRatio router: weights become replica counts; no route to set, and no header routes. */
 export function replicaRatioRouter(): Router {
-  return { ...trafficSplit('ReplicaRatio'), setRoutes: () => Promise.resolve() };
+  return {
+    ...trafficSplit('ReplicaRatio'),
+    // Admission refuses setHeaderRoute steps without GatewayAPI routing; this is the second line.
+    setRoutes: (t, _weight, _signal, headerRoutes = []) =>
+      headerRoutes.length === 0 ? Promise.resolve() : Promise.reject(new Error(`ModelDeployment ${t.namespace}/${t.name}: header routes need spec.rollout.trafficRouting.type GatewayAPI`)),
+  };
 }

@@ -4,6 +4,7 @@
 import { Reason } from '../../api/reasons.ts';
 import { describeFreeze } from '../../rollout/freeze.ts';
 import { PollMs } from '../../rollout/poll.ts';
+import { headerRoutesAt, headerRoutesInPlace } from '../../rollout/headerRoutes.ts';
 import { nextStep, shadowAt, type StepDecision } from '../../rollout/steps.ts';
 import { shadowSplit, type ReplicaSplit } from '../../routing/split.ts';
 import { analysisPassing, analysisPause } from './analysis.ts';
@@ -33,6 +34,7 @@ function stepDecision(ctx: PlanContext): void {
     riskTier: ctx.spec.modelCard?.riskTier ?? 'medium',
     state: ctx.step,
     canaryReady,
+    headerRoutesInPlace: headerRoutesInPlace(ctx.input.status.headerRoutes, headerRoutesAt(ctx.spec.rollout.steps, ctx.step.stepIndex)),
     paused: ctx.paused,
     frozen: !!ctx.freeze,
     analysisPassing: analysisPassing(ctx),

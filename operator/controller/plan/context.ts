@@ -4,7 +4,7 @@
 // from it. Pure: no client, no clock.
 import type { V1ConfigMap, V1Deployment, V1Job, V1PodDisruptionBudget, V1Service } from '@kubernetes/client-node';
 import { ANNOTATION_COMMAND, ANNOTATION_PAUSED } from '../../api/reasons.ts';
-import type { ModelDeploymentSpec, ModelDeploymentStatus } from '../../api/schema.ts';
+import type { HeaderRoute, ModelDeploymentSpec, ModelDeploymentStatus } from '../../api/schema.ts';
 import type { Observation } from '../../analysis/evaluate.ts';
 import type { Signature, SignatureWithWarmup } from '../../analysis/schemaGate.ts';
 import type { HealthObservation } from '../../monitoring/health.ts';
@@ -92,6 +92,8 @@ export interface Plan {
   podGates: PodGate[];
   /** GatewayAPI routing: the canary's share of the HTTPRoute. */
   routeWeight?: number;
+  /** GatewayAPI routing: the header routes that send matching requests to the canary (empty: none). */
+  headerRoutes?: HeaderRoute[];
   /** The PodDisruptionBudgets that should exist (one per revision above one replica); owned ones not here go. */
   disruptionBudgets: V1PodDisruptionBudget[];
   /** Owned serving Deployments that must go. */

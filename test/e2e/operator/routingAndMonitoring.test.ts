@@ -1,6 +1,6 @@
 // End to end on the real node, the other half of the closed loop: Gateway API routing through
 // Traefik (the HTTPRoute weights the operator writes decide the real split, also after a
-// rollback), drift on the stable revision starting exactly one retraining Job per cooldown,
+// rollback; header routes send testers to the canary ahead of the weights), drift on the stable revision starting exactly one retraining Job per cooldown,
 // accuracy decay from fed-back labels with its own reason, labels scored across four replicas
 // behind one Service, and the built-in autoscaler following real load up and back down.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
@@ -120,6 +120,96 @@ describe('routing and monitoring on the real node', () => {
     expect(route.spec.parentRefs).toEqual([{ group: GW, kind: 'Gateway', name: 'web' }]);
     expect(route.spec.rules[0]!.matches).toEqual([{ path: { type: 'PathPrefix', value: '/v2/models/routed' } }]);
     expect(Object.fromEntries(route.spec.rules[0]!.backendRefs.map((b) => [b.name, b.weight]))).toEqual({ 'routed-stable': 100, 'routed-canary': 0 });
+  }, 300_000);
+
+  test('header routes through Traefik: testers with the header reach only the canary, the rest follow the weights, and the rule goes on promotion and on abort', async () => {
+    expect(traefik).toBeDefined(); // the Gateway API test above installed Traefik and the Gateway
+    const routing = { type: 'GatewayAPI', httpRoute: 'tested' };
+    const custom = e2e.cluster.kubeConfig().makeApiClient(CustomObjectsApi);
+    type Rule = { name?: string; matches: unknown[]; backendRefs: { name: string; weight: number }[] };
+    const rules = async (): Promise<Rule[]> =>
+      ((await custom.getNamespacedCustomObject({ group: GW, version: 'v1', namespace: 'default', plural: 'httproutes', name: 'tested' })) as { spec: { rules: Rule[] } }).spec.rules;
+    await e2e.cluster.kubectlOk(['apply', '--server-side', '--field-manager=gitops', '-f', '-'], {
+      input: JSON.stringify({
+        apiVersion: `${GW}/v1`,
+        kind: 'HTTPRoute',
+        metadata: { name: 'tested', namespace: 'default' },
+        spec: {
+          parentRefs: [{ name: 'web' }],
+          rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/v2/models/tested' } }], backendRefs: [{ name: 'tested-stable', port: 80, weight: 100 }, { name: 'tested-canary', port: 80, weight: 0 }] }],
+        },
+      }),
+    });
+    const userRules = await rules();
+    await e2e.apply(modelDeployment('tested', { model: model('tested', '1', tabularClassifier({ seed: 7 })), replicas: 2, rollout: { steps: [], trafficRouting: routing } }));
+    await e2e.waitStatus('tested', 'Ready', (s) => condition(s, 'Ready')?.status === 'True');
+    const testers = traffic({ baseUrl: traefik!.url, model: 'tested', rps: 20, headers: { 'x-siskin-canary': 'true' } });
+    const others = traffic({ baseUrl: traefik!.url, model: 'tested', rps: 30 });
+    await waitFor('the route to serve', async () => ((await split(others, 'none', 1_000)).answers > 0 ? true : undefined), { timeoutMs: 60_000, intervalMs: 500 });
+    const steps = [{ setHeaderRoute: { name: 'testers', match: [{ header: 'x-siskin-canary', value: 'true' }] } }, { pause: {} }, { setWeight: 50 }, { pause: {} }];
+    const promote = (): Promise<string> => e2e.cluster.kubectlOk(['annotate', '--overwrite', 'md/tested', `siskin.dev/command=promote:${Date.now()}`]);
+    /** The shares of the canary among answers to the testers and to everyone else, measured over the same window. */
+    const both = async (rev: string, ms: number): Promise<{ testers: { share: number; answers: number }; others: { share: number; answers: number } }> => {
+      testers.take();
+      others.take();
+      await new Promise((r) => setTimeout(r, ms));
+      const [t, o] = [testers.take(), others.take()];
+      const sum = (w: typeof t): number => Object.values(w.byRevision).reduce((a, b) => a + b, 0);
+      return { testers: { share: canaryShare(t, rev), answers: sum(t) }, others: { share: canaryShare(o, rev), answers: sum(o) } };
+    };
+
+    // Internal testers first: at weight 0 only requests with the header reach the canary.
+    await e2e.apply(modelDeployment('tested', { model: model('tested', '2', tabularClassifier({ seed: 7 })), replicas: 2, rollout: { steps, trafficRouting: routing } }));
+    const paused = await e2e.waitStatus('tested', 'the header route in place', (s) => s.canary?.version === '2' && s.currentStepIndex === 1 && s.headerRoutes?.[0] === 'testers');
+    const rev2 = paused.canary!.name;
+    expect(paused.canaryWeight).toBe(0);
+    // Traefik applies a route change a moment after the API server stored it.
+    const settled = (rev: string, share: number): Promise<true> =>
+      waitFor(`testers at ${share}% canary`, async () => ((await split(testers, rev, 1_000)).share === share ? true : undefined), { timeoutMs: 30_000, intervalMs: 100 });
+    await settled(rev2, 100);
+    const atHeader = await both(rev2, 5_000);
+    // Then percentages: half of everyone else, and still all of the testers.
+    await promote();
+    await e2e.waitStatus('tested', 'weight 50', (s) => s.currentStepIndex === 3 && s.canaryWeight === 50);
+    const at50 = await both(rev2, 8_000);
+    const during = await rules();
+    await promote();
+    await e2e.waitStatus('tested', 'promoted', (s) => s.stable?.version === '2' && condition(s, 'Ready')?.status === 'True');
+    const afterPromotion = await rules();
+    console.log(
+      `header route: at weight 0 testers ${atHeader.testers.share.toFixed(1)}% canary of ${atHeader.testers.answers}, others ${atHeader.others.share.toFixed(1)}% of ${atHeader.others.answers}; ` +
+        `at weight 50 testers ${at50.testers.share.toFixed(1)}% of ${at50.testers.answers}, others ${at50.others.share.toFixed(1)}% of ${at50.others.answers}`,
+    );
+    expect(atHeader.testers.share).toBe(100);
+    expect(atHeader.testers.answers).toBeGreaterThan(30);
+    expect(atHeader.others.share).toBe(0);
+    expect(atHeader.others.answers).toBeGreaterThan(50);
+    expect(at50.testers.share).toBe(100);
+    expect(Math.abs(at50.others.share - 50)).toBeLessThanOrEqual(15);
+    // During the rollout: the user's rule plus Siskin's, which narrows the user's match by the header.
+    expect(during).toHaveLength(2);
+    expect(during[1]).toEqual({
+      name: 'siskin-tested.testers',
+      matches: [{ path: { type: 'PathPrefix', value: '/v2/models/tested' }, headers: [{ name: 'x-siskin-canary', type: 'Exact', value: 'true' }] }],
+      backendRefs: [{ group: '', kind: 'Service', name: 'tested-canary', port: 80, weight: 100 }],
+    });
+    // Promoted: the header rule is gone and the user's rule is exactly as written (weights back at rest).
+    expect(afterPromotion).toEqual(userRules);
+
+    // A rollout that is aborted takes its header route away too.
+    await e2e.apply(modelDeployment('tested', { model: model('tested', '3', tabularClassifier({ seed: 99 })), replicas: 2, rollout: { steps, trafficRouting: routing } }));
+    const again = await e2e.waitStatus('tested', 'the header route in place again', (s) => s.canary?.version === '3' && s.currentStepIndex === 1 && s.headerRoutes?.[0] === 'testers');
+    expect((await rules()).map((r) => r.name)).toEqual([undefined, 'siskin-tested.testers']);
+    await e2e.cluster.kubectlOk(['annotate', '--overwrite', 'md/tested', `siskin.dev/command=abort:${Date.now()}`]);
+    const rolledBack = await e2e.waitStatus('tested', 'rolled back', (s) => s.phase === 'RolledBack');
+    expect(rolledBack.headerRoutes).toBeUndefined();
+    expect(await rules()).toEqual(userRules);
+    await settled(again.canary!.name, 0);
+    const afterAbort = await both(again.canary!.name, 4_000);
+    expect(afterAbort.testers.share).toBe(0);
+    expect(afterAbort.testers.answers).toBeGreaterThan(20);
+    await Promise.all([testers.stop(), others.stop()]);
+    await e2e.cluster.kubectlOk(['delete', 'modeldeployment', 'tested', '--wait=false']);
   }, 300_000);
 
   test('drift on the stable revision starts exactly one retraining Job per cooldown, with the reason DataDrift', async () => {

@@ -3,7 +3,8 @@
 // changes nothing but the weights of the stable and canary backendRefs (appending the canary
 // backendRef when the route lacks it), writes nothing when the split is already in place,
 // loses no concurrent edit, and fails with errors that say what the route must contain. A
-// re-sync from Git behaves as operator/routing/gatewayApi.ts documents.
+// re-sync from Git behaves as operator/routing/gatewayApi.ts documents. Header routes are
+// rules of their own, added and removed without changing any rule Git wrote.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { join } from 'node:path';
 import { CustomObjectsApi, KubeConfig, KubernetesObjectApi, PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
@@ -29,7 +30,7 @@ interface Ref {
 }
 interface Route {
   metadata: { resourceVersion: string; managedFields?: { manager: string; operation: string; fieldsV1: { 'f:spec'?: Record<string, unknown> } }[] };
-  spec: { hostnames?: string[]; parentRefs?: unknown[]; rules: { matches?: unknown[]; filters?: unknown[]; backendRefs?: Ref[] }[] };
+  spec: { hostnames?: string[]; parentRefs?: unknown[]; rules: { name?: string; matches?: unknown[]; filters?: unknown[]; backendRefs?: Ref[] }[] };
 }
 
 /** An HTTPRoute as it sits in Git: everything but the weights belongs to the GitOps tool. */
@@ -256,5 +257,40 @@ describe('GatewayAPI router', () => {
     expect(replicaRatio.replicas(4, 50)).toMatchObject({ stable: 2, canary: 2 });
     await replicaRatio.setRoutes(target('iris'), 50);
     expect((await get('iris')).metadata.resourceVersion).toBe(rv);
+  });
+
+  test('header routes: a rule per weighted rule, narrowed by the header, to the canary alone; in place writes nothing; removed, the route is as Git wrote it', async () => {
+    await gitApply(gitRoute('headed', [{ name: 'iris-stable', port: 80, weight: 100 }, { name: 'iris-canary', port: 80, weight: 0 }]));
+    const before = await get('headed');
+    const testers = { name: 'testers', match: [{ header: 'x-siskin-canary', value: 'true' }] };
+    const beta = { name: 'beta', match: [{ header: 'x-group', regex: '^beta-' }] };
+    await router.setRoutes(target('headed'), 0, undefined, [testers, beta]);
+    let route = await get('headed');
+    // The CRD's validation admitted the rules as written, and the user's three rules are untouched.
+    expect(route.spec.rules.slice(0, 3)).toEqual(before.spec.rules);
+    expect(route.spec.rules.slice(3).map((r) => r.name)).toEqual(['siskin-iris.testers', 'siskin-iris.testers.1', 'siskin-iris.beta', 'siskin-iris.beta.1']);
+    expect(route.spec.rules[3]).toEqual({
+      name: 'siskin-iris.testers',
+      matches: [{ path: { type: 'PathPrefix', value: '/v2/models/iris' }, headers: [{ name: 'x-siskin-canary', type: 'Exact', value: 'true' }] }],
+      filters: before.spec.rules[0]!.filters,
+      backendRefs: [{ group: '', kind: 'Service', name: 'iris-canary', port: 80, weight: 100 }],
+    });
+    expect(route.spec.rules[5]!.matches).toEqual([{ path: { type: 'PathPrefix', value: '/v2/models/iris' }, headers: [{ name: 'x-group', type: 'RegularExpression', value: '^beta-' }] }]);
+    // Already in place (as the API server stored it, defaults and all): nothing is written.
+    const rv = route.metadata.resourceVersion;
+    await router.setRoutes(target('headed'), 0, undefined, [testers, beta]);
+    expect((await get('headed')).metadata.resourceVersion).toBe(rv);
+    // A new weight and a removed header route, in one patch.
+    await router.setRoutes(target('headed'), 30, undefined, [beta]);
+    route = await get('headed');
+    expect(route.spec.rules.slice(3).map((r) => r.name)).toEqual(['siskin-iris.beta', 'siskin-iris.beta.1']);
+    expect(weights(route)[0]).toEqual({ 'iris-stable': 70, 'iris-canary': 30 });
+    // The rollout ends: the route is exactly what Git says.
+    await router.setRoutes(target('headed'), 0);
+    expect((await get('headed')).spec).toEqual(before.spec);
+    // Replica ratio has no route to add header rules to, and says so.
+    await expect(routerFor('ReplicaRatio', { kubeConfig: cluster.kubeConfig() }).setRoutes(target('headed'), 0, undefined, [testers])).rejects.toThrow(
+      'ModelDeployment default/iris: header routes need spec.rollout.trafficRouting.type GatewayAPI',
+    );
   });
 });
