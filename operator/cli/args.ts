@@ -80,7 +80,8 @@ Commands:
                      the stable revision's signature in NAME's status, under its spec.rollout.schemaCheck
   check --model NEW.onnx --against STABLE.onnx
                      The same gate between two model files, with no cluster (Strict unless --schema-check)
-  lint FILE...       Validate the ModelDeployments in YAML/JSON manifests (multi-document; "-" is stdin)
+  lint FILE...       Validate the ModelDeployments in YAML/JSON manifests (multi-document; a directory's
+                     .yaml/.yml/.json files; "-" is stdin)
                      against the CRD's schema and its validation rules, offline, as the API server would
 
 Flags:
@@ -110,7 +111,7 @@ Examples:
   kubectl siskin promote iris --full
   kubectl siskin check --model iris-3.onnx md/iris -n ml
   kubectl siskin check --model iris-3.onnx --against iris-2.onnx --schema-check AllowAdditive
-  kubectl siskin lint deploy/*.yaml
+  kubectl siskin lint deploy/
 `;
 
 type FlagName = 'namespace' | 'context' | 'kubeconfig' | 'output' | 'full' | 'help' | 'model' | 'against' | 'schemaCheck';

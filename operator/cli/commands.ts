@@ -2,7 +2,8 @@
 // server and the pure views. Every manual control is an annotation the operator acts on (so
 // GitOps users have the same levers), written with a JSON merge patch so it touches nothing
 // else; reads go straight to the API server, never a cache.
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION } from '../api/schema.ts';
 import { ANNOTATION_COMMAND, ANNOTATION_PAUSED } from '../api/reasons.ts';
@@ -259,16 +260,32 @@ export async function runCheck(args: CheckArgs, resolve: () => Target, io: CliIo
   return report.compatible ? EXIT.ok : EXIT.verdict;
 }
 
+/** A path as kubectl -f takes it: a file (or "-"), or a directory's .yaml, .yml and .json files (not recursive). */
+function manifestFiles(path: string): string[] {
+  if (path === '-') return [path];
+  let entries: string[];
+  try {
+    if (!statSync(path).isDirectory()) return [path];
+    entries = readdirSync(path);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new CliError(`cannot read ${path}: ${e.code === 'ENOENT' ? 'no such file or directory' : e.message}`);
+  }
+  const files = entries.filter((f) => /\.(ya?ml|json)$/.test(f)).sort().map((f) => join(path, f));
+  if (files.length === 0) throw new CliError(`${path} holds no .yaml, .yml or .json file`);
+  return files;
+}
+
 /** `lint`: returns EXIT.verdict when any ModelDeployment is invalid. */
 export async function runLint(args: Extract<CliArgs, { kind: 'lint' }>, io: CliIo): Promise<number> {
   const docs: LintDocument[] = [];
-  for (const file of args.files) {
+  for (const file of args.files.flatMap(manifestFiles)) {
     let text: string;
     try {
       text = file === '-' ? await io.readStdin() : readFileSync(file, 'utf8');
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      throw new CliError(`cannot read ${file}: ${e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'a directory, not a file' : e.message}`);
+      throw new CliError(`cannot read ${file}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
     }
     docs.push(...lintManifest(file, text));
   }
