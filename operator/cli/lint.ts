@@ -44,6 +44,9 @@ export function fieldPath(path: readonly PropertyKey[]): string {
   return out === '' ? '(object)' : out;
 }
 
+/** The JSON Schema the CRD is generated from (before its structural reshaping), for the rules and the int-or-string fields. */
+const jsonSchema = z.toJSONSchema(modelDeploymentSchema, { io: 'input', target: 'draft-2020-12', unrepresentable: 'throw' }) as Record<string, unknown>;
+
 /** Every CEL rule message in the schema: a custom zod issue with one of these is a twin of an API-server rule. */
 const celMessages: ReadonlySet<string> = (() => {
   const out = new Set<string>();
@@ -56,18 +59,50 @@ const celMessages: ReadonlySet<string> = (() => {
       }
     }
   };
-  walk(z.toJSONSchema(modelDeploymentSchema, { io: 'input', target: 'draft-2020-12', unrepresentable: 'throw' }));
+  walk(jsonSchema);
   return out;
 })();
 
+/** The schema node at an issue's path (properties, map values, list items), if the path leads to one. */
+function schemaAt(path: readonly PropertyKey[]): Record<string, unknown> | undefined {
+  let node: Record<string, unknown> | undefined = jsonSchema;
+  for (const p of path) {
+    if (node === undefined) return undefined;
+    const properties = node.properties as Record<string, Record<string, unknown>> | undefined;
+    if (typeof p === 'number') node = node.items as Record<string, unknown> | undefined;
+    else if (properties && Object.hasOwn(properties, p)) node = properties[p as string];
+    else node = typeof node.additionalProperties === 'object' ? (node.additionalProperties as Record<string, unknown>) : undefined;
+  }
+  return node;
+}
+
 /**
  * Whether the API server makes this check too. Custom issues that are no CEL rule's twin (an
- * IANA zone, a warm-up input's element count) and a quantity's form (an int-or-string field
- * in the CRD, which carries no pattern) are the operator's own: it refuses them in status.
+ * IANA zone, a warm-up input's element count) and a quantity's form (an int-or-string field:
+ * the CRD carries no pattern for it) are the operator's own: it refuses them in status.
  */
 function apiServerChecks(issue: z.core.$ZodIssue): boolean {
   if (issue.code === 'custom') return celMessages.has(issue.message);
-  return issue.code !== 'invalid_union';
+  return schemaAt(issue.path)?.['x-kubernetes-int-or-string'] !== true;
+}
+
+/**
+ * Schema errors after which the API server evaluates no CEL rule at all ("some validation
+ * rules were not checked because the object was invalid"): a wrong type or format, a missing
+ * field, a value outside an enum, a string or list too long. A bound or a pattern does not block.
+ */
+function blocksCel(issue: z.core.$ZodIssue): boolean {
+  switch (issue.code) {
+    case 'invalid_type':
+    case 'invalid_value':
+      return true;
+    case 'too_big':
+      return issue.origin === 'string' || issue.origin === 'array';
+    case 'invalid_format':
+      return issue.format === 'datetime';
+    default:
+      return false;
+  }
 }
 
 /** Fields of `input` that the parse dropped: unknown to the schema, so pruned (or, with kubectl's strict validation, refused). */
@@ -91,8 +126,11 @@ export function lintModelDeployment(obj: Record<string, unknown>): { errors: Lin
   }
   const errors: LintIssue[] = [];
   const warnings: LintIssue[] = [];
+  // zod runs the rules' twins past most schema errors; the API server does not, so neither do we.
+  const celBlocked = r.error.issues.some((i) => apiServerChecks(i) && blocksCel(i));
   for (const issue of r.error.issues) {
-    (apiServerChecks(issue) ? errors : warnings).push({ field: fieldPath(issue.path), message: issue.message });
+    if (!apiServerChecks(issue)) warnings.push({ field: fieldPath(issue.path), message: issue.message });
+    else if (!(celBlocked && issue.code === 'custom')) errors.push({ field: fieldPath(issue.path), message: issue.message });
   }
   return { errors, warnings };
 }
