@@ -105,11 +105,24 @@ function blocksCel(issue: z.core.$ZodIssue): boolean {
   }
 }
 
-/** Fields of `input` that the parse dropped: unknown to the schema, so pruned (or, with kubectl's strict validation, refused). */
-function unknownFields(input: unknown, parsed: unknown, path: PropertyKey[] = []): string[] {
-  if (Array.isArray(input) && Array.isArray(parsed)) return input.flatMap((v, i) => unknownFields(v, parsed[i], [...path, i]));
-  if (typeof input !== 'object' || input === null || typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return [];
-  return Object.entries(input).flatMap(([k, v]) => (Object.hasOwn(parsed, k) ? unknownFields(v, (parsed as Record<string, unknown>)[k], [...path, k]) : [fieldPath([...path, k])]));
+type SchemaNode = Record<string, unknown>;
+
+/**
+ * Fields of `value` that its schema node does not declare, as the API server's strict field
+ * validation finds them (kubectl's default): an object's unknown keys, except where the schema
+ * keeps unknown fields (x-kubernetes-preserve-unknown-fields) or describes a map's values.
+ */
+function unknownFields(value: unknown, node: SchemaNode | undefined, path: PropertyKey[]): string[] {
+  if (node === undefined || typeof value !== 'object' || value === null) return [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => unknownFields(v, node.items as SchemaNode | undefined, [...path, i]));
+  const properties = (node.properties ?? {}) as Record<string, SchemaNode>;
+  const values = node.additionalProperties;
+  const keepsUnknown = node['x-kubernetes-preserve-unknown-fields'] === true;
+  return Object.entries(value).flatMap(([k, v]) => {
+    if (Object.hasOwn(properties, k)) return unknownFields(v, properties[k], [...path, k]);
+    if (typeof values === 'object' && values !== null && Object.keys(values).length > 0) return unknownFields(v, values as SchemaNode, [...path, k]);
+    return keepsUnknown ? [] : [fieldPath([...path, k])];
+  });
 }
 
 /** Judges one ModelDeployment object: errors the API server would give, warnings only the operator would. */
@@ -119,11 +132,13 @@ export function lintModelDeployment(obj: Record<string, unknown>): { errors: Lin
   }
   // Status is the operator's: the API server ignores it on create and apply.
   const object = Object.fromEntries(Object.entries(obj).filter(([k]) => k !== 'status'));
-  const r = modelDeploymentSchema.safeParse(object);
-  if (r.success) {
-    const errors = unknownFields(object.spec, r.data.spec, ['spec']).map((field) => ({ field, message: 'unknown field: the CRD has no such field (kubectl apply refuses it; with --validate=false the API server drops it)' }));
-    return { errors, warnings: [] };
+  // Strict field validation decodes before it validates: unknown fields are all it reports.
+  const unknown = unknownFields(object.spec, schemaAt(['spec']), ['spec']);
+  if (unknown.length > 0) {
+    return { errors: unknown.map((field) => ({ field, message: 'unknown field: the CRD has no such field (kubectl apply refuses it; with --validate=false the API server drops it)' })), warnings: [] };
   }
+  const r = modelDeploymentSchema.safeParse(object);
+  if (r.success) return { errors: [], warnings: [] };
   const errors: LintIssue[] = [];
   const warnings: LintIssue[] = [];
   // zod runs the rules' twins past most schema errors; the API server does not, so neither do we.

@@ -65,6 +65,8 @@ const SCHEMA_CASES: [string, Obj][] = [
   ['an unknown top-level spec field', md({ model, replica: 3 })],
   ['an unknown field in model', md({ model: { ...model, url: 'https://x.example/m.onnx' } })],
   ['an unknown field in a step', md({ model, rollout: { steps: [{ setWeight: 10, weight: 10 }] } })],
+  ['an unknown field beside a wrong type (the API server reports the unknown field alone)', md({ model: { ...model, url: 'x' }, replicas: 'two' })],
+  ['an unknown field in a list of pass-through containers\' restricted part', md({ model: { ...model, referenceProfile: { uri: 'pvc://store/p.json' } }, monitoring: { drift: { action: 'Retrain' }, retraining: { jobTemplate: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 't', image: 'i', securityContext: { privileged: false, runAsUser: 1000 } }] } } } } } })],
   ['an unknown field in a metric', md({ model, rollout: { analysis: { metrics: [{ name: 'e', kind: 'ErrorRate', max: 0.01, threshold: 1 }] } } })],
   [
     'a field of a pass-through container (kept, like any Container field)',
