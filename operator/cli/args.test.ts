@@ -30,6 +30,13 @@ describe('parseArgs accepts', () => {
     ['--help after a command', ['status', 'iris', '--help'], { kind: 'help' }],
     ['--help with an otherwise bad line', ['frobnicate', '--help'], { kind: 'help' }],
     ['help', ['help'], { kind: 'help' }],
+    ['check against a ModelDeployment', ['check', '--model', 'new.onnx', 'md/iris'], { kind: 'check', model: 'new.onnx', against: { name: 'iris' }, output: 'table' }],
+    ['check with -n, -o json and a long resource name', ['check', '--model=new.onnx', 'modeldeployment.siskin.dev/iris', '-n', 'ml', '-ojson'], { kind: 'check', model: 'new.onnx', against: { name: 'iris' }, namespace: 'ml', output: 'json' }],
+    ['check against a plain name', ['check', 'iris', '--model', 'new.onnx', '--context', 'prod'], { kind: 'check', model: 'new.onnx', against: { name: 'iris' }, context: 'prod', output: 'table' }],
+    ['check --against a file', ['check', '--model', 'new.onnx', '--against', 'stable.onnx'], { kind: 'check', model: 'new.onnx', against: { file: 'stable.onnx' }, output: 'table' }],
+    ['check --schema-check', ['check', '--model', 'n.onnx', 'md/iris', '--schema-check', 'AllowAdditive'], { kind: 'check', model: 'n.onnx', against: { name: 'iris' }, schemaCheck: 'AllowAdditive', output: 'table' }],
+    ['lint of files', ['lint', 'a.yaml', 'b.yaml'], { kind: 'lint', files: ['a.yaml', 'b.yaml'], output: 'table' }],
+    ['lint of stdin, as JSON', ['lint', '-', '-o', 'json'], { kind: 'lint', files: ['-'], output: 'json' }],
   ])('%s', (_, argv, want) => {
     expect(parseArgs(argv)).toEqual(want);
   });
@@ -50,6 +57,15 @@ describe('parseArgs refuses', () => {
     ['-o on a control command', ['abort', 'iris', '-o', 'json'], '-o/--output is for status and history, not abort'],
     ['--full on anything but promote', ['abort', 'iris', '--full'], '--full is for promote, not abort'],
     ['a value on a boolean flag', ['promote', 'iris', '--full=yes'], 'flag --full takes no value (got "yes")'],
+    ['check without --model', ['check', 'md/iris'], 'check needs the new model: kubectl siskin check --model NEW.onnx md/NAME (or --against STABLE.onnx)'],
+    ['check with nothing to compare with', ['check', '--model', 'n.onnx'], 'check needs what to compare with: md/NAME (its stable revision) or --against STABLE.onnx'],
+    ['check with both md/NAME and --against', ['check', '--model', 'n.onnx', 'md/iris', '--against', 's.onnx'], 'check compares against either md/NAME or --against STABLE.onnx, not both (got md/iris and --against s.onnx)'],
+    ['check against another kind', ['check', '--model', 'n.onnx', 'deploy/iris'], 'check compares against a ModelDeployment: "deploy/iris" is a deploy, use md/NAME'],
+    ['check with an unknown mode', ['check', '--model', 'n.onnx', 'md/iris', '--schema-check', 'Lenient'], 'unknown --schema-check "Lenient": use Strict, AllowAdditive, Off'],
+    ['check --against with a namespace', ['check', '--model', 'n.onnx', '--against', 's.onnx', '-n', 'ml'], '--namespace selects a cluster: check --against reads no cluster'],
+    ['--model on another command', ['status', 'iris', '--model', 'n.onnx'], '--model is for check, not status'],
+    ['lint without files', ['lint'], 'lint needs at least one file: kubectl siskin lint FILE... ("-" reads stdin)'],
+    ['lint with a namespace', ['lint', 'a.yaml', '-n', 'ml'], 'lint reads files only: --namespace does not apply'],
   ])('%s', (_, argv, message) => {
     let thrown: unknown;
     try {

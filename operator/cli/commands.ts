@@ -2,10 +2,16 @@
 // server and the pure views. Every manual control is an annotation the operator acts on (so
 // GitOps users have the same levers), written with a JSON merge patch so it touches nothing
 // else; reads go straight to the API server, never a cache.
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION } from '../api/schema.ts';
 import { ANNOTATION_COMMAND, ANNOTATION_PAUSED } from '../api/reasons.ts';
-import type { CliArgs, Subcommand } from './args.ts';
+import type { SchemaCheckMode, Signature, SignatureLike } from '../analysis/schemaGate.ts';
+import { SCHEMA_CHECK_MODES, type CliArgs, type Subcommand } from './args.ts';
+import { checkSignatures, renderCheck } from './check.ts';
+import { lintManifest, renderLint, type LintDocument } from './lint.ts';
+import { OnnxFormatError, readOnnxSignatureFile } from './onnxSignature.ts';
 import { renderHistory, renderStatus, type ModelDeploymentView } from './render.ts';
 
 /** An error the user can act on: main prints its message alone and exits 1. */
@@ -18,7 +24,15 @@ export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   now: () => number;
+  /** All of stdin, for `lint -`. */
+  readStdin: () => Promise<string>;
 }
+
+/**
+ * The plugin's exit codes (documented in --help and the README): check and lint exit VERDICT
+ * when they ran and the answer is no, so CI tells a breaking model from a broken job.
+ */
+export const EXIT = { ok: 0, failed: 1, usage: 2, verdict: 3 } as const;
 
 /** The field manager the plugin's patches are recorded under (metadata.managedFields). */
 export const FIELD_MANAGER = 'kubectl-siskin';
@@ -187,4 +201,94 @@ export async function runCommand(args: RunArgs, target: Target, io: CliIo): Prom
     resume: 'resumed',
   };
   io.stdout(`${RESOURCE}/${args.name} ${done[args.command]} (${written})\n`);
+}
+
+/** Reads a model file's signature, turning I/O and format errors into messages that name the file. */
+function modelSignature(path: string, role: string): Signature {
+  try {
+    return readOnnxSignatureFile(path);
+  } catch (err) {
+    if (err instanceof OnnxFormatError) throw new CliError(`${role} ${path}: ${err.message}`);
+    const e = err as NodeJS.ErrnoException;
+    throw new CliError(`cannot read ${role} ${path}: ${e.code === 'ENOENT' ? 'no such file' : e.code === 'EISDIR' ? 'a directory, not a file' : e.message}`);
+  }
+}
+
+type CheckArgs = Extract<CliArgs, { kind: 'check' }>;
+
+/** Where the stable signature and the mode come from: a model file, or a live ModelDeployment's status and spec. */
+async function stableSide(args: CheckArgs, resolve: () => Target): Promise<{ signature: SignatureLike; mode: SchemaCheckMode; source: string; json: Record<string, unknown> }> {
+  if ('file' in args.against) {
+    return { signature: modelSignature(args.against.file, 'stable model'), mode: args.schemaCheck ?? 'Strict', source: args.against.file, json: { file: args.against.file } };
+  }
+  const name = args.against.name;
+  const target = resolve();
+  const custom = target.kubeConfig.makeApiClient(CustomObjectsApi);
+  let md: ModelDeploymentView;
+  try {
+    md = (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace: target.namespace, name })) as ModelDeploymentView;
+  } catch (err) {
+    throw describeApiError(err, { name, namespace: target.namespace, server: target.server, verb: 'reading' });
+  }
+  const stable = md.status?.stable;
+  if (!stable?.signature) {
+    throw new CliError(
+      `modeldeployment "${name}" in namespace "${target.namespace}" has no stable revision with a recorded signature (status.stable.signature) yet: nothing to check against; pass --against STABLE.onnx`,
+    );
+  }
+  const specMode = md.spec?.rollout?.schemaCheck ?? 'Strict';
+  if (!(SCHEMA_CHECK_MODES as readonly string[]).includes(specMode)) throw new CliError(`modeldeployment "${name}" has an unknown spec.rollout.schemaCheck "${specMode}"`);
+  return {
+    signature: stable.signature,
+    mode: args.schemaCheck ?? (specMode as SchemaCheckMode),
+    source: `md/${name} in namespace ${target.namespace}: stable version ${stable.version} (revision ${stable.name})`,
+    json: { modelDeployment: name, namespace: target.namespace, version: stable.version, revision: stable.name },
+  };
+}
+
+/** `check`: the schema gate on a new model; returns EXIT.ok when the gate admits it, EXIT.verdict when not. */
+export async function runCheck(args: CheckArgs, resolve: () => Target, io: CliIo): Promise<number> {
+  const candidate = modelSignature(args.model, 'model');
+  const stable = await stableSide(args, resolve);
+  const report = checkSignatures(stable.signature, candidate, stable.mode);
+  if (args.output === 'json') {
+    const out = { ...report, stable: { ...stable.json, signature: stable.signature }, candidate: { file: args.model, signature: candidate } };
+    io.stdout(`${JSON.stringify(out, null, 2)}\n`);
+  } else {
+    io.stdout(renderCheck(report, { candidate: args.model, stable: stable.source }));
+  }
+  return report.compatible ? EXIT.ok : EXIT.verdict;
+}
+
+/** A path as kubectl -f takes it: a file (or "-"), or a directory's .yaml, .yml and .json files (not recursive). */
+function manifestFiles(path: string): string[] {
+  if (path === '-') return [path];
+  let entries: string[];
+  try {
+    if (!statSync(path).isDirectory()) return [path];
+    entries = readdirSync(path);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new CliError(`cannot read ${path}: ${e.code === 'ENOENT' ? 'no such file or directory' : e.message}`);
+  }
+  const files = entries.filter((f) => /\.(ya?ml|json)$/.test(f)).sort().map((f) => join(path, f));
+  if (files.length === 0) throw new CliError(`${path} holds no .yaml, .yml or .json file`);
+  return files;
+}
+
+/** `lint`: returns EXIT.verdict when any ModelDeployment is invalid. */
+export async function runLint(args: Extract<CliArgs, { kind: 'lint' }>, io: CliIo): Promise<number> {
+  const docs: LintDocument[] = [];
+  for (const file of args.files.flatMap(manifestFiles)) {
+    let text: string;
+    try {
+      text = file === '-' ? await io.readStdin() : readFileSync(file, 'utf8');
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new CliError(`cannot read ${file}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
+    }
+    docs.push(...lintManifest(file, text));
+  }
+  io.stdout(args.output === 'json' ? `${JSON.stringify(docs, null, 2)}\n` : renderLint(docs));
+  return docs.some((d) => d.errors.length > 0) ? EXIT.verdict : EXIT.ok;
 }

@@ -7,7 +7,7 @@ import { ANNOTATION_PAUSED } from '../api/reasons.ts';
 /** The parts of a ModelDeployment the views read (as the API returns it, unvalidated). */
 export interface ModelDeploymentView {
   metadata: { name: string; namespace?: string; generation?: number; annotations?: Record<string, string> };
-  spec?: { rollout?: { steps?: StepView[] } };
+  spec?: { rollout?: { steps?: StepView[]; schemaCheck?: string } };
   status?: ModelDeploymentStatus;
 }
 

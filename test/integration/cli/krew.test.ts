@@ -12,6 +12,7 @@ import { CRD_FILE } from '../../../tooling/crd.ts';
 import { GROUP, PLURAL, VERSION, type ModelDeploymentStatus } from '../../../operator/api/schema.ts';
 import { findBinary, makeTempDir, runCli, startCluster, type CliResult, type LocalCluster } from '../../cluster/index.ts';
 import { onPath } from '../../cluster/hostTools.ts';
+import { FIXTURES } from '../../fixtures/onnxModels.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CRD = join(ROOT, CRD_FILE);
@@ -137,6 +138,30 @@ describe('kubectl siskin installed through Krew', () => {
     expect(r.stdout).toBe('modeldeployment.siskin.dev/iris paused (siskin.dev/paused=true)\n');
     const got = (await custom.getNamespacedCustomObject(md('ml', 'iris'))) as { metadata: { annotations?: Record<string, string> } };
     expect(got.metadata.annotations?.['siskin.dev/paused']).toBe('true');
+  });
+
+  test('check and lint run inside the one executable: the ONNX reader, the schema gate and the schema bundled', async () => {
+    // iris's stable signature has the output "label" only: the classifier adds "probabilities".
+    const model = join(cluster.dir, 'classifier.onnx');
+    writeFileSync(model, FIXTURES['classifier.onnx']());
+    const strict = await kubectl(['siskin', 'check', '--model', model, 'md/iris', '-n', 'ml']);
+    expect(strict.stderr).toBe('');
+    expect(strict.code).toBe(3);
+    expect(strict.stdout).toMatch(/^output +probabilities +- +FP32\[-1,3\] +added +BREAKING$/m);
+    expect((await kubectl(['siskin', 'check', '--model', model, 'md/iris', '-n', 'ml', '--schema-check', 'AllowAdditive'])).code).toBe(0);
+    expect((await kubectl(['siskin', 'check', '--model', model, '--against', model])).code).toBe(0);
+
+    const examples = join(ROOT, 'examples');
+    const lint = await kubectl(['siskin', 'lint', examples]);
+    expect(lint.stderr).toBe('');
+    expect(lint.code).toBe(0);
+    expect(lint.stdout).toMatch(/^\d+ ModelDeployments linted, 0 invalid$/m);
+    const broken = await cluster.kubectl(['siskin', 'lint', '-'], {
+      env: { PATH: userPath, KREW_ROOT: krewRoot.path },
+      input: readFileSync(join(examples, 'minimal.yaml'), 'utf8').replace(/sha256: \S+/, 'sha256: <64 hex>'),
+    });
+    expect(broken.code).toBe(3);
+    expect(broken.stdout).toMatch(/^- ModelDeployment\/iris: spec\.model\.sha256: /m);
   });
 
   test("Krew refuses the archive when the manifest's sha256 is not the archive's", async () => {

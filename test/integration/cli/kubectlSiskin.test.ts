@@ -3,13 +3,19 @@
 // subresource; every control command's annotation is read back through the API; namespace,
 // context and error handling behave like kubectl's.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { CRD_FILE } from '../../../tooling/crd.ts';
 import { GROUP, PLURAL, VERSION, type ModelDeploymentStatus } from '../../../operator/api/schema.ts';
+import onnxProto from 'onnx-proto';
+import type { onnx as O } from 'onnx-proto';
 import { freePort, startCluster, type CliResult, type LocalCluster } from '../../cluster/index.ts';
+import { runCli } from '../../cluster/tools.ts';
+import { FIXTURES } from '../../fixtures/onnxModels.ts';
+
+const { onnx } = onnxProto;
 
 const BIN_DIR = fileURLToPath(new URL('../../../bin', import.meta.url));
 const CRD = fileURLToPath(new URL(`../../../${CRD_FILE}`, import.meta.url));
@@ -246,6 +252,177 @@ describe('kubectl siskin', () => {
       });
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/^Name: +mnist$/m);
+    });
+  });
+
+  describe('check and lint: the schema gate and the API server\'s validation before a pull request merges', () => {
+    /** The signature the operator recorded for the stable classifier (status.stable.signature). */
+    const CLASSIFIER = {
+      inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 4] }],
+      outputs: [
+        { name: 'probabilities', datatype: 'FP32', shape: [-1, 3] },
+        { name: 'label', datatype: 'INT64', shape: [-1] },
+      ],
+    };
+    let models: string;
+    const file = (name: string): string => join(models, name);
+    /** Runs the plugin as a CI job does: no kubectl, no kubeconfig, no cluster. */
+    const offline = (args: string[], input?: string): Promise<CliResult> =>
+      runCli(join(BIN_DIR, 'kubectl-siskin'), args, { env: { KUBECONFIG: join(models, 'no-such-kubeconfig') }, ...(input === undefined ? {} : { input }) });
+    const gate = (name: string, schemaCheck: string | undefined, status: ModelDeploymentStatus | undefined): Promise<unknown> =>
+      custom
+        .createNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          plural: PLURAL,
+          namespace: 'ml',
+          body: {
+            apiVersion: `${GROUP}/${VERSION}`,
+            kind: 'ModelDeployment',
+            metadata: { name },
+            spec: { model: { uri: 'file:///models/iris-2.onnx', version: '2' }, ...(schemaCheck ? { rollout: { schemaCheck } } : {}) },
+          },
+        })
+        .then(() => (status ? writeStatus(name, 'ml', status) : undefined));
+
+    beforeAll(async () => {
+      models = join(cluster.dir, 'models');
+      mkdirSync(models);
+      const classifier = FIXTURES['classifier.onnx']();
+      writeFileSync(file('stable.onnx'), classifier);
+      writeFileSync(file('same.onnx'), FIXTURES['classifier-other.onnx']());
+      writeFileSync(file('fixed-batch.onnx'), FIXTURES['classifier-fixed-batch.onnx']());
+      writeFileSync(file('renamed.onnx'), FIXTURES['classifier-renamed.onnx']());
+      // The classifier with its logits as a third output (additive), and with FP64 input (breaking).
+      const graph = (change: (m: O.ModelProto) => void): Uint8Array => {
+        const m = onnx.ModelProto.decode(classifier);
+        change(m);
+        return onnx.ModelProto.encode(m).finish();
+      };
+      const logits = onnx.ValueInfoProto.create({ name: 'logits', type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: [{ dimParam: 'batch' }, { dimValue: 3 }] } } } });
+      writeFileSync(
+        file('with-logits.onnx'),
+        graph((m) => void m.graph?.output?.push(logits)),
+      );
+      writeFileSync(
+        file('fp64.onnx'),
+        graph((m) => {
+          const tensorType = m.graph?.input?.[0]?.type?.tensorType;
+          if (tensorType) tensorType.elemType = onnx.TensorProto.DataType.DOUBLE;
+        }),
+      );
+      writeFileSync(file('notes.onnx'), 'release notes, not a model\n');
+      const stable = { ...rollingStatus(), canary: undefined, phase: 'Healthy', stable: { name: '6f9c2b1d0a', version: '1', uri: 'file:///models/iris-1.onnx', signature: CLASSIFIER } } as ModelDeploymentStatus;
+      await gate('strict', undefined, stable);
+      await gate('additive', 'AllowAdditive', stable);
+      await gate('fresh', undefined, undefined);
+    });
+
+    test('a model with the same signature passes (exit 0), its tensors listed', async () => {
+      const r = await siskin(['check', '--model', file('same.onnx'), 'md/strict', '-n', 'ml']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^Schema check \(Strict\): \S+same\.onnx against md\/strict in namespace ml: stable version 1 \(revision 6f9c2b1d0a\)$/m);
+      expect(r.stdout).toMatch(/^input +input +FP32\[-1,4\] +FP32\[-1,4\] +unchanged +ok$/m);
+      expect(r.stdout).toMatch(/^Compatible: the schema gate \(Strict\) admits /m);
+    });
+
+    test('an added output passes AllowAdditive (the spec\'s mode) and fails Strict (exit 3)', async () => {
+      const additive = await siskin(['check', '--model', file('with-logits.onnx'), 'md/additive', '-n', 'ml']);
+      expect(additive.code).toBe(0);
+      expect(additive.stdout).toMatch(/^output +logits +- +FP32\[-1,3\] +added +allowed \(AllowAdditive\)$/m);
+      const strict = await siskin(['check', '--model', file('with-logits.onnx'), 'md/strict', '-n', 'ml']);
+      expect(strict.code).toBe(3);
+      expect(strict.stdout).toMatch(/^output +logits +- +FP32\[-1,3\] +added +BREAKING$/m);
+      expect(strict.stdout).toContain('output "logits": added (the stable model has no such output)');
+      // --schema-check overrides the spec's mode.
+      expect((await siskin(['check', '--model', file('with-logits.onnx'), 'md/additive', '-n', 'ml', '--schema-check', 'Strict'])).code).toBe(3);
+      expect((await siskin(['check', '--model', file('with-logits.onnx'), 'md/strict', '-n', 'ml', '--schema-check=Off'])).code).toBe(0);
+    });
+
+    test.each<[string, string, string]>([
+      ['a changed dtype', 'fp64.onnx', 'input "input": datatype FP32 -> FP64'],
+      ['a fixed batch where stable had a dynamic one', 'fixed-batch.onnx', 'output "probabilities": shape [-1,3] -> [1,3]'],
+      ['a removed (renamed) input', 'renamed.onnx', 'input "input": removed'],
+    ])('%s is breaking: exit 3, the input or output named', async (_what, model, difference) => {
+      const r = await siskin(['check', '--model', file(model), 'md/additive', '-n', 'ml']);
+      expect(r.code).toBe(3);
+      expect(r.stdout).toMatch(/^Breaking: the schema gate \(AllowAdditive\) would roll \S+ back \(SchemaIncompatible\): /m);
+      expect(r.stdout).toContain(difference);
+    });
+
+    test('-o json: the verdict, the operator\'s differences and both signatures', async () => {
+      const r = await siskin(['check', '--model', file('fp64.onnx'), 'md/strict', '-n', 'ml', '-o', 'json']);
+      expect(r.code).toBe(3);
+      const out = JSON.parse(r.stdout) as Record<string, unknown>;
+      expect(out).toMatchObject({
+        mode: 'Strict',
+        compatible: false,
+        differences: ['input "input": datatype FP32 -> FP64'],
+        stable: { modelDeployment: 'strict', namespace: 'ml', revision: '6f9c2b1d0a', signature: CLASSIFIER },
+        candidate: { file: file('fp64.onnx') },
+      });
+      expect(out.tensors).toContainEqual({ kind: 'input', name: 'input', stable: CLASSIFIER.inputs[0], candidate: { ...CLASSIFIER.inputs[0], datatype: 'FP64' }, changes: ['datatype FP32 -> FP64'], breaking: true });
+    });
+
+    test('--against compares two files with no cluster at all', async () => {
+      const same = await offline(['check', '--model', file('same.onnx'), '--against', file('stable.onnx')]);
+      expect(same.stderr).toBe('');
+      expect(same.code).toBe(0);
+      const renamed = await offline(['check', '--model', file('renamed.onnx'), '--against', file('stable.onnx')]);
+      expect(renamed.code).toBe(3);
+      expect(renamed.stdout).toContain('input "input": removed; input "features": added (the stable model has no such input)');
+      const additive = await offline(['check', '--model', file('with-logits.onnx'), '--against', file('stable.onnx'), '--schema-check', 'AllowAdditive']);
+      expect(additive.code).toBe(0);
+    });
+
+    test.each<[string, number, string[], RegExp]>([
+      ['a ModelDeployment with no stable signature yet', 1, ['check', '--model', 'same.onnx', 'md/fresh', '-n', 'ml'], /^error: modeldeployment "fresh" in namespace "ml" has no stable revision with a recorded signature \(status\.stable\.signature\) yet/],
+      ['a ModelDeployment that does not exist', 1, ['check', '--model', 'same.onnx', 'md/nope', '-n', 'ml'], /^error: modeldeployment "nope" not found in namespace "ml"\n$/],
+      ['a model file that is not ONNX', 1, ['check', '--model', 'notes.onnx', 'md/strict', '-n', 'ml'], /^error: model \S+notes\.onnx: not an ONNX model: /],
+      ['a model file that is missing', 1, ['check', '--model', 'missing.onnx', 'md/strict', '-n', 'ml'], /^error: cannot read model \S+missing\.onnx: no such file\n$/],
+      ['no --model', 2, ['check', 'md/strict'], /^error: check needs the new model/],
+    ])('%s: exit %d', async (_what, code, args, stderr) => {
+      const r = await siskin(args.map((a) => (a.endsWith('.onnx') ? file(a) : a)));
+      expect(r.code).toBe(code);
+      expect(r.stderr).toMatch(stderr);
+    });
+
+    test('lint passes every example in examples/, skipping the other kinds in them', async () => {
+      const examples = fileURLToPath(new URL('../../../examples', import.meta.url));
+      const files = readdirSync(examples).filter((f) => f.endsWith('.yaml')).map((f) => join(examples, f));
+      // A directory, as kubectl -f takes one: its manifests, each file's documents.
+      const r = await offline(['lint', examples]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^\S+auth\.yaml:doc 1: skipped: not a ModelDeployment \(v1, Secret\)$/m);
+      expect(r.stdout).toMatch(new RegExp(`^${files.length} ModelDeployments linted, 0 invalid$`, 'm'));
+    });
+
+    test('lint refuses a broken document (exit 3), one line per problem, from a file or stdin', async () => {
+      const manifest = [
+        'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: settings }\n',
+        'apiVersion: siskin.dev/v1alpha1\nkind: ModelDeployment\nmetadata: { name: iris }\nspec:\n  model: { uri: https://models.example/iris.onnx, version: "2" }\n  replicas: two\n',
+      ].join('---\n');
+      const path = join(models, 'release.yaml');
+      writeFileSync(path, manifest);
+      for (const [args, input, where] of [[['lint', path], undefined, path], [['lint', '-'], manifest, '-']] as const) {
+        const r = await offline([...args], input);
+        expect(r.code).toBe(3);
+        expect(r.stdout).toBe(
+          [
+            `${where}:doc 1: skipped: not a ModelDeployment (v1, ConfigMap)`,
+            `${where}:doc 2 ModelDeployment/iris: spec.replicas: Invalid input: expected number, received string`,
+            '1 ModelDeployment linted, 1 invalid',
+            '',
+          ].join('\n'),
+        );
+      }
+      // The same document with the type fixed: the CEL rule's twin names the missing digest.
+      writeFileSync(path, manifest.replace('replicas: two', 'replicas: 2'));
+      const r = await offline(['lint', path]);
+      expect(r.code).toBe(3);
+      expect(r.stdout).toContain(`${path}:doc 2 ModelDeployment/iris: spec.model.sha256: sha256 is required when the model is fetched over http(s)`);
     });
   });
 
