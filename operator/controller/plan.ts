@@ -4,6 +4,7 @@
 // contents: one context, then named steps (plan/*.ts), each deciding one thing.
 import type { ModelDeploymentSpec, ModelDeploymentStatus } from '../api/schema.ts';
 import { PollMs } from '../rollout/poll.ts';
+import { activatorSlices } from './plan/activation.ts';
 import { reconcileAnalysis, scheduleAnalysis } from './plan/analysis.ts';
 import { reconcileCanaryStep } from './plan/canaryStep.ts';
 import { reconcileCommands } from './plan/commands.ts';
@@ -35,7 +36,7 @@ export function plan(input: PlanInput): Plan {
   const objects = desiredObjects(ctx);
   const gates = podGates(ctx);
   const status = statusOf(ctx);
-  return { ...objects, podGates: gates, jobs: ctx.jobs, status, events: ctx.events, ...(ctx.requeueAfterMs !== undefined ? { requeueAfterMs: ctx.requeueAfterMs } : {}) };
+  return { ...objects, endpointSlices: activatorSlices(ctx), podGates: gates, jobs: ctx.jobs, status, events: ctx.events, ...(ctx.requeueAfterMs !== undefined ? { requeueAfterMs: ctx.requeueAfterMs } : {}) };
 }
 
 // What the reconciler measures before planning: each a pure question about status.

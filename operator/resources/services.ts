@@ -4,8 +4,12 @@ import type { V1Service } from '@kubernetes/client-node';
 import { ownerReference, type Owner } from './deployment.ts';
 import { LABEL_MODEL_DEPLOYMENT, LABEL_REVISION, commonLabels, serviceNames } from './labels.ts';
 
-/** The Services of a ModelDeployment: all revisions, the stable one, the canary one. */
-export function servingServices(owner: Owner, revisions: { stable?: string; canary?: string }): V1Service[] {
+/**
+ * The Services of a ModelDeployment: all revisions, the stable one, the canary one. viaActivator
+ * (the model is at zero) drops the selectors of the first two: their endpoints are then the
+ * activator's EndpointSlice (activatorSlice.ts), written by the operator.
+ */
+export function servingServices(owner: Owner, revisions: { stable?: string; canary?: string }, viaActivator = false): V1Service[] {
   const names = serviceNames(owner.name);
   // The Service over all revisions and the canary's take a ClusterIP (stable pods mirror shadow
   // traffic to the canary's virtual IP, balanced by kube-proxy); the stable one is headless —
@@ -18,7 +22,7 @@ export function servingServices(owner: Owner, revisions: { stable?: string; cana
     spec: {
       type: 'ClusterIP',
       ...(role === 'stable' ? { clusterIP: 'None' } : {}),
-      selector: { [LABEL_MODEL_DEPLOYMENT]: owner.name, ...(revision ? { [LABEL_REVISION]: revision } : {}) },
+      ...(viaActivator && role !== 'canary' ? {} : { selector: { [LABEL_MODEL_DEPLOYMENT]: owner.name, ...(revision ? { [LABEL_REVISION]: revision } : {}) } }),
       ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }],
     },
   });

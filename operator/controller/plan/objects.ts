@@ -7,6 +7,7 @@ import { servingDeployment } from '../../resources/deployment.ts';
 import { disruptionBudgets } from '../../resources/disruptionBudget.ts';
 import { routingConfigMap } from '../../resources/routingConfig.ts';
 import { servingServices } from '../../resources/services.ts';
+import { servicesViaActivator } from './activation.ts';
 import { admitted, observedOf, rolling, stableServes, type Plan, type PlanContext, type PodGate } from './context.ts';
 
 /** The revision before the last promotion stays, at zero, for a drift rollback; once gone, it is forgotten. */
@@ -38,7 +39,7 @@ export function desiredObjects(ctx: PlanContext): Pick<Plan, 'deployments' | 'sc
   const holding = ctx.rolledBack && ctx.canary && !stableServes(ctx) ? ctx.canary : undefined;
   // Without a rollout the canary Service follows the stable revision, so a Gateway API route
   // that still weighs it after a promotion never points at nothing.
-  const services = servingServices(input.owner, { stable: ctx.stable.name, canary: (canary ?? holding)?.name ?? ctx.stable.name });
+  const services = servingServices(input.owner, { stable: ctx.stable.name, canary: (canary ?? holding)?.name ?? ctx.stable.name }, servicesViaActivator(ctx));
   // Stable pods mirror a sample of their requests to an admitted canary when its agreement is judged.
   const analysis = spec.rollout.analysis;
   const judgesAgreement = !!analysis?.metrics.some((m) => m.kind === 'PredictionAgreement');
