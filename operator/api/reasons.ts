@@ -67,8 +67,6 @@ export const Reason = {
   Waking: 'Waking',
   /** A model woken from zero has a ready pod again. */
   Woken: 'Woken',
-  /** A model may scale to zero, but no activator port is free for it. */
-  ActivatorUnavailable: 'ActivatorUnavailable',
   RoutingFailed: 'RoutingFailed',
   // What the operator cannot do for the spec.
   InvalidSpec: 'InvalidSpec',

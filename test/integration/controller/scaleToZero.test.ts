@@ -2,9 +2,10 @@
 // controller with its activator, under the operator's own RBAC: an idle model goes to zero —
 // its Services lose their selectors and point at the activator through an EndpointSlice, its
 // status says ScaledToZero and Ready — a request to the activator wakes it, the Services come
-// back to its pods and the slices go; a rollout started at zero wakes it and proceeds.
+// back to its pods and the slices go; a rollout started at zero wakes it and proceeds. kstatus
+// (kubectl wait, Flux) and Argo CD's health script judge the live object at zero healthy.
 // kwok pods run no server, so forwarding a held request to a pod is covered on the real node
-// (test/e2e/operator/scaleToZero.test.ts); here a held request ends in a 503, never silence.
+// (test/e2e/operator/routingAndMonitoring.test.ts); here a held request ends in a 503, never silence.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +18,7 @@ import type { Controller } from '../../../operator/runtime/controller.ts';
 import type { Informer } from '../../../operator/runtime/informer.ts';
 import { createLogger } from '../../../operator/runtime/logger.ts';
 import { CRD_FILE } from '../../../tooling/crd.ts';
+import { argoHealth, kstatus, LUAS } from '../gitops/judges.ts';
 import { freePort, serviceAccountWithRules, startCluster, startPrometheus, waitFor, type LocalCluster, type LocalPrometheus } from '../../cluster/index.ts';
 
 const NS = 'default';
@@ -139,6 +141,9 @@ describe('scale to zero (API server, kwok)', () => {
     // kubectl shows it, and an idle model at zero is Ready (it can serve): kubectl wait and GitOps agree.
     expect(await cluster.kubectlOk(['get', 'md', 'iris', '--no-headers'])).toMatch(/^iris\s+1\s+0\s+ScaledToZero\s+0\s+\S+\n$/);
     expect((await cluster.kubectl(['wait', '--for=condition=Ready', 'md/iris', '--timeout=10s'])).stdout).toContain('condition met');
+    const live = JSON.parse(await cluster.kubectlOk(['get', 'md', 'iris', '-o', 'json'])) as unknown;
+    expect(await kstatus(live)).toMatchObject({ status: 'Current' });
+    for (const lua of LUAS) expect(await argoHealth(live, lua)).toEqual({ status: 'Healthy', message: expect.stringContaining('scaled to zero') });
   });
 
   test('a request to the activator wakes it; once a pod is Ready the selectors come back and the slices go', async () => {
