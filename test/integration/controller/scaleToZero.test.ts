@@ -19,7 +19,7 @@ import type { Informer } from '../../../operator/runtime/informer.ts';
 import { createLogger } from '../../../operator/runtime/logger.ts';
 import { CRD_FILE } from '../../../tooling/crd.ts';
 import { argoHealth, kstatus, LUAS } from '../gitops/judges.ts';
-import { freePort, serviceAccountWithRules, startCluster, startPrometheus, waitFor, type LocalCluster, type LocalPrometheus } from '../../cluster/index.ts';
+import { freePort, NODE_IP, serviceAccountWithRules, startCluster, startPrometheus, waitFor, type LocalCluster, type LocalPrometheus } from '../../cluster/index.ts';
 
 const NS = 'default';
 const KEY = `${NS}/iris`;
@@ -42,11 +42,16 @@ describe('scale to zero (API server, kwok)', () => {
 
   const status = async (): Promise<ModelDeploymentStatus> =>
     ((await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: PLURAL, name: 'iris' })) as { status?: ModelDeploymentStatus }).status ?? {};
-  const until = (what: string, ok: (s: ModelDeploymentStatus) => boolean): Promise<ModelDeploymentStatus> =>
-    waitFor(what, async () => {
-      const s = await status();
-      return ok(s) ? s : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 250 });
+  const until = async (what: string, ok: (s: ModelDeploymentStatus) => boolean): Promise<ModelDeploymentStatus> => {
+    try {
+      return await waitFor(what, async () => {
+        const s = await status();
+        return ok(s) ? s : undefined;
+      }, { timeoutMs: 60_000, intervalMs: 250 });
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\nstatus: ${JSON.stringify(await status(), null, 1).slice(0, 4000)}`, { cause: err });
+    }
+  };
   const sizes = async (): Promise<number[]> => (await apps.listNamespacedDeployment({ namespace: NS, labelSelector: 'siskin.dev/model-deployment=iris' })).items.map((d) => d.spec!.replicas!).sort();
   const selectors = async (): Promise<Record<string, boolean>> =>
     Object.fromEntries((await core.listNamespacedService({ namespace: NS, labelSelector: 'siskin.dev/model-deployment=iris' })).items.map((s) => [s.metadata!.name!, !!s.spec?.selector]));
@@ -65,7 +70,10 @@ describe('scale to zero (API server, kwok)', () => {
     core = kc.makeApiClient(CoreV1Api);
     discovery = kc.makeApiClient(DiscoveryV1Api);
     // kwok pods export nothing: this stands in for the serving pods' /metrics — scraped, ready, no request served.
-    exporter = createServer((_req, res) => res.end('siskin_model_ready{model="iris",revision="r"} 1\n'));
+    exporter = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+      res.end('siskin_model_ready{model="iris",revision="r"} 1\n');
+    });
     await new Promise<void>((r) => exporter.listen(0, '127.0.0.1', () => r()));
     prometheus = await startPrometheus({ scrapeConfigs: [{ job_name: 'serving', static_configs: [{ targets: [`127.0.0.1:${(exporter.address() as AddressInfo).port}`], labels: { namespace: NS } }] }] });
     const saConfig = await serviceAccountWithRules(cluster, { namespace: 'siskin-system', name: 'siskin-operator', rules: OPERATOR_RULES, namespaceRules: LEADER_ELECTION_RULES });
@@ -78,7 +86,9 @@ describe('scale to zero (API server, kwok)', () => {
       logger: createLogger({ level: 'silent' }),
       defaultPrometheusAddress: prometheus.url,
       now: () => Date.now() + skewMs,
-      activator: { address: '127.0.0.1', host: '127.0.0.1', ports: { first, last: first }, holdTimeoutMs: 5_000 },
+      // An EndpointSlice may not name a loopback address: the slices name the node IP, the test
+      // reaches the activator on loopback.
+      activator: { address: NODE_IP, host: '127.0.0.1', ports: { first, last: first }, holdTimeoutMs: 5_000 },
     });
     const informers = Object.values(built.informers) as Informer<KubernetesObject>[];
     for (const i of informers) i.start();
@@ -134,8 +144,8 @@ describe('scale to zero (API server, kwok)', () => {
     expect(await selectors()).toEqual({ iris: false, 'iris-stable': false, 'iris-canary': true });
     const slices = await activatorSlices();
     expect(slices.map((e) => [e.metadata!.name, e.metadata!.labels!['kubernetes.io/service-name'], e.endpoints?.[0]?.addresses, e.ports?.[0]?.port]).sort()).toEqual([
-      ['iris-activator', 'iris', ['127.0.0.1'], port],
-      ['iris-stable-activator', 'iris-stable', ['127.0.0.1'], port],
+      ['iris-activator', 'iris', [NODE_IP], port],
+      ['iris-stable-activator', 'iris-stable', [NODE_IP], port],
     ]);
     expect(slices.every((e) => e.metadata?.ownerReferences?.[0]?.kind === 'ModelDeployment')).toBe(true);
     // kubectl shows it, and an idle model at zero is Ready (it can serve): kubectl wait and GitOps agree.
