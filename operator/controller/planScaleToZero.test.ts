@@ -4,7 +4,7 @@
 import { describe, expect, test } from '@jest/globals';
 import type { ModelDeploymentStatus } from '../api/schema.ts';
 import { plan, type Plan, type PlanInput } from './plan.ts';
-import { condition, dep, iso, planInput, reasons, rev, sizes, specV, stableStatus, T0 } from './planFixtures.ts';
+import { condition, dep, iso, planInput, pod, reasons, rev, sizes, specV, stableStatus, T0 } from './planFixtures.ts';
 
 const AUTO = { minReplicas: 0, maxReplicas: 4, targetRequestsPerSecond: 10, scaleToZeroAfterSeconds: 60 };
 const spec = specV('1', { autoscaling: AUTO });
@@ -29,6 +29,14 @@ describe('scale to zero', () => {
     expect(slices(p)).toEqual(['iris-activator', 'iris-stable-activator']);
     expect(p.endpointSlices[0]).toMatchObject({ addressType: 'IPv4', ports: [{ name: 'http', port: 9400 }], endpoints: [{ addresses: ['198.18.1.1'] }] });
     expect(reasons(p)).toContain('ScaledToZero');
+  });
+
+  test('at zero, the Services keep their selectors while a pod still terminates (its EndpointSlice must empty first), the activator slices already there', () => {
+    const draining = run(stableStatus('1', { activation: state('ScaledToZero', 1) }), { observed: [dep('1', 0)], pods: [pod('1', 0, { deleting: true })] });
+    expect(selectorless(draining)).toEqual([]);
+    expect(slices(draining)).toEqual(['iris-activator', 'iris-stable-activator']);
+    const gone = run(stableStatus('1', { activation: state('ScaledToZero', 2) }), { observed: [dep('1', 0)], pods: [] });
+    expect(selectorless(gone)).toEqual(['iris', 'iris-stable']);
   });
 
   test('at zero, the status says so: phase ScaledToZero, Ready True with the reason, 0 ready', () => {

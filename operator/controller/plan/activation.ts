@@ -14,9 +14,15 @@ export function activatedServices(name: string): string[] {
   return [names.all, names.stable];
 }
 
-/** The Services point at the activator now: selector-less, the activator's slices their endpoints. */
+/**
+ * The Services point at the activator now: selector-less, the activator's slices their
+ * endpoints. Not while a pod of the model is terminating: the EndpointSlice controller stops
+ * maintaining a Service without a selector, so its slice would keep a gone pod as an endpoint
+ * for good. Meanwhile the activator's slice is already there beside the draining pods.
+ */
 export function servicesViaActivator(ctx: PlanContext): boolean {
-  return viaActivator(ctx.activation) && ctx.input.activator?.port !== undefined;
+  const draining = (ctx.input.pods ?? []).some((p) => p.deleting);
+  return viaActivator(ctx.activation) && ctx.input.activator?.port !== undefined && !draining;
 }
 
 /** The activator's EndpointSlices that should exist; owned ones not listed go. */
@@ -26,7 +32,7 @@ export function activatorSlices(ctx: PlanContext): V1EndpointSlice[] {
   if (a?.port === undefined) return [];
   const target = { address: a.address, port: a.port };
   const services = activatedServices(input.owner.name);
-  if (servicesViaActivator(ctx)) return services.map((svc) => activatorSlice(input.owner, svc, target));
+  if (viaActivator(ctx.activation)) return services.map((svc) => activatorSlice(input.owner, svc, target));
   const existing = input.activatorSlices ?? [];
   const served = input.servicesWithEndpoints ?? [];
   return services.filter((svc) => existing.includes(activatorSliceName(svc)) && !served.includes(svc)).map((svc) => activatorSlice(input.owner, svc, target));

@@ -302,6 +302,7 @@ describe('routing and monitoring on the real node', () => {
     const lost = answers.length - answered;
     const ms = answers.map((a) => a.ms).sort((a, b) => a - b);
     console.log(`scale to zero: cold start (first request at zero → answer) ${(ms[0]! / 1000).toFixed(2)} s first, ${(ms[ms.length - 1]! / 1000).toFixed(2)} s last; ${answers.length} concurrent requests held, ${answered} answered correctly, ${lost} lost`);
+    if (lost > 0) console.log(`lost answers: ${JSON.stringify(answers)}\noperator log:\n${e2e.operatorLog().slice(-6000)}`);
     expect(answers.map((a) => a.status)).toEqual(rows.map(() => 200));
     expect(lost).toBe(0);
     const awake = await e2e.waitStatus('sleepy', 'Active again', (s) => s.activation?.state === 'Active' && s.readyReplicas === 1);
