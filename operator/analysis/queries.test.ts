@@ -2,7 +2,7 @@
 // (test/integration/analysis/prometheus.test.ts) runs the same queries on a real Prometheus.
 import { describe, expect, test } from '@jest/globals';
 import type { MetricSpec } from './evaluate.ts';
-import { escapeLabelValue, metricQueries, stableHealthQueries, windowCount, type QueryContext } from './queries.ts';
+import { escapeLabelValue, idleRequestsQuery, metricQueries, stableHealthQueries, windowCount, type QueryContext } from './queries.ts';
 
 const ctx: QueryContext = { namespace: 'ml', model: 'iris', canaryRevision: 'c2', stableRevision: 's1', windowSeconds: 60 };
 
@@ -128,5 +128,14 @@ describe('stableHealthQueries', () => {
       requestRate: `sum(rate(${sel('siskin_requests_total', 's1', INFER)}[60s]))`,
       p99Latency: `histogram_quantile(0.99, sum by (le) (${count(sel('siskin_request_duration_seconds_bucket', 's1', INFER))}))`,
     });
+  });
+});
+
+describe('idleRequestsQuery', () => {
+  test('counts inference requests to every revision of the model, and reads 0 (not no data) only for a model Prometheus scrapes', () => {
+    const q = idleRequestsQuery({ namespace: 'ml', model: 'iris', windowSeconds: 300 });
+    const requests = 'siskin_requests_total{namespace="ml",model="iris",route=~"/v2/models/:name/infer|/v2/models/:name/versions/:version/infer"}';
+    expect(q).toBe(`sum(${windowCount(requests, 300)}) or (0 * sum(count_over_time(siskin_model_ready{namespace="ml",model="iris"}[300s])))`);
+    expect(q).not.toContain('revision=');
   });
 });

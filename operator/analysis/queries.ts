@@ -186,3 +186,15 @@ export function stableHealthQueries(ctx: { namespace: string; model: string; rev
     p99Latency: quantile(0.99, sel(bucket(M.requestDuration), inferRoute), w),
   };
 }
+
+/**
+ * Inference requests to any revision of a model over the window: the scale-to-zero idle check.
+ * A model whose pods Prometheus scraped but which had no request reads 0 (its ready gauge
+ * exists); a model Prometheus knows nothing of reads no data — never "idle".
+ */
+export function idleRequestsQuery(ctx: { namespace: string; model: string; windowSeconds: number }): string {
+  const labels = [`namespace="${escapeLabelValue(ctx.namespace)}"`, `${SERVING_DEFAULT_LABELS.model}="${escapeLabelValue(ctx.model)}"`];
+  const requests = `${M.requests.name}{${[...labels, inferRoute].join(',')}}`;
+  const scraped = `${M.modelReady.name}{${labels.join(',')}}`;
+  return `sum(${windowCount(requests, ctx.windowSeconds)}) or (0 * sum(count_over_time(${scraped}[${ctx.windowSeconds}s])))`;
+}

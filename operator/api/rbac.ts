@@ -36,6 +36,11 @@ export const OPERATOR_RULES: V1PolicyRule[] = [
   // Owner references delete them; the operator never does.
   { apiGroups: [''], resources: ['services'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
   { apiGroups: [''], resources: ['configmaps'], verbs: ['list', 'watch', 'create', 'patch'] },
+  // setup.ts (informer: the activator's slices and the EndpointSlice controller's, which carry
+  // the Services' labels); controller/apply.ts: server-side apply of the EndpointSlice that
+  // points a scaled-to-zero model's Services at the activator (the operator's own address,
+  // resources/activatorSlice.ts), and its delete once the model's pods serve again.
+  { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch', 'create', 'patch', 'delete'] },
   // setup.ts: the serving pods' informer (readiness, addresses for the signature read).
   { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] },
   // reconcile.ts: the siskin.dev/admitted readiness gate, set True once a revision's pod passed

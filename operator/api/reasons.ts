@@ -63,6 +63,12 @@ export const Reason = {
   DriftRollback: 'DriftRollback',
   // Scale and traffic.
   Scaled: 'Scaled',
+  /** Idle past autoscaling.scaleToZeroAfterSeconds: no pods, the activator holds the first request. */
+  ScaledToZero: 'ScaledToZero',
+  /** A held request or a rollout woke a model at zero. */
+  Waking: 'Waking',
+  /** A model woken from zero has a ready pod again. */
+  Woken: 'Woken',
   RoutingFailed: 'RoutingFailed',
   // What the operator cannot do for the spec.
   InvalidSpec: 'InvalidSpec',

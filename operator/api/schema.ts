@@ -179,7 +179,24 @@ export const servingSpec = z
 export const autoscalingSpec = withRules(
   z
     .object({
-      minReplicas: z.number().int().min(1).max(1000).default(1).describe('Fewest replicas.'),
+      minReplicas: z
+        .number()
+        .int()
+        .min(0)
+        .max(1000)
+        .default(1)
+        .describe(
+          'Fewest replicas. 0 lets an idle model scale to zero (see scaleToZeroAfterSeconds): its Services then point at the operator\'s activator, which holds the first requests until a pod is ready and answers them.',
+        ),
+      scaleToZeroAfterSeconds: z
+        .number()
+        .int()
+        .min(10)
+        .max(86400)
+        .optional()
+        .describe(
+          'With minReplicas 0: how long the model must get no inference request (to any revision, measured in Prometheus) before its pods go; default 300. Never while a rollout runs, nor when Prometheus cannot tell. Only meaningful with minReplicas 0.',
+        ),
       maxReplicas: z.number().int().min(1).max(1000).describe('Most replicas.'),
       targetRequestsPerSecond: z.number().gt(0).optional().describe('Requests per second one replica should carry.'),
       targetP99LatencySeconds: z.number().gt(0).optional().describe('p99 request latency to stay under.'),
@@ -188,6 +205,13 @@ export const autoscalingSpec = withRules(
     })
     .describe('Metric-driven autoscaling from Prometheus; when set, spec.replicas is ignored.'),
   { rule: 'self.minReplicas <= self.maxReplicas', message: 'minReplicas must not exceed maxReplicas', fieldPath: '.minReplicas', holds: (a) => a.minReplicas <= a.maxReplicas },
+  {
+    rule: '!has(self.scaleToZeroAfterSeconds) || self.minReplicas == 0',
+    message: 'scaleToZeroAfterSeconds applies only with minReplicas 0',
+    fieldPath: '.scaleToZeroAfterSeconds',
+    reason: 'FieldValueInvalid',
+    holds: (a) => a.scaleToZeroAfterSeconds === undefined || a.minReplicas === 0,
+  },
   {
     rule: 'has(self.targetRequestsPerSecond) || has(self.targetP99LatencySeconds)',
     message: 'set targetRequestsPerSecond and/or targetP99LatencySeconds',
@@ -786,13 +810,16 @@ export const rolloutStatus = z.object({
   message: z.string().max(4096).describe('What happened, for people.'),
 });
 
+/** Where a model that may scale to zero stands. */
+export const ACTIVATION_STATES = ['Active', 'ScaledToZero', 'Waking'] as const;
+
 /** status */
 export const modelDeploymentStatus = z.object({
   observedGeneration: z.number().int().min(0).optional().describe('The spec generation this status describes.'),
   phase: z
-    .enum(['Pending', 'Progressing', 'Paused', 'Healthy', 'Degraded', 'RolledBack', 'Failed'])
+    .enum(['Pending', 'Progressing', 'Paused', 'Healthy', 'ScaledToZero', 'Degraded', 'RolledBack', 'Failed'])
     .optional()
-    .describe('A summary derived from the conditions; never a lock.'),
+    .describe('A summary derived from the conditions; never a lock. ScaledToZero: healthy, idle, no pods; the first request wakes it.'),
   conditions: z
     .array(conditionSchema)
     .max(32)
@@ -846,6 +873,17 @@ export const modelDeploymentStatus = z.object({
     })
     .optional()
     .describe('The built-in autoscaler state.'),
+  activation: z
+    .object({
+      state: z
+        .enum(ACTIVATION_STATES)
+        .describe('Active: pods serve. ScaledToZero: idle, no pods; the Services point at the activator, which holds requests. Waking: a request (or a rollout) woke it; requests are held until a pod is ready.'),
+      since: z.string().datetime({ offset: true }).describe('When it entered this state; an Active model is idle only after scaleToZeroAfterSeconds since then.'),
+      reason: z.string().max(1024).describe('Why, for people.'),
+      port: z.number().int().min(1).max(65535).optional().describe("The activator's port for this model (allocated once, kept across operator restarts)."),
+    })
+    .optional()
+    .describe('Scale to zero (autoscaling.minReplicas 0): where the model stands.'),
   replicas: z.number().int().min(0).optional().describe('Total serving pods (scale subresource).'),
   readyReplicas: z.number().int().min(0).optional().describe('Ready serving pods.'),
   selector: z.string().optional().describe('Label selector of the serving pods (scale subresource).'),

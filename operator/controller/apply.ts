@@ -7,18 +7,21 @@ import {
   BatchV1Api,
   CoreV1Api,
   CustomObjectsApi,
+  DiscoveryV1Api,
   PatchStrategy,
   PolicyV1Api,
   setHeaderOptions,
   type KubeConfig,
   type KubernetesObject,
   type V1Deployment,
+  type V1EndpointSlice,
   type V1PodDisruptionBudget,
 } from '@kubernetes/client-node';
 import { createHash, randomBytes } from 'node:crypto';
 import { peerKeySecret } from '../resources/deployment.ts';
 import { GROUP, KIND, PLURAL, VERSION, type ModelDeploymentStatus } from '../api/schema.ts';
 import { canonicalJson } from '../resources/revision.ts';
+import { ENDPOINTSLICE_MANAGER, LABEL_SLICE_MANAGED_BY } from '../resources/activatorSlice.ts';
 import { FIELD_MANAGER, READINESS_GATE } from '../resources/labels.ts';
 import type { RouteTarget, Router } from '../routing/router.ts';
 import { withSignal } from '../runtime/abort.ts';
@@ -38,11 +41,12 @@ export interface KubeApis {
   batch: BatchV1Api;
   custom: CustomObjectsApi;
   policy: PolicyV1Api;
+  discovery: DiscoveryV1Api;
 }
 
 /** The API clients for a kubeconfig. */
 export function kubeApis(kc: KubeConfig): KubeApis {
-  return { core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api), batch: kc.makeApiClient(BatchV1Api), custom: kc.makeApiClient(CustomObjectsApi), policy: kc.makeApiClient(PolicyV1Api) };
+  return { core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api), batch: kc.makeApiClient(BatchV1Api), custom: kc.makeApiClient(CustomObjectsApi), policy: kc.makeApiClient(PolicyV1Api), discovery: kc.makeApiClient(DiscoveryV1Api) };
 }
 
 /** Everything apply needs besides the plan: one reconcile's object, cache view, clients and signal. */
@@ -75,6 +79,10 @@ export async function applyPlan(s: ApplyScope, p: Plan): Promise<Applied> {
   const cutting = p.podGates.filter((g) => g.status === 'False');
   await Promise.all(cutting.map((g) => setGate(s, g)));
   let routingError = cutting.length > 0 && p.routeWeight !== undefined ? await route(s, p.routeWeight, p.headerRoutes) : undefined;
+  // The activator's endpoints go in before any pod goes or any selector is dropped: a Service
+  // merges every slice of its name, so a request meets the activator or a pod, never nothing.
+  const slices = s.cache.listEndpointSlices(s.stored.namespace, s.stored.name).filter((e) => e.metadata?.labels?.[LABEL_SLICE_MANAGED_BY] === ENDPOINTSLICE_MANAGER);
+  for (const e of changed(p.endpointSlices, (o) => slices.find((x) => x.metadata?.name === o.metadata!.name))) await serverSideApply(s, e);
   const deployments = changed(p.deployments, (d) => s.deployments.find((x) => x.metadata?.name === d.metadata!.name));
   if (deployments.length > 0) await ensurePeerKey(s);
   for (const d of deployments) await serverSideApply(s, d);
@@ -88,6 +96,8 @@ export async function applyPlan(s: ApplyScope, p: Plan): Promise<Applied> {
   const reported = routingError ? withRoutingFailure(s, p, routingError) : p;
   await deleteDeployments(s, p.deleteDeployments);
   await deleteDisruptionBudgets(s, budgets.filter((b) => !p.disruptionBudgets.some((d) => d.metadata!.name === b.metadata?.name)));
+  // Only after the Services have their selectors back (above) do the activator's slices go.
+  await deleteEndpointSlices(s, slices.filter((e) => !p.endpointSlices.some((d) => d.metadata!.name === e.metadata?.name)));
   await createJobs(s, p);
   return { status: reported.status, events: reported.events, ...(routingError ? { routingError } : {}) };
 }
@@ -165,6 +175,17 @@ async function deleteDisruptionBudgets(s: ApplyScope, budgets: readonly V1PodDis
   for (const b of budgets) {
     try {
       await s.apis.policy.deleteNamespacedPodDisruptionBudget({ name: b.metadata!.name!, namespace: s.stored.namespace, body: { preconditions: { uid: b.metadata!.uid! } } }, withSignal(s.signal));
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+}
+
+/** Deletes the activator's EndpointSlices the plan no longer wants, guarded by the uid the cache saw. */
+async function deleteEndpointSlices(s: ApplyScope, slices: readonly V1EndpointSlice[]): Promise<void> {
+  for (const e of slices) {
+    try {
+      await s.apis.discovery.deleteNamespacedEndpointSlice({ name: e.metadata!.name!, namespace: s.stored.namespace, body: { preconditions: { uid: e.metadata!.uid! } } }, withSignal(s.signal));
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
@@ -263,6 +284,9 @@ async function serverSideApply(s: ApplyScope, obj: KubernetesObject): Promise<vo
       return;
     case 'PodDisruptionBudget':
       await s.apis.policy.patchNamespacedPodDisruptionBudget(request, options);
+      return;
+    case 'EndpointSlice':
+      await s.apis.discovery.patchNamespacedEndpointSlice(request, options);
       return;
     default:
       throw new Error(`no server-side apply for kind ${obj.kind} (${request.namespace}/${request.name})`);

@@ -29,8 +29,8 @@ function isEmpty(v: unknown): boolean {
 /** The parts of an object the operator states: labels, annotations, owners and the kind's content. */
 function stated(o: KubernetesObject): Record<string, unknown> {
   const { labels, annotations, ownerReferences } = o.metadata ?? {};
-  const { data, binaryData, spec } = o as { data?: unknown; binaryData?: unknown; spec?: unknown };
-  return { labels, annotations, ownerReferences, data, binaryData, spec };
+  const { data, binaryData, spec, endpoints, ports } = o as { data?: unknown; binaryData?: unknown; spec?: unknown; endpoints?: unknown; ports?: unknown };
+  return { labels, annotations, ownerReferences, data, binaryData, spec, endpoints, ports };
 }
 
 /** Whether the live object still holds everything the desired one states. */

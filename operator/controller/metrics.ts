@@ -5,7 +5,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ModelDeploymentStatus } from '../api/schema.ts';
 import { ConditionType, Reason } from '../api/reasons.ts';
 
-const PHASES = ['Pending', 'Progressing', 'Paused', 'Healthy', 'Degraded', 'RolledBack', 'Failed'] as const;
+const PHASES = ['Pending', 'Progressing', 'Paused', 'Healthy', 'ScaledToZero', 'Degraded', 'RolledBack', 'Failed'] as const;
 const OUTCOMES = ['Promoted', 'RolledBack', 'Aborted'] as const;
 const VERDICTS = ['Pass', 'Fail', 'Inconclusive'] as const;
 const ACTIONS = ['Alert', 'Rollback', 'Retrain'] as const;

@@ -3,9 +3,12 @@
 // from pods, analysis, health and load queries against Prometheus. Every request carries the
 // reconcile's signal.
 import { modelMetadataPath, SERVING_PORT } from '../../contract/http.ts';
-import type { V1ConfigMap, V1Deployment, V1Pod, V1PodDisruptionBudget, V1Service } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Deployment, V1EndpointSlice, V1Pod, V1PodDisruptionBudget, V1Service } from '@kubernetes/client-node';
 import { modelDeploymentSchema, type ModelDeployment } from '../api/schema.ts';
 import { measure } from '../analysis/measure.ts';
+import { idleRequestsQuery } from '../analysis/queries.ts';
+import { DEFAULT_SCALE_TO_ZERO_AFTER_SECONDS } from '../autoscaling/scaleToZero.ts';
+import { observeSlices, prepareActivator, type ActivatorHandle } from './activation.ts';
 import type { MetricProvider } from '../analysis/provider.ts';
 import { parseModelMetadata } from '../analysis/schemaGate.ts';
 import { measureHealth, measureLoad } from '../monitoring/measureHealth.ts';
@@ -26,6 +29,10 @@ export interface ReconcilerCache {
   getConfigMap(namespace: string, name: string): V1ConfigMap | undefined;
   listPods(namespace: string, modelDeployment: string): V1Pod[];
   listDisruptionBudgets(namespace: string, modelDeployment: string): V1PodDisruptionBudget[];
+  /** The EndpointSlices labelled for the model: the activator's and those the EndpointSlice controller copies the Services' labels onto. */
+  listEndpointSlices(namespace: string, modelDeployment: string): V1EndpointSlice[];
+  /** Every cached ModelDeployment, unparsed: the activator ports their statuses record. */
+  listModelDeployments(): readonly unknown[];
 }
 
 /** The metadata of a stored ModelDeployment the reconciler needs. */
@@ -138,6 +145,8 @@ export interface ObserveDeps {
   prometheus(md: ModelDeployment): MetricProvider;
   defaultImage: string;
   now: () => number;
+  /** The activator, when scale to zero is on (SISKIN_ACTIVATOR_ADDRESS). */
+  activator?: ActivatorHandle;
 }
 
 /** Builds plan()'s input: the cached world plus the measurements due now. Rejects once signal aborted. */
@@ -154,6 +163,8 @@ export async function observe(deps: ObserveDeps, stored: StoredModelDeployment, 
   // The measurements turn failed queries into observations: an abort must not become one.
   signal.throwIfAborted();
   const canaryIP = deps.cache.getService(namespace, serviceNames(name).canary)?.spec?.clusterIP;
+  const activator = await prepareActivator(deps.activator, `${namespace}/${name}`, md, deps.cache.listModelDeployments());
+  const slices = observeSlices(deps.cache.listEndpointSlices(namespace, name));
   return {
     owner: { name, namespace, uid: meta.uid },
     generation: meta.generation ?? 0,
@@ -165,6 +176,8 @@ export async function observe(deps: ObserveDeps, stored: StoredModelDeployment, 
     signatures,
     ...measured,
     ...(canaryIP && canaryIP !== 'None' ? { canaryServiceIP: canaryIP } : {}),
+    ...(activator ? { activator } : {}),
+    ...slices,
     now: at,
     defaultImage: deps.defaultImage,
   };
@@ -177,7 +190,7 @@ async function measureDue(
   observed: readonly ObservedDeployment[],
   at: number,
   signal: AbortSignal,
-): Promise<Pick<PlanInput, 'analysisRound' | 'health' | 'load'>> {
+): Promise<Pick<PlanInput, 'analysisRound' | 'health' | 'load' | 'idleRequests'>> {
   const status = md.status ?? {};
   const model = md.spec.model.name ?? name;
   const analysis = md.spec.rollout.analysis;
@@ -204,6 +217,11 @@ async function measureDue(
       ? await measureHealth(prometheus, { namespace, model, revision: status.stable.name, windowSeconds: drift.windowSeconds }, signal)
       : undefined;
   const serving = [status.stable?.name, status.canary?.name].filter((r): r is string => !!r && observed.some((d) => d.revision === r && d.readyReplicas > 0));
-  const load = autoscaleDue(md.spec, status, at) ? await measureLoad(prometheus, { namespace, model, revisions: serving }, signal) : undefined;
-  return { ...(analysisRound ? { analysisRound } : {}), ...(health ? { health } : {}), ...(load ? { load } : {}) };
+  const due = autoscaleDue(md.spec, status, at);
+  const load = due ? await measureLoad(prometheus, { namespace, model, revisions: serving }, signal) : undefined;
+  // Scale to zero: the idle check runs with the autoscaler's reads, only while the model is up.
+  const auto = md.spec.autoscaling;
+  const idleWindow = auto?.minReplicas === 0 && (status.activation?.state ?? 'Active') === 'Active' && due ? (auto.scaleToZeroAfterSeconds ?? DEFAULT_SCALE_TO_ZERO_AFTER_SECONDS) : undefined;
+  const idleRequests = idleWindow !== undefined ? await prometheus.query(idleRequestsQuery({ namespace, model, windowSeconds: idleWindow }), signal).catch(() => undefined) : undefined;
+  return { ...(analysisRound ? { analysisRound } : {}), ...(health ? { health } : {}), ...(load ? { load } : {}), ...(idleRequests !== undefined ? { idleRequests } : {}) };
 }

@@ -4,6 +4,7 @@
 // contents: one context, then named steps (plan/*.ts), each deciding one thing.
 import type { ModelDeploymentSpec, ModelDeploymentStatus } from '../api/schema.ts';
 import { PollMs } from '../rollout/poll.ts';
+import { activatorSlices } from './plan/activation.ts';
 import { reconcileAnalysis, scheduleAnalysis } from './plan/analysis.ts';
 import { reconcileCanaryStep } from './plan/canaryStep.ts';
 import { reconcileCommands } from './plan/commands.ts';
@@ -38,7 +39,16 @@ export function plan(input: PlanInput): Plan {
   const headerRoutes = desiredHeaderRoutes(ctx, objects.routeWeight);
   const gates = podGates(ctx);
   const status = withHeaderRoutes(statusOf(ctx), headerRoutes);
-  return { ...objects, ...(headerRoutes ? { headerRoutes } : {}), podGates: gates, jobs: ctx.jobs, status, events: ctx.events, ...(ctx.requeueAfterMs !== undefined ? { requeueAfterMs: ctx.requeueAfterMs } : {}) };
+  return {
+    ...objects,
+    ...(headerRoutes ? { headerRoutes } : {}),
+    endpointSlices: activatorSlices(ctx),
+    podGates: gates,
+    jobs: ctx.jobs,
+    status,
+    events: ctx.events,
+    ...(ctx.requeueAfterMs !== undefined ? { requeueAfterMs: ctx.requeueAfterMs } : {}),
+  };
 }
 
 // What the reconciler measures before planning: each a pure question about status.

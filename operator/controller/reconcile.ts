@@ -14,6 +14,7 @@ import { retryWithin, splitKey, type ReconcileResult, type Reconciler } from '..
 import { applyPlan, emitEvents, kubeApis, writeStatus, type Applied, type ApplyScope } from './apply.ts';
 import { reportApplyFailure, reportInvalidSpec } from './failures.ts';
 import type { ModelDeploymentMetrics } from './metrics.ts';
+import type { ActivatorHandle } from './activation.ts';
 import { isInvalid, observe, readModelDeployment, type ReconcilerCache } from './observe.ts';
 import { plan, type Plan } from './plan.ts';
 
@@ -31,6 +32,8 @@ export interface ReconcilerOptions {
   allowedPrometheusAddresses?: readonly string[];
   /** Injected for tests of time-based steps; Date.now otherwise. */
   now?: () => number;
+  /** Scale to zero's activator, when configured. */
+  activator?: ActivatorHandle;
 }
 
 /** Builds the reconciler of ModelDeployment keys ("namespace/name"). */
@@ -55,6 +58,7 @@ export function makeReconciler(opts: ReconcilerOptions): Reconciler {
     if (!stored) {
       // Deleted: owner references let the garbage collector clean up.
       opts.metrics?.forget(namespace, name);
+      await opts.activator?.release(key);
       return {};
     }
     if (isInvalid(stored)) {
@@ -64,7 +68,7 @@ export function makeReconciler(opts: ReconcilerOptions): Reconciler {
     }
     // One snapshot for observe and apply: the plan and apply's no-op checks see the same Deployments.
     const deployments = opts.cache.listDeployments(namespace, name);
-    const input = await observe({ cache: opts.cache, prometheus, defaultImage: opts.defaultImage, now }, stored, deployments, signal);
+    const input = await observe({ cache: opts.cache, prometheus, defaultImage: opts.defaultImage, now, ...(opts.activator ? { activator: opts.activator } : {}) }, stored, deployments, signal);
     const p = plan(input);
     const trafficRouting = stored.md.spec.rollout.trafficRouting;
     const scope: ApplyScope = {

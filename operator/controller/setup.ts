@@ -8,16 +8,21 @@ import {
   AppsV1Api,
   CoreV1Api,
   CustomObjectsApi,
+  DiscoveryV1Api,
   PolicyV1Api,
   type KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
   type V1ConfigMap,
   type V1Deployment,
+  type V1EndpointSlice,
   type V1Pod,
   type V1PodDisruptionBudget,
   type V1Service,
 } from '@kubernetes/client-node';
+import type { Registry } from 'prom-client';
+import { SERVING_PORT } from '../../contract/http.ts';
+import { Activator } from '../activator/activator.ts';
 import { GROUP, KIND, PLURAL, VERSION } from '../api/schema.ts';
 import { LABEL_MODEL_DEPLOYMENT } from '../resources/labels.ts';
 import type { OperatorConfig } from '../runtime/config.ts';
@@ -25,6 +30,7 @@ import { Controller } from '../runtime/controller.ts';
 import { Informer, resourcePath } from '../runtime/informer.ts';
 import type { Logger } from '../runtime/logger.ts';
 import type { Manager } from '../runtime/manager.ts';
+import type { OperatorMetrics } from '../runtime/metrics.ts';
 import { enqueueControllerOwner } from '../runtime/ownerRefs.ts';
 import type { Reconciler } from '../runtime/reconcile.ts';
 import { ModelDeploymentMetrics } from './metrics.ts';
@@ -42,6 +48,7 @@ export interface ModelDeploymentInformers {
   configMaps: Informer<V1ConfigMap>;
   pods: Informer<V1Pod>;
   disruptionBudgets: Informer<V1PodDisruptionBudget>;
+  endpointSlices: Informer<V1EndpointSlice>;
 }
 
 /** Settings of buildModelDeploymentReconciler. */
@@ -57,18 +64,40 @@ export interface ModelDeploymentReconcilerOptions {
   metrics?: ModelDeploymentMetrics;
   /** Injected for tests of time-based steps; Date.now otherwise. */
   now?: () => number;
+  /** Scale to zero's activator (SISKIN_ACTIVATOR_*); without it no model scales to zero. */
+  activator?: NonNullable<OperatorConfig['activator']> & { host?: string };
+  /** The registry the activator's metrics join. */
+  registry?: Registry;
 }
 
 /** The ModelDeployment reconciler and the informers it reads from. */
 export interface ModelDeploymentReconciler {
   reconcile: Reconciler;
   informers: ModelDeploymentInformers;
+  /** The activator, when configured: stop it on shutdown; onWake says which key to enqueue. */
+  activator?: Activator;
+  /** Sets where a wake-up goes (the controller's queue); until then it is dropped. */
+  onWake(enqueue: (key: string) => void): void;
 }
 
 /** Builds the informers and the reconciler over their caches, exactly as the operator runs them. */
 export function buildModelDeploymentReconciler(opts: ModelDeploymentReconcilerOptions): ModelDeploymentReconciler {
   const informers = modelDeploymentInformers(opts.kubeConfig, opts.watchNamespace, opts.logger);
+  let enqueue: (key: string) => void = () => undefined;
+  const activator = opts.activator
+    ? new Activator({
+        ...(opts.activator.host ? { host: opts.activator.host } : {}),
+        address: opts.activator.address,
+        ports: opts.activator.ports,
+        limits: { holdTimeoutMs: opts.activator.holdTimeoutMs },
+        readyPod: readyPodOf(informers.pods),
+        wake: (key) => enqueue(key),
+        ...(opts.registry ? { registry: opts.registry } : {}),
+        ...(opts.logger ? { logger: opts.logger } : {}),
+      })
+    : undefined;
   const reconcile = makeReconciler({
+    ...(activator ? { activator } : {}),
     kubeConfig: opts.kubeConfig,
     cache: cacheOf(informers),
     defaultImage: opts.defaultImage,
@@ -77,13 +106,28 @@ export function buildModelDeploymentReconciler(opts: ModelDeploymentReconcilerOp
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
     ...(opts.now ? { now: opts.now } : {}),
   });
-  return { reconcile, informers };
+  return { reconcile, informers, ...(activator ? { activator } : {}), onWake: (f) => void (enqueue = f) };
+}
+
+/** A Ready pod of a model ("namespace/name"), in turn: where the activator forwards held requests. */
+function readyPodOf(pods: Informer<V1Pod>): (key: string) => { ip: string; port: number } | undefined {
+  let turn = 0;
+  return (key) => {
+    const [namespace, name] = key.split('/') as [string, string];
+    const ready = pods
+      .list(namespace)
+      .filter((p) => p.metadata?.labels?.[LABEL_MODEL_DEPLOYMENT] === name && !p.metadata?.deletionTimestamp && p.status?.podIP)
+      .filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+    if (ready.length === 0) return undefined;
+    turn = (turn + 1) % ready.length;
+    return { ip: ready[turn]!.status!.podIP!, port: SERVING_PORT };
+  };
 }
 
 /** Adds the ModelDeployment controller and its informers to the manager. */
 export function addModelDeploymentController(manager: Manager, opts: { kubeConfig: KubeConfig; config: OperatorConfig; logger: Logger }): Controller {
   const { config, logger } = opts;
-  const { reconcile, informers } = buildModelDeploymentReconciler({
+  const built = buildModelDeploymentReconciler({
     kubeConfig: opts.kubeConfig,
     ...(config.watchNamespace ? { watchNamespace: config.watchNamespace } : {}),
     logger,
@@ -91,22 +135,39 @@ export function addModelDeploymentController(manager: Manager, opts: { kubeConfi
     ...(config.defaultPrometheusAddress !== undefined ? { defaultPrometheusAddress: config.defaultPrometheusAddress } : {}),
     allowedPrometheusAddresses: config.allowedPrometheusAddresses,
     metrics: new ModelDeploymentMetrics(manager.metrics.registry),
+    ...(config.activator ? { activator: config.activator, registry: manager.metrics.registry } : {}),
   });
+  const controller = modelDeploymentController(built, { maxConcurrentReconciles: config.maxConcurrentReconciles, logger, metrics: manager.metrics });
+  const activator = built.activator;
+  if (activator) manager.onStop(() => activator.stop());
+  const { informers } = built;
+  for (const informer of Object.values(informers) as Informer<KubernetesObject>[]) manager.addInformer(informer);
+  manager.addController(controller);
+  return controller;
+}
+
+/** The controller over a built reconciler: its watches (owned objects by owner, pods and slices by label) and the activator's wake-ups. */
+export function modelDeploymentController(built: ModelDeploymentReconciler, opts: { maxConcurrentReconciles?: number; logger?: Logger; metrics?: OperatorMetrics }): Controller {
+  const { reconcile, informers } = built;
   const toOwner = enqueueControllerOwner({ apiVersion: `${GROUP}/${VERSION}`, kind: KIND });
-  const controller = new Controller({ name: CONTROLLER_NAME, maxConcurrentReconciles: config.maxConcurrentReconciles, logger, metrics: manager.metrics, reconcile })
+  const controller = new Controller({ name: CONTROLLER_NAME, reconcile, ...opts })
     .watch(informers.modelDeployments)
     .watch(informers.deployments, toOwner)
     .watch(informers.services, toOwner)
     .watch(informers.configMaps, toOwner)
     .watch(informers.disruptionBudgets, toOwner)
+    // The EndpointSlice controller's slices carry the Services' labels (owned by the Service, not the model).
+    .watch(informers.endpointSlices, byModelLabel)
     // Pods belong to ReplicaSets: they map to their ModelDeployment by label.
-    .watch(informers.pods, (p) => {
-      const md = p.metadata?.labels?.[LABEL_MODEL_DEPLOYMENT];
-      return md && p.metadata?.namespace ? `${p.metadata.namespace}/${md}` : undefined;
-    });
-  for (const informer of Object.values(informers) as Informer<KubernetesObject>[]) manager.addInformer(informer);
-  manager.addController(controller);
+    .watch(informers.pods, byModelLabel);
+  built.onWake((key) => controller.enqueue(key));
   return controller;
+}
+
+/** The ModelDeployment an object is labelled for. */
+function byModelLabel(o: KubernetesObject): string | undefined {
+  const md = o.metadata?.labels?.[LABEL_MODEL_DEPLOYMENT];
+  return md && o.metadata?.namespace ? `${o.metadata.namespace}/${md}` : undefined;
 }
 
 /** The informers over ModelDeployments and the objects the operator labels as theirs. */
@@ -115,6 +176,7 @@ function modelDeploymentInformers(kc: KubeConfig, ns: string | undefined, logger
   const apps = kc.makeApiClient(AppsV1Api);
   const core = kc.makeApiClient(CoreV1Api);
   const policy = kc.makeApiClient(PolicyV1Api);
+  const discovery = kc.makeApiClient(DiscoveryV1Api);
   const at = ns ? { namespace: ns } : {};
   const modelDeployments = new Informer<KubernetesObject>({
     kubeConfig: kc,
@@ -140,6 +202,9 @@ function modelDeploymentInformers(kc: KubeConfig, ns: string | undefined, logger
     disruptionBudgets: owned<V1PodDisruptionBudget>('policy/v1', 'poddisruptionbudgets', () =>
       ns ? policy.listNamespacedPodDisruptionBudget({ namespace: ns, ...byLabel }) : policy.listPodDisruptionBudgetForAllNamespaces(byLabel),
     ),
+    endpointSlices: owned<V1EndpointSlice>('discovery.k8s.io/v1', 'endpointslices', () =>
+      ns ? discovery.listNamespacedEndpointSlice({ namespace: ns, ...byLabel }) : discovery.listEndpointSliceForAllNamespaces(byLabel),
+    ),
   };
 }
 
@@ -153,5 +218,7 @@ function cacheOf(i: ModelDeploymentInformers): ReconcilerCache {
     getConfigMap: (namespace, name) => i.configMaps.get(name, namespace),
     listPods: (namespace, name) => ofModel(i.pods.list(namespace), name),
     listDisruptionBudgets: (namespace, name) => ofModel(i.disruptionBudgets.list(namespace), name),
+    listEndpointSlices: (namespace, name) => ofModel(i.endpointSlices.list(namespace), name),
+    listModelDeployments: () => i.modelDeployments.list(),
   };
 }

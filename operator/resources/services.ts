@@ -6,9 +6,11 @@ import { LABEL_MODEL_DEPLOYMENT, LABEL_REVISION, commonLabels, serviceNames } fr
 
 /**
  * The Services of a ModelDeployment: all revisions (or only `all`'s, while clients must not
- * reach a canary at weight 0), the stable one, the canary one.
+ * reach a canary at weight 0), the stable one, the canary one. viaActivator (the model is at
+ * zero) drops the selectors of the first two: their endpoints are then the activator's
+ * EndpointSlice (activatorSlice.ts), written by the operator.
  */
-export function servingServices(owner: Owner, revisions: { stable?: string; canary?: string; all?: string }): V1Service[] {
+export function servingServices(owner: Owner, revisions: { stable?: string; canary?: string; all?: string }, viaActivator = false): V1Service[] {
   const names = serviceNames(owner.name);
   // The Service over all revisions and the canary's take a ClusterIP (stable pods mirror shadow
   // traffic to the canary's virtual IP, balanced by kube-proxy); the stable one is headless —
@@ -21,7 +23,7 @@ export function servingServices(owner: Owner, revisions: { stable?: string; cana
     spec: {
       type: 'ClusterIP',
       ...(role === 'stable' ? { clusterIP: 'None' } : {}),
-      selector: { [LABEL_MODEL_DEPLOYMENT]: owner.name, ...(revision ? { [LABEL_REVISION]: revision } : {}) },
+      ...(viaActivator && role !== 'canary' ? {} : { selector: { [LABEL_MODEL_DEPLOYMENT]: owner.name, ...(revision ? { [LABEL_REVISION]: revision } : {}) } }),
       ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }],
     },
   });

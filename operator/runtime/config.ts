@@ -30,6 +30,8 @@ export interface OperatorConfig {
   };
   /** The /healthz, /readyz and /metrics server. */
   http: { host: string; port: number };
+  /** Scale to zero's activator: the address EndpointSlices name (the pod IP), its port range and hold timeout; undefined: no model scales to zero. */
+  activator: { address: string; ports: { first: number; last: number }; holdTimeoutMs: number } | undefined;
   logLevel: LogLevel;
 }
 
@@ -93,6 +95,19 @@ export const configSchema = z.object({
   SISKIN_HTTP_HOST: z.union([z.ipv4(), z.ipv6()], { error: 'must be an IP address' }).default('0.0.0.0'),
   SISKIN_HTTP_PORT: z.coerce.number().int().min(1).max(65535).default(8080),
   SISKIN_LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  // Scale to zero: where Services of a model at zero send requests (the chart sets the pod IP
+  // from the downward API). Unset: no model scales to zero, whatever its minReplicas.
+  SISKIN_ACTIVATOR_ADDRESS: z.union([z.ipv4(), z.ipv6()], { error: 'must be an IP address (the operator pod\'s IP)' }).optional(),
+  // One port per model that may scale to zero: the port tells the activator which model a request is for.
+  SISKIN_ACTIVATOR_PORTS: z
+    .string()
+    .regex(/^\d{1,5}-\d{1,5}$/, 'must be a port range like 9400-9499')
+    .refine((s) => {
+      const [a, b] = s.split('-').map(Number) as [number, number];
+      return a >= 1 && b <= 65535 && a <= b;
+    }, 'must be an ascending range within 1-65535')
+    .default('9400-9499'),
+  SISKIN_ACTIVATOR_HOLD_TIMEOUT_SECONDS: z.coerce.number().positive().max(3600).default(120),
   // Set by the Deployment through the downward API.
   POD_NAME: z.string().optional(),
   POD_NAMESPACE: dnsLabel.optional(),
@@ -142,5 +157,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig
     },
     http: { host: ok.SISKIN_HTTP_HOST, port: ok.SISKIN_HTTP_PORT },
     logLevel: ok.SISKIN_LOG_LEVEL,
+    activator: ok.SISKIN_ACTIVATOR_ADDRESS
+      ? {
+          address: ok.SISKIN_ACTIVATOR_ADDRESS,
+          ports: { first: Number(ok.SISKIN_ACTIVATOR_PORTS.split('-')[0]), last: Number(ok.SISKIN_ACTIVATOR_PORTS.split('-')[1]) },
+          holdTimeoutMs: ok.SISKIN_ACTIVATOR_HOLD_TIMEOUT_SECONDS * 1000,
+        }
+      : undefined,
   };
 }

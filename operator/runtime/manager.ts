@@ -67,6 +67,7 @@ export class Manager {
   private readonly log: Logger;
   private readonly informers: Array<Informer<KubernetesObject>> = [];
   private readonly controllers: Controller[] = [];
+  private readonly stopHooks: Array<() => Promise<void>> = [];
   private readonly running: Array<Promise<void>> = [];
   private elector: LeaderElector | undefined;
   private server: OperatorServer | undefined;
@@ -88,6 +89,12 @@ export class Manager {
   /** Registers a controller: run only while leading. */
   addController(controller: Controller): this {
     this.controllers.push(controller);
+    return this;
+  }
+
+  /** Registers work to stop at shutdown, right after the controllers (a listener they feed, say). */
+  onStop(stop: () => Promise<void>): this {
+    this.stopHooks.push(stop);
     return this;
   }
 
@@ -142,6 +149,7 @@ export class Manager {
       steps: [
         // The lease must outlive our reconciles, or a standby could reconcile the same key at once.
         { name: 'stop controllers', run: () => this.stopControllers() },
+        { name: 'stop what the controllers feed', run: async () => void (await Promise.all(this.stopHooks.map((f) => f()))) },
         { name: 'release the lease', run: () => this.elector?.stop() },
         { name: 'stop informers', run: async () => void (await Promise.all(this.informers.map((i) => i.stop()))) },
         { name: 'close the server', run: () => this.server?.close() },

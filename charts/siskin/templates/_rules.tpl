@@ -68,6 +68,16 @@
     - create
     - patch
 - apiGroups:
+    - discovery.k8s.io
+  resources:
+    - endpointslices
+  verbs:
+    - list
+    - watch
+    - create
+    - patch
+    - delete
+- apiGroups:
     - ""
   resources:
     - pods

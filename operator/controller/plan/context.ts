@@ -2,7 +2,7 @@
 // pipeline step reads it and writes the part it decides (sizes, revisions, the rollout state,
 // events, when to look again); the desired objects, pod gates and status are then derived
 // from it. Pure: no client, no clock.
-import type { V1ConfigMap, V1Deployment, V1Job, V1PodDisruptionBudget, V1Service } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Deployment, V1EndpointSlice, V1Job, V1PodDisruptionBudget, V1Service } from '@kubernetes/client-node';
 import { ANNOTATION_COMMAND, ANNOTATION_PAUSED } from '../../api/reasons.ts';
 import type { HeaderRoute, ModelDeploymentSpec, ModelDeploymentStatus } from '../../api/schema.ts';
 import type { Observation } from '../../analysis/evaluate.ts';
@@ -10,6 +10,7 @@ import type { Signature, SignatureWithWarmup } from '../../analysis/schemaGate.t
 import type { HealthObservation } from '../../monitoring/health.ts';
 import type { Owner } from '../../resources/deployment.ts';
 import { revisionHash } from '../../resources/revision.ts';
+import type { Activation } from '../../autoscaling/scaleToZero.ts';
 import { activeFreeze, type ActiveFreeze } from '../../rollout/freeze.ts';
 import type { RolloutState } from '../../rollout/steps.ts';
 import { trafficSplit, type TrafficSplit } from '../../routing/split.ts';
@@ -61,6 +62,14 @@ export interface PlanInput {
   health?: HealthObservation;
   /** The model's traffic, measured this reconcile for the autoscaler (see autoscaleDue). */
   load?: { requestRate?: number; p99?: number };
+  /** Inference requests to any revision over the scale-to-zero idle period, measured this reconcile (see idleDue); undefined when Prometheus could not tell. */
+  idleRequests?: number;
+  /** The activator, when one runs (scale to zero): its address, this model's port, and whether it holds requests for the model now. */
+  activator?: { address: string; port?: number; portError?: string; demand: boolean };
+  /** The Services named have a ready endpoint in a slice of their own (not the activator's). */
+  servicesWithEndpoints?: string[];
+  /** The names of the activator's EndpointSlices that exist. */
+  activatorSlices?: string[];
   now: number;
   defaultImage: string;
 }
@@ -96,6 +105,8 @@ export interface Plan {
   headerRoutes?: HeaderRoute[];
   /** The PodDisruptionBudgets that should exist (one per revision above one replica); owned ones not here go. */
   disruptionBudgets: V1PodDisruptionBudget[];
+  /** The activator's EndpointSlices that should exist (scale to zero); owned ones not here go. */
+  endpointSlices: V1EndpointSlice[];
   /** Owned serving Deployments that must go. */
   deleteDeployments: string[];
   /** Retraining Jobs to create (an existing one of the same name is the same Job). */
@@ -140,6 +151,8 @@ export interface PlanContext {
   /** The model's size: spec.replicas, or the autoscaler's decision. */
   total: number;
   autoscaling: ModelDeploymentStatus['autoscaling'];
+  /** Scale to zero: Active, ScaledToZero or Waking (undefined when minReplicas is not 0 and the model is up). */
+  activation: Activation | undefined;
   stable: Revision;
   canary: Revision | undefined;
   previous: Revision | undefined;
@@ -188,6 +201,7 @@ export function newContext(input: PlanInput): PlanContext {
     traffic: trafficSplit(spec.rollout.trafficRouting.type),
     total: spec.replicas,
     autoscaling: old.autoscaling,
+    activation: old.activation ? { state: old.activation.state, since: Date.parse(old.activation.since), reason: old.activation.reason } : undefined,
     // The first revision of a new ModelDeployment is stable from the start.
     stable: old.stable ?? revisionOf(spec, desiredRev),
     canary: old.canary,

@@ -9,6 +9,7 @@ import { routingConfigMap } from '../../resources/routingConfig.ts';
 import { servingServices } from '../../resources/services.ts';
 import type { ShadowRouting } from '../../../contract/routing.ts';
 import { shadowAt } from '../../rollout/steps.ts';
+import { servicesViaActivator } from './activation.ts';
 import { admitted, observedOf, rolling, stableServes, type Plan, type PlanContext, type PodGate, type Revision } from './context.ts';
 
 /** The revision before the last promotion stays, at zero, for a drift rollback; once gone, it is forgotten. */
@@ -43,11 +44,11 @@ export function desiredObjects(ctx: PlanContext): Pick<Plan, 'deployments' | 'sc
   const clientsReachCanary = (!!canary && ctx.step.weight > 0) || !!holding;
   // Without a rollout the canary Service follows the stable revision, so a Gateway API route
   // that still weighs it after a promotion never points at nothing.
-  const services = servingServices(input.owner, {
-    stable: ctx.stable.name,
-    canary: (canary ?? holding)?.name ?? ctx.stable.name,
-    ...(clientsReachCanary ? {} : { all: ctx.stable.name }),
-  });
+  const services = servingServices(
+    input.owner,
+    { stable: ctx.stable.name, canary: (canary ?? holding)?.name ?? ctx.stable.name, ...(clientsReachCanary ? {} : { all: ctx.stable.name }) },
+    servicesViaActivator(ctx),
+  );
   const shadow = shadowRouting(ctx, canary);
   const routeWeight = ctx.traffic.routeWeight(holding ? 100 : admitted(spec, canary) ? ctx.step.weight : 0);
   // Older revisions keep their Deployment only if observed; a budget for one that is gone would select nothing.

@@ -18,9 +18,12 @@ export function statusOf(ctx: PlanContext): ModelDeploymentStatus {
   const rolledBack = canary ? ctx.rolledBack : undefined;
   const serving = `stable ${ctx.stable.version} (${ctx.stable.name}) serves all traffic`;
   const rawCommand = input.annotations[ANNOTATION_COMMAND];
+  const phase = derivePhase(conditions, { paused, rolledBack: !!rolledBack });
+  const atZero = ctx.activation?.state === 'ScaledToZero';
+  const activation = activationStatus(ctx);
   return {
     observedGeneration: input.generation,
-    phase: derivePhase(conditions, { paused, rolledBack: !!rolledBack }),
+    phase: atZero && phase === 'Healthy' ? 'ScaledToZero' : phase,
     conditions,
     rollout: rolloutStatus({ rolledBack, rolling: rolling(ctx), paused, progress: ctx.progress, serving }),
     stable: ctx.stable,
@@ -32,11 +35,21 @@ export function statusOf(ctx: PlanContext): ModelDeploymentStatus {
     ...(canary && ctx.analysis ? { analysis: ctx.analysis } : {}),
     ...(ctx.monitoring ? { monitoring: ctx.monitoring } : {}),
     ...(spec.autoscaling && ctx.autoscaling ? { autoscaling: ctx.autoscaling } : {}),
+    ...(activation ? { activation } : {}),
     replicas: input.observed.reduce((n, d) => n + d.replicas, 0),
     readyReplicas: input.observed.reduce((n, d) => n + d.readyReplicas, 0),
     selector: podSelector(input.owner.name),
     ...(ctx.history.length ? { history: ctx.history } : {}),
   };
+}
+
+/** status.activation: the state, and the activator port allocated to the model (kept while it may scale to zero). */
+function activationStatus(ctx: PlanContext): ModelDeploymentStatus['activation'] {
+  const a = ctx.activation;
+  if (!a) return undefined;
+  const port = ctx.input.activator?.port ?? ctx.input.status.activation?.port;
+  const reason = a.state === 'Active' && ctx.input.activator?.portError ? `${a.reason}; cannot scale to zero: ${ctx.input.activator.portError}` : a.reason;
+  return { state: a.state, since: iso(a.since), reason: reason.slice(0, 1024), ...(port !== undefined ? { port } : {}) };
 }
 
 /** Every condition, from the rollout state; a freeze that just began is also an Event. */
@@ -72,7 +85,11 @@ function conditionsOf(ctx: PlanContext): Condition[] {
     set(ConditionType.Progressing, progress ? { status: 'False', ...progress } : { status: 'False', reason: Reason.RolloutComplete, message: `stable ${stable.version} (${stable.name}) serves all traffic` });
     const notReady = ctx.waitingNote ? `waiting for the stable revision to be ready (${ctx.waitingNote})` : 'waiting for the stable revision to be ready';
     set(ConditionType.Reconciling, stableReady ? { status: 'False', reason: Reason.Available, message: 'reconciled' } : { status: 'True', reason: Reason.Converging, message: notReady });
-    set(ConditionType.Ready, stableReady ? { status: 'True', reason: Reason.Available, message: `${stable.version} is serving` } : { status: 'False', reason: Reason.Unavailable, message: notReady });
+    // At zero the model can serve (the activator holds the first request until a pod is ready),
+    // so it is Ready, as Knative's revisions are: kubectl wait and GitOps health see it healthy.
+    const zero = ctx.activation?.state === 'ScaledToZero' ? ctx.activation : undefined;
+    if (zero) set(ConditionType.Ready, { status: 'True', reason: Reason.ScaledToZero, message: `${stable.version} is scaled to zero (${zero.reason}); the first request wakes it` });
+    else set(ConditionType.Ready, stableReady ? { status: 'True', reason: Reason.Available, message: `${stable.version} is serving` } : { status: 'False', reason: Reason.Unavailable, message: notReady });
   }
   if (!stableReady) requeue(ctx, PollMs.ready);
   return conditions;

@@ -76,6 +76,9 @@ export async function startE2E(opts: { scrapeInterval?: string } = {}): Promise<
     cluster.node!.importImage(saveImage(IMAGE, join(cluster.dir, 'image.tar')));
     store = await startModelStore(NODE_IP);
     const port = await freePort();
+    // Scale to zero: the operator runs on the host, so its activator's address is the node IP
+    // (kube-proxy and Traefik reach it there); its ports follow a free one.
+    const activatorPort = await freePort();
     // The operator's own metrics too (job "static"), as a ServiceMonitor would in a user's cluster.
     prom = await startPodPrometheus(cluster, { scrapeInterval: opts.scrapeInterval ?? '2s', staticTargets: [`127.0.0.1:${port}`] });
     const saConfig = await serviceAccountWithRules(cluster, { namespace: 'siskin-system', name: 'siskin-operator', rules: OPERATOR_RULES, namespaceRules: LEADER_ELECTION_RULES });
@@ -88,6 +91,8 @@ export async function startE2E(opts: { scrapeInterval?: string } = {}): Promise<
         SISKIN_HTTP_HOST: '127.0.0.1',
         SISKIN_HTTP_PORT: String(port),
         SISKIN_LEADER_ELECTION_NAMESPACE: 'siskin-system',
+        SISKIN_ACTIVATOR_ADDRESS: NODE_IP,
+        SISKIN_ACTIVATOR_PORTS: `${activatorPort}-${activatorPort + 9}`,
         POD_NAME: 'operator-e2e',
       },
       stdio: ['ignore', 'pipe', 'pipe'],

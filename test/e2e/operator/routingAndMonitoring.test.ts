@@ -341,6 +341,77 @@ describe('routing and monitoring on the real node', () => {
     expect(scaled).toMatch(/scaled from 3 to 1/);
   }, 300_000);
 
+  test('scale to zero: an idle model goes to zero; concurrent first requests through its Service and an HTTPRoute are held, none lost, and answered; a rollout at zero proceeds', async () => {
+    if (!traefik) {
+      await installGatewayApiCrds(e2e.cluster);
+      traefik = await startTraefik(e2e.cluster, e2e.cluster.adminToken);
+    }
+    const gw = traefik;
+    // The platform team's route to the model's stable Service: it keeps working at zero.
+    await e2e.cluster.kubectlOk(['apply', '--server-side', '--field-manager=gitops', '-f', '-'], {
+      input: JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [
+          { apiVersion: `${GW}/v1`, kind: 'GatewayClass', metadata: { name: 'traefik' }, spec: { controllerName: TRAEFIK_CONTROLLER } },
+          { apiVersion: `${GW}/v1`, kind: 'Gateway', metadata: { name: 'web', namespace: 'default' }, spec: { gatewayClassName: 'traefik', listeners: [{ name: 'http', protocol: 'HTTP', port: gw.port }] } },
+          {
+            apiVersion: `${GW}/v1`,
+            kind: 'HTTPRoute',
+            metadata: { name: 'sleepy', namespace: 'default' },
+            spec: { parentRefs: [{ name: 'web' }], rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/v2/models/sleepy' } }], backendRefs: [{ name: 'sleepy-stable', port: 80 }] }] },
+          },
+        ],
+      }),
+    });
+    const idle = { minReplicas: 0, maxReplicas: 2, targetRequestsPerSecond: 50, scaleToZeroAfterSeconds: 10 };
+    const steps = [{ setWeight: 50 }, { pause: {} }];
+    await e2e.apply(modelDeployment('sleepy', { model: model('sleepy', '1', tabularClassifier({ seed: 7 })), autoscaling: idle, rollout: { steps } }));
+    await e2e.waitStatus('sleepy', 'Ready with a pod', (s) => condition(s, 'Ready')?.status === 'True' && s.readyReplicas === 1);
+    const serviceUrl = `http://${await e2e.serviceIP('sleepy')}/v2/models/sleepy/infer`;
+    const routeUrl = `${gw.url}/v2/models/sleepy/infer`;
+    const infer = async (url: string, row: number[]): Promise<{ status: number; label?: number; ms: number }> => {
+      const t0 = performance.now();
+      const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: row }] }), signal: AbortSignal.timeout(120_000) });
+      const body = (await r.json().catch(() => ({}))) as { outputs?: { name: string; data: number[] }[] };
+      return { status: r.status, ms: performance.now() - t0, ...(r.status === 200 ? { label: body.outputs?.find((o) => o.name === 'label')?.data[0] } : {}) };
+    };
+    const rows = Array.from({ length: 16 }, (_, i) => irisRows(i)[0]!);
+    // The right answers, from the model while it is up (through both paths).
+    await waitFor('the route to serve', async () => ((await infer(routeUrl, rows[0]!).catch(() => ({ status: 0 }))).status === 200 ? true : undefined), { timeoutMs: 60_000, intervalMs: 500 });
+    const expected = await Promise.all(rows.map(async (row) => (await infer(serviceUrl, row)).label));
+
+    const zero = await e2e.waitStatus('sleepy', 'scaled to zero', (s) => s.phase === 'ScaledToZero', 120_000);
+    expect(condition(zero, 'Ready')).toMatchObject({ status: 'True', reason: 'ScaledToZero' });
+    await waitFor('its pods gone', async () => ((await e2e.cluster.kubectlOk(['get', 'pods', '-l', 'siskin.dev/model-deployment=sleepy', '-o', 'name'])).trim() === '' ? true : undefined), { timeoutMs: 60_000 });
+    expect(await e2e.cluster.kubectlOk(['get', 'md', 'sleepy', '--no-headers'])).toMatch(/^sleepy\s+1\s+0\s+ScaledToZero\s+0\s/);
+
+    // Concurrent first requests at zero, half through the Service, half through the HTTPRoute.
+    const answers = await Promise.all(rows.map((row, i) => infer(i % 2 === 0 ? serviceUrl : routeUrl, row).catch((err: Error) => ({ status: 0, ms: 0, error: err.message }))));
+    const answered = answers.filter((a, i) => a.status === 200 && 'label' in a && a.label === expected[i]).length;
+    const lost = answers.length - answered;
+    const ms = answers.map((a) => a.ms).sort((a, b) => a - b);
+    console.log(`scale to zero: cold start (first request at zero → answer) ${(ms[0]! / 1000).toFixed(2)} s first, ${(ms[ms.length - 1]! / 1000).toFixed(2)} s last; ${answers.length} concurrent requests held, ${answered} answered correctly, ${lost} lost`);
+    if (lost > 0) console.log(`lost answers: ${JSON.stringify(answers)}\noperator log:\n${e2e.operatorLog().slice(-6000)}`);
+    expect(answers.map((a) => a.status)).toEqual(rows.map(() => 200));
+    expect(lost).toBe(0);
+    const awake = await e2e.waitStatus('sleepy', 'Active again', (s) => s.activation?.state === 'Active' && s.readyReplicas === 1);
+    expect(awake.activation?.reason).toBe('woke up: a request arrived');
+    // The Services are back on the pods, and the activator's slices gone.
+    await waitFor('the activator slices gone', async () => ((await e2e.cluster.kubectlOk(['get', 'endpointslices', '-l', 'endpointslice.kubernetes.io/managed-by=siskin.dev', '-o', 'name'])).trim() === '' ? true : undefined), { timeoutMs: 60_000 });
+    expect((await infer(routeUrl, rows[1]!)).status).toBe(200);
+
+    // A rollout started while at zero wakes the stable revision and proceeds.
+    await e2e.waitStatus('sleepy', 'scaled to zero again', (s) => s.phase === 'ScaledToZero', 120_000);
+    await e2e.apply(modelDeployment('sleepy', { model: model('sleepy', '2', tabularClassifier({ seed: 7 })), autoscaling: idle, rollout: { steps } }));
+    const rolling = await e2e.waitStatus('sleepy', 'the rollout at weight 50 with both revisions ready', (s) => s.canary?.version === '2' && s.canaryWeight === 50 && (s.readyReplicas ?? 0) >= 2);
+    expect(rolling.phase).toBe('Progressing');
+    expect(rolling.activation).toMatchObject({ state: 'Active', reason: 'woke up: a rollout started' });
+    await e2e.cluster.kubectlOk(['annotate', '--overwrite', 'md/sleepy', `siskin.dev/command=promote-full:${Date.now()}`]);
+    await e2e.waitStatus('sleepy', 'promoted', (s) => s.stable?.version === '2' && !s.canary && condition(s, 'Ready')?.status === 'True');
+    await e2e.cluster.kubectlOk(['delete', 'modeldeployment', 'sleepy', '--wait=false']);
+  }, 600_000);
+
   test('every alert and dashboard query returns series for the models that took traffic here', async () => {
     const models = ['routed', 'watched', 'labelled', 'elastic'];
     // Alerts fire on thresholds; what must exist is the series under the comparison.

@@ -66,7 +66,7 @@ function resolveEnv(env: V1EnvVar[], pod: { name: string; namespace: string }): 
   const out: Record<string, string> = {};
   for (const e of env) {
     const field = e.valueFrom?.fieldRef?.fieldPath;
-    out[e.name] = field === 'metadata.name' ? pod.name : field === 'metadata.namespace' ? pod.namespace : (e.value ?? '');
+    out[e.name] = field === 'metadata.name' ? pod.name : field === 'metadata.namespace' ? pod.namespace : field === 'status.podIP' ? '198.51.100.7' : (e.value ?? '');
   }
   return out;
 }
@@ -123,13 +123,15 @@ describe('the default install: cluster-wide', () => {
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: only(objects, 'ServiceAccount').metadata.name, namespace: RELEASE_NS }]);
   });
 
-  test('the NetworkPolicy admits only Prometheus, only on the port that serves /metrics and the probes', () => {
+  test('the NetworkPolicy admits only Prometheus on the port that serves /metrics and the probes, and anyone on the activator ports', () => {
     const policy = only<NetworkPolicy>(objects, 'NetworkPolicy');
     expect(policy.metadata.namespace).toBe(RELEASE_NS);
     expect(policy.spec.podSelector.matchLabels).toEqual(deployment.spec!.selector.matchLabels);
     expect(policy.spec.policyTypes).toEqual(['Ingress']);
-    const [rule, ...more] = policy.spec.ingress;
+    const [rule, activator, ...more] = policy.spec.ingress;
     expect(more).toEqual([]);
+    // Scale to zero: whoever may call a model's pods may call the activator while it is at zero.
+    expect(activator).toEqual({ ports: [{ port: 9400, endPort: 9499, protocol: 'TCP' }] });
     expect(rule!.from).toEqual([
       { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } } },
     ]);
@@ -205,6 +207,9 @@ describe('the default install: cluster-wide', () => {
     expect(config.leaderElection).toMatchObject({ enabled: true, leaseNamespace: RELEASE_NS, leaseName: deployment.metadata!.name });
     expect(config.leaderElection.identity).toMatch(/^siskin-abc_/);
     expect(config.defaultServingImage).toBe(c.image);
+    // Scale to zero: the activator listens on the pod's own IP, which the EndpointSlices name.
+    expect(c.env!.find((e) => e.name === 'SISKIN_ACTIVATOR_ADDRESS')!.valueFrom!.fieldRef!.fieldPath).toBe('status.podIP');
+    expect(config.activator).toEqual({ address: '198.51.100.7', ports: { first: 9400, last: 9499 }, holdTimeoutMs: 120_000 });
   });
 
   test('the metrics Service selects the operator pods on the http port', () => {
@@ -262,14 +267,14 @@ describe('namespace-scoped install (watchNamespace)', () => {
 
 describe('the NetworkPolicy', () => {
   test('names the Prometheus it admits by values', async () => {
-    const objects = await render(['networkPolicy.metricsFrom[0].namespaceSelector.matchLabels.team=observability']);
+    const objects = await render(['networkPolicy.metricsFrom[0].namespaceSelector.matchLabels.team=observability', 'operator.activator.enabled=false']);
     expect(only<NetworkPolicy>(objects, 'NetworkPolicy').spec.ingress).toEqual([
       { from: [{ namespaceSelector: { matchLabels: { team: 'observability' } } }], ports: [{ port: 'http', protocol: 'TCP' }] },
     ]);
   });
 
   test('with no peers admits nothing', async () => {
-    const objects = await render(['networkPolicy.metricsFrom=null']);
+    const objects = await render(['networkPolicy.metricsFrom=null', 'operator.activator.enabled=false']);
     expect(only<NetworkPolicy>(objects, 'NetworkPolicy').spec.ingress).toEqual([]);
   });
 
