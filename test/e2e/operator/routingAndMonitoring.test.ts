@@ -378,7 +378,9 @@ describe('routing and monitoring on the real node', () => {
     };
     const rows = Array.from({ length: 16 }, (_, i) => irisRows(i)[0]!);
     // The right answers, from the model while it is up (through both paths).
-    await waitFor('the route to serve', async () => ((await infer(routeUrl, rows[0]!).catch(() => ({ status: 0 }))).status === 200 ? true : undefined), { timeoutMs: 60_000, intervalMs: 500 });
+    // kube-proxy and Traefik each take a moment to learn a new Service.
+    const serves = async (url: string): Promise<boolean> => (await infer(url, rows[0]!).catch(() => ({ status: 0 }))).status === 200;
+    await waitFor('the Service and the route to serve', async () => ((await serves(serviceUrl)) && (await serves(routeUrl)) ? true : undefined), { timeoutMs: 60_000, intervalMs: 500 });
     const expected = await Promise.all(rows.map(async (row) => (await infer(serviceUrl, row)).label));
 
     const zero = await e2e.waitStatus('sleepy', 'scaled to zero', (s) => s.phase === 'ScaledToZero', 120_000);
