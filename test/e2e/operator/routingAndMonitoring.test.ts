@@ -43,6 +43,30 @@ describe('routing and monitoring on the real node', () => {
   beforeAll(async () => {
     e2e = await startE2E();
   });
+
+  /**
+   * Traefik and its Gateway `web` (started once for the suite), with the platform team's
+   * HTTPRoute `name` applied under their GitOps tool's field manager: Siskin owns only its parts.
+   */
+  const gatewayWith = async (name: string, rules: Record<string, unknown>[]): Promise<LocalTraefik> => {
+    if (!traefik) {
+      await installGatewayApiCrds(e2e.cluster);
+      traefik = await startTraefik(e2e.cluster, e2e.cluster.adminToken);
+    }
+    const gw = traefik;
+    await e2e.cluster.kubectlOk(['apply', '--server-side', '--field-manager=gitops', '-f', '-'], {
+      input: JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [
+          { apiVersion: `${GW}/v1`, kind: 'GatewayClass', metadata: { name: 'traefik' }, spec: { controllerName: TRAEFIK_CONTROLLER } },
+          { apiVersion: `${GW}/v1`, kind: 'Gateway', metadata: { name: 'web', namespace: 'default' }, spec: { gatewayClassName: 'traefik', listeners: [{ name: 'http', protocol: 'HTTP', port: gw.port }] } },
+          { apiVersion: `${GW}/v1`, kind: 'HTTPRoute', metadata: { name, namespace: 'default' }, spec: { parentRefs: [{ name: 'web' }], rules } },
+        ],
+      }),
+    });
+    return gw;
+  };
   afterAll(async () => {
     await Promise.allSettled(running.map((t) => t.stop()));
     await traefik?.stop();
@@ -50,33 +74,14 @@ describe('routing and monitoring on the real node', () => {
   });
 
   test('Gateway API: the HTTPRoute weights the operator owns split real traffic through Traefik, and a rollback sends it all back', async () => {
-    await installGatewayApiCrds(e2e.cluster);
-    traefik = await startTraefik(e2e.cluster, e2e.cluster.adminToken);
     const routing = { type: 'GatewayAPI', httpRoute: 'routed' };
-    // The route belongs to the platform team (their GitOps tool's field manager); Siskin owns only the weights.
-    await e2e.cluster.kubectlOk(['apply', '--server-side', '--field-manager=gitops', '-f', '-'], {
-      input: JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'List',
-        items: [
-          { apiVersion: `${GW}/v1`, kind: 'GatewayClass', metadata: { name: 'traefik' }, spec: { controllerName: TRAEFIK_CONTROLLER } },
-          { apiVersion: `${GW}/v1`, kind: 'Gateway', metadata: { name: 'web', namespace: 'default' }, spec: { gatewayClassName: 'traefik', listeners: [{ name: 'http', protocol: 'HTTP', port: traefik.port }] } },
-          {
-            apiVersion: `${GW}/v1`,
-            kind: 'HTTPRoute',
-            metadata: { name: 'routed', namespace: 'default' },
-            spec: {
-              parentRefs: [{ name: 'web' }],
-              rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/v2/models/routed' } }], backendRefs: [{ name: 'routed-stable', port: 80, weight: 100 }, { name: 'routed-canary', port: 80, weight: 0 }] }],
-            },
-          },
-        ],
-      }),
-    });
+    const gw = await gatewayWith('routed', [
+      { matches: [{ path: { type: 'PathPrefix', value: '/v2/models/routed' } }], backendRefs: [{ name: 'routed-stable', port: 80, weight: 100 }, { name: 'routed-canary', port: 80, weight: 0 }] },
+    ]);
     const v1 = model('routed', '1', tabularClassifier({ seed: 7 }));
     await e2e.apply(modelDeployment('routed', { model: v1, replicas: 2, rollout: { steps: [], trafficRouting: routing } }));
     await e2e.waitStatus('routed', 'Ready', (s) => condition(s, 'Ready')?.status === 'True');
-    const t = traffic({ baseUrl: traefik.url, model: 'routed', rps: 40 });
+    const t = traffic({ baseUrl: gw.url, model: 'routed', rps: 40 });
     await waitFor('the route to serve', async () => ((await split(t, 'none', 1_000)).answers > 0 ? true : undefined), { timeoutMs: 60_000, intervalMs: 500 });
 
     const v2 = model('routed', '2', tabularClassifier({ seed: 7 }));
@@ -342,28 +347,8 @@ describe('routing and monitoring on the real node', () => {
   }, 300_000);
 
   test('scale to zero: an idle model goes to zero; concurrent first requests through its Service and an HTTPRoute are held, none lost, and answered; a rollout at zero proceeds', async () => {
-    if (!traefik) {
-      await installGatewayApiCrds(e2e.cluster);
-      traefik = await startTraefik(e2e.cluster, e2e.cluster.adminToken);
-    }
-    const gw = traefik;
     // The platform team's route to the model's stable Service: it keeps working at zero.
-    await e2e.cluster.kubectlOk(['apply', '--server-side', '--field-manager=gitops', '-f', '-'], {
-      input: JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'List',
-        items: [
-          { apiVersion: `${GW}/v1`, kind: 'GatewayClass', metadata: { name: 'traefik' }, spec: { controllerName: TRAEFIK_CONTROLLER } },
-          { apiVersion: `${GW}/v1`, kind: 'Gateway', metadata: { name: 'web', namespace: 'default' }, spec: { gatewayClassName: 'traefik', listeners: [{ name: 'http', protocol: 'HTTP', port: gw.port }] } },
-          {
-            apiVersion: `${GW}/v1`,
-            kind: 'HTTPRoute',
-            metadata: { name: 'sleepy', namespace: 'default' },
-            spec: { parentRefs: [{ name: 'web' }], rules: [{ matches: [{ path: { type: 'PathPrefix', value: '/v2/models/sleepy' } }], backendRefs: [{ name: 'sleepy-stable', port: 80 }] }] },
-          },
-        ],
-      }),
-    });
+    const gw = await gatewayWith('sleepy', [{ matches: [{ path: { type: 'PathPrefix', value: '/v2/models/sleepy' } }], backendRefs: [{ name: 'sleepy-stable', port: 80 }] }]);
     const idle = { minReplicas: 0, maxReplicas: 2, targetRequestsPerSecond: 50, scaleToZeroAfterSeconds: 10 };
     const steps = [{ setWeight: 50 }, { pause: {} }];
     await e2e.apply(modelDeployment('sleepy', { model: model('sleepy', '1', tabularClassifier({ seed: 7 })), autoscaling: idle, rollout: { steps } }));
