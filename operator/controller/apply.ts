@@ -105,14 +105,12 @@ export async function applyPlan(s: ApplyScope, p: Plan): Promise<Applied> {
 /** Sets one pod's readiness gate; a pod gone meanwhile needs none. */
 async function setGate(s: ApplyScope, g: PodGate): Promise<void> {
   const condition = { type: READINESS_GATE, status: g.status, reason: g.reason, message: g.message, lastTransitionTime: new Date(s.at) };
-  try {
-    await s.apis.core.patchNamespacedPodStatus(
+  await unlessGone(
+    s.apis.core.patchNamespacedPodStatus(
       { name: g.pod, namespace: s.stored.namespace, body: { status: { conditions: [condition] } } },
       setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch, withSignal(s.signal)),
-    );
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-  }
+    ),
+  );
 }
 
 /** Sets the route weight and header routes; returns the failure instead of throwing (an abort still throws). */
@@ -159,36 +157,26 @@ function withRoutingFailure(s: ApplyScope, p: Plan, err: Error): Pick<Plan, 'sta
 async function deleteDeployments(s: ApplyScope, names: readonly string[]): Promise<void> {
   for (const name of names) {
     const uid = s.deployments.find((d) => d.metadata?.name === name)?.metadata?.uid;
-    try {
-      await s.apis.apps.deleteNamespacedDeployment(
+    await unlessGone(
+      s.apis.apps.deleteNamespacedDeployment(
         { name, namespace: s.stored.namespace, body: { preconditions: uid ? { uid } : {}, propagationPolicy: 'Background' } },
         withSignal(s.signal),
-      );
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+      ),
+    );
   }
 }
 
 /** Deletes owned PodDisruptionBudgets the plan no longer wants, guarded by the uid the cache saw. */
 async function deleteDisruptionBudgets(s: ApplyScope, budgets: readonly V1PodDisruptionBudget[]): Promise<void> {
   for (const b of budgets) {
-    try {
-      await s.apis.policy.deleteNamespacedPodDisruptionBudget({ name: b.metadata!.name!, namespace: s.stored.namespace, body: { preconditions: { uid: b.metadata!.uid! } } }, withSignal(s.signal));
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+    await unlessGone(s.apis.policy.deleteNamespacedPodDisruptionBudget({ name: b.metadata!.name!, namespace: s.stored.namespace, body: { preconditions: { uid: b.metadata!.uid! } } }, withSignal(s.signal)));
   }
 }
 
 /** Deletes the activator's EndpointSlices the plan no longer wants, guarded by the uid the cache saw. */
 async function deleteEndpointSlices(s: ApplyScope, slices: readonly V1EndpointSlice[]): Promise<void> {
   for (const e of slices) {
-    try {
-      await s.apis.discovery.deleteNamespacedEndpointSlice({ name: e.metadata!.name!, namespace: s.stored.namespace, body: { preconditions: { uid: e.metadata!.uid! } } }, withSignal(s.signal));
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+    await unlessGone(s.apis.discovery.deleteNamespacedEndpointSlice({ name: e.metadata!.name!, namespace: s.stored.namespace, body: { preconditions: { uid: e.metadata!.uid! } } }, withSignal(s.signal)));
   }
 }
 
@@ -327,6 +315,11 @@ async function emitEvent(core: CoreV1Api, owner: { name: string; namespace: stri
   );
 }
 
-function isNotFound(err: unknown): boolean {
-  return (err as { code?: number }).code === 404;
+/** Awaits a call on one object; the object being gone already (404) is what the call wanted. */
+async function unlessGone(call: Promise<unknown>): Promise<void> {
+  try {
+    await call;
+  } catch (err) {
+    if ((err as { code?: number }).code !== 404) throw err;
+  }
 }
