@@ -161,6 +161,25 @@ History:
       [/^ {2}\S+ ago +2 /m],
     ],
     [
+      'a model scaled to zero: the activation state, why, and the port that holds requests',
+      variant((_, s) => {
+        delete s.canary;
+        delete s.analysis;
+        Object.assign(s, {
+          phase: 'ScaledToZero',
+          activation: { state: 'ScaledToZero', since: '2026-11-23T12:00:00Z', reason: 'no inference requests for 300s', port: 9417 },
+        });
+      }),
+      [/^Phase: +ScaledToZero$/m, /^Activation: +ScaledToZero since 2026-11-23T12:00:00Z \(10m ago\): no inference requests for 300s; requests held by the activator on port 9417$/m],
+      [/^Header routes:/m],
+    ],
+    [
+      'header routes in place during a rollout',
+      variant((_, s) => (s.headerRoutes = ['testers', 'qa'])),
+      [/^Header routes: +testers, qa \(matching requests go to the canary whatever the weight\)$/m],
+      [/^Activation:/m],
+    ],
+    [
       'the last command acted on',
       variant((_, s) => (s.lastCommand = 'promote:1795000000000')),
       [/^Last command: +promote:1795000000000$/m],

@@ -164,6 +164,7 @@ export function renderStatus(md: ModelDeploymentView, now: number): string {
   if (s.canary) {
     head.push(...revisionLines('Canary', s.canary));
     head.push(['Canary weight', `${s.canaryWeight ?? 0}%`]);
+    if (s.headerRoutes?.length) head.push(['Header routes', `${s.headerRoutes.join(', ')} (matching requests go to the canary whatever the weight)`]);
     head.push(['Step', stepText(s.currentStepIndex, steps)]);
     if (s.stepStartedAt) head.push(['Step started', when(s.stepStartedAt, now)]);
     if (s.rolloutStartedAt) head.push(['Rollout started', when(s.rolloutStartedAt, now)]);
@@ -173,6 +174,7 @@ export function renderStatus(md: ModelDeploymentView, now: number): string {
   if (paused) head.push(['Paused', `yes, by annotation ${ANNOTATION_PAUSED}=true (kubectl siskin resume to go on)`]);
   if (s.replicas !== undefined || s.readyReplicas !== undefined) head.push(['Replicas', `${s.readyReplicas ?? 0} ready of ${s.replicas ?? 0}`]);
   if (s.autoscaling) head.push(['Autoscaler', `${s.autoscaling.desiredReplicas} replicas: ${s.autoscaling.reason}`]);
+  if (s.activation) head.push(['Activation', activationText(s.activation, now)]);
   if (s.lastCommand) head.push(['Last command', s.lastCommand]);
 
   const parts = [fields(head)];
@@ -205,6 +207,12 @@ export function renderStatus(md: ModelDeploymentView, now: number): string {
     parts.push(`History${more}:\n${historyTable(recent, now, '  ')}`);
   }
   return parts.join('\n\n') + '\n';
+}
+
+/** Scale to zero: the state since when, why, and the activator port that holds requests. */
+function activationText(a: NonNullable<ModelDeploymentStatus['activation']>, now: number): string {
+  const port = a.port === undefined ? '' : a.state === 'Active' ? `; activator port ${a.port}` : `; requests held by the activator on port ${a.port}`;
+  return `${a.state} since ${when(a.since, now)}: ${a.reason}${port}`;
 }
 
 /** `kubectl siskin history`: every recorded rollout, newest first. */
