@@ -42,9 +42,20 @@ async function startActivator(pod: { ip: string; port: number }, limits: Partial
   await activator.serve(KEY, port);
   cleanups.push(() => activator.stop());
   const url = `http://127.0.0.1:${port}`;
+  const model = { namespace: 'ml', name: 'iris' };
+  const series = async (metric: string) => (await registry.getSingleMetric(metric)!.get()).values;
   const outcomes = async (): Promise<Record<string, number>> =>
-    Object.fromEntries((await registry.getSingleMetric('siskin_activator_requests_total')!.get()).values.filter((v) => v.value !== 0).map((v): [string, number] => [String(v.labels.outcome), v.value]));
-  return { activator, url, wakes, outcomes, setReady: (r: boolean) => void (ready = r) };
+    Object.fromEntries(
+      (await series('siskin_activator_requests_total'))
+        .filter((v) => v.value !== 0)
+        .map((v): [string, number] => {
+          // Every series names the ModelDeployment, like the operator's own.
+          expect({ namespace: v.labels.namespace, name: v.labels.name }).toEqual(model);
+          return [String(v.labels.outcome), v.value];
+        }),
+    );
+  const held = async (): Promise<number | undefined> => (await series('siskin_activator_held_requests')).find((v) => v.labels.name === model.name && v.labels.namespace === model.namespace)?.value;
+  return { activator, url, wakes, outcomes, held, series, setReady: (r: boolean) => void (ready = r) };
 }
 
 describe('the activator', () => {
@@ -55,12 +66,27 @@ describe('the activator', () => {
     );
     await new Promise((r) => setTimeout(r, 300));
     expect(a.activator.demand(KEY)).toBe(true);
+    expect(await a.held()).toBe(8);
     expect(a.wakes).toEqual([KEY]);
     a.setReady(true);
     const answers = await Promise.all(sent);
     answers.forEach((ans, i) => expect(ans).toEqual({ status: 200, pod: 'yes', json: { method: 'POST', path: `/v2/models/iris/infer?n=${i}`, token: `t${i}`, body: `{"i":${i}}` } }));
     expect(a.activator.demand(KEY)).toBe(false);
     expect(await a.outcomes()).toEqual({ forwarded: 8 });
+    expect(await a.held()).toBe(0);
+    const waited = (await a.series('siskin_activator_hold_duration_seconds')).find((v) => (v as { metricName?: string }).metricName === 'siskin_activator_hold_duration_seconds_count');
+    expect(waited?.value).toBe(8);
+  });
+
+  test("a model's series exist from the start, at zero, and go when it is released", async () => {
+    const a = await startActivator(await startPod());
+    const outcomes = (await a.series('siskin_activator_requests_total')).map((v) => `${String(v.labels.name)} ${String(v.labels.outcome)} ${v.value}`);
+    expect(outcomes.sort()).toEqual(['iris cancelled 0', 'iris failed 0', 'iris forwarded 0', 'iris rejected 0', 'iris timed_out 0', 'iris too_large 0']);
+    expect(await a.held()).toBe(0);
+    await a.activator.release(KEY);
+    expect(await a.series('siskin_activator_requests_total')).toEqual([]);
+    expect(await a.held()).toBeUndefined();
+    expect(await a.series('siskin_activator_hold_duration_seconds')).toEqual([]);
   });
 
   test('with a Ready pod a request is forwarded at once, not held', async () => {
@@ -85,6 +111,8 @@ describe('the activator', () => {
     const r = await fetch(`${a.url}/v2/models/iris/infer`, { method: 'POST', body: 'x'.repeat(11) });
     expect(r.status).toBe(413);
     expect(a.wakes).toEqual([]);
+    // The client's fault: counted apart from the requests the activator had to refuse.
+    expect(await a.outcomes()).toEqual({ too_large: 1 });
   });
 
   test('beyond the per-model bound a request gets 503 with Retry-After; those held are still answered', async () => {
@@ -96,6 +124,7 @@ describe('the activator', () => {
     expect(over.headers.get('retry-after')).toBe('5');
     a.setReady(true);
     expect(await Promise.all(held)).toEqual([200, 200]);
+    expect(await a.outcomes()).toEqual({ forwarded: 2, rejected: 1 });
   });
 
   test('ports: a recorded port is kept, one held by this activator for another model is not given out', async () => {

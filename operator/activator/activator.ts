@@ -50,9 +50,22 @@ interface Held {
   timer: NodeJS.Timeout;
 }
 
-/** Request outcomes, the label values of siskin_activator_requests_total. */
-export const ACTIVATOR_OUTCOMES = ['forwarded', 'timed_out', 'rejected', 'cancelled', 'failed'] as const;
+/**
+ * Request outcomes, the label values of siskin_activator_requests_total: forwarded to a pod;
+ * timed_out (no pod Ready within the hold timeout, 503); rejected (over the hold bounds, 503);
+ * too_large (body over the limit, 413: the client's fault); cancelled (the client left);
+ * failed (no pod answered, or the activator stopped holding for the model, 503).
+ */
+export const ACTIVATOR_OUTCOMES = ['forwarded', 'timed_out', 'rejected', 'too_large', 'cancelled', 'failed'] as const;
 type Outcome = (typeof ACTIVATOR_OUTCOMES)[number];
+
+/** The labels of the activator's series: the ModelDeployment, like the operator's own series. */
+type ModelLabels = { namespace: string; name: string };
+
+function modelLabels(key: string): ModelLabels {
+  const slash = key.indexOf('/');
+  return slash < 0 ? { namespace: '', name: key } : { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
+}
 
 // Headers of one hop only (RFC 9110 §7.6.1): not forwarded either way.
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
@@ -73,21 +86,22 @@ export class Activator {
   private poll: NodeJS.Timeout | undefined;
   private total = 0;
   private stopped = false;
-  private readonly requests: Counter<'outcome'>;
-  private readonly heldGauge: Gauge;
-  private readonly waitSeconds: Histogram;
+  private readonly requests: Counter<'namespace' | 'name' | 'outcome'>;
+  private readonly heldGauge: Gauge<'namespace' | 'name'>;
+  private readonly waitSeconds: Histogram<'namespace' | 'name'>;
 
   constructor(opts: ActivatorOptions) {
     this.opts = opts;
     this.address = opts.address;
     this.limits = { ...DEFAULT_HOLD_LIMITS, ...opts.limits };
     const registers = opts.registry ? [opts.registry] : [];
-    this.requests = new Counter({ name: 'siskin_activator_requests_total', help: 'Requests that reached the activator, by outcome.', labelNames: ['outcome'], registers });
-    for (const o of ACTIVATOR_OUTCOMES) this.requests.inc({ outcome: o }, 0);
-    this.heldGauge = new Gauge({ name: 'siskin_activator_held_requests', help: 'Requests held now, waiting for a Ready pod.', registers });
+    const labelNames = ['namespace', 'name'] as const;
+    this.requests = new Counter({ name: 'siskin_activator_requests_total', help: 'Requests that reached the activator for a model, by outcome.', labelNames: [...labelNames, 'outcome'], registers });
+    this.heldGauge = new Gauge({ name: 'siskin_activator_held_requests', help: "Requests held now for a model, waiting for one of its pods to be Ready.", labelNames, registers });
     this.waitSeconds = new Histogram({
       name: 'siskin_activator_hold_duration_seconds',
       help: 'How long a request was held before its forwarding started (the cold start it saw).',
+      labelNames,
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120],
       registers,
     });
@@ -111,6 +125,11 @@ export class Activator {
     // A slow client must not hold a socket for ever; the hold timeout bounds the rest.
     server.requestTimeout = this.limits.holdTimeoutMs + 30_000;
     this.servers.set(port, { key, server });
+    // Every series of the model exists from the start, so rates and alerts see the first request.
+    const labels = modelLabels(key);
+    for (const outcome of ACTIVATOR_OUTCOMES) this.requests.inc({ ...labels, outcome }, 0);
+    this.heldGauge.set(labels, this.held.get(key)?.length ?? 0);
+    this.waitSeconds.zero(labels);
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -123,9 +142,22 @@ export class Activator {
     this.opts.logger?.info({ model: key, port: (server.address() as AddressInfo).port }, 'activator listening');
   }
 
-  /** Stops listening for a model (no longer able to scale to zero, or deleted); its held requests are answered 503. */
+  /**
+   * Stops listening for a model (no longer able to scale to zero, or deleted); its held
+   * requests are answered 503, and its series go, like the operator's for a deleted model.
+   */
   async release(key: string): Promise<void> {
-    for (const [p, s] of this.servers) if (s.key === key) await this.close(p);
+    let served = false;
+    for (const [p, s] of this.servers) {
+      if (s.key !== key) continue;
+      served = true;
+      await this.close(p);
+    }
+    if (!served) return;
+    const labels = modelLabels(key);
+    for (const outcome of ACTIVATOR_OUTCOMES) this.requests.remove({ ...labels, outcome });
+    this.heldGauge.remove(labels);
+    this.waitSeconds.remove(labels);
   }
 
   /** True while requests for the model are held: the operator wakes it. */
@@ -137,7 +169,7 @@ export class Activator {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.poll) clearInterval(this.poll);
-    for (const key of [...this.held.keys()]) for (const h of this.take(key)) this.answer(h.res, 503, 'the activator is shutting down; retry', 'failed');
+    for (const key of [...this.held.keys()]) for (const h of this.take(key)) this.answer(key, h.res, 503, 'the activator is shutting down; retry', 'failed');
     await Promise.all([...this.servers.keys()].map((p) => this.close(p)));
     await Promise.all([...this.inFlight]);
   }
@@ -146,7 +178,7 @@ export class Activator {
     const s = this.servers.get(port);
     if (!s) return;
     this.servers.delete(port);
-    for (const h of this.take(s.key)) this.answer(h.res, 503, 'the model no longer scales to zero here; retry', 'failed');
+    for (const h of this.take(s.key)) this.answer(s.key, h.res, 503, 'the model no longer scales to zero here; retry', 'failed');
     s.server.closeAllConnections();
     await new Promise<void>((resolve) => s.server.close(() => resolve()));
   }
@@ -158,24 +190,24 @@ export class Activator {
 
   /** One request: read its body (bounded), then forward it now or hold it. */
   private async handle(key: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await this.readBody(req, res);
+    const body = await this.readBody(key, req, res);
     if (!body) return;
     const pod = this.opts.readyPod(key);
     // A pod is Ready already (the Services are switching back): forwarded, never held.
     if (pod && !this.demand(key)) return this.forward(key, req, res, body, Date.now());
     const queue = this.held.get(key) ?? [];
     if (queue.length >= this.limits.maxHeldPerModel || this.total >= this.limits.maxHeldTotal) {
-      return this.answer(res, 503, `too many requests are waiting for ${key} to wake up; retry`, 'rejected');
+      return this.answer(key, res, 503, `too many requests are waiting for ${key} to wake up; retry`, 'rejected');
     }
     const since = Date.now();
     const h: Held = { req, res, body, since, timer: setTimeout(() => this.expire(key, h), this.limits.holdTimeoutMs) };
     queue.push(h);
     this.held.set(key, queue);
     this.total++;
-    this.heldGauge.set(this.total);
+    this.heldGauge.set(modelLabels(key), queue.length);
     // A client that gives up is no longer held.
     res.once('close', () => {
-      if (this.remove(key, h)) this.requests.inc({ outcome: 'cancelled' });
+      if (this.remove(key, h)) this.count(key, 'cancelled');
     });
     this.askToWake(key, since);
     this.poll ??= setInterval(() => this.pump(), POLL_MS);
@@ -183,12 +215,12 @@ export class Activator {
   }
 
   /** Reads the body up to the limit; answers 413 (a client error) beyond it. */
-  private async readBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer | undefined> {
+  private async readBody(key: string, req: IncomingMessage, res: ServerResponse): Promise<Buffer | undefined> {
     const max = this.limits.maxBodyBytes;
     const declared = Number(req.headers['content-length'] ?? 0);
     const tooLarge = (): undefined => {
       res.setHeader('connection', 'close');
-      this.answer(res, 413, `the request body exceeds ${max} bytes`, 'rejected');
+      this.answer(key, res, 413, `the request body exceeds ${max} bytes`, 'too_large');
       req.resume();
       return undefined;
     };
@@ -202,7 +234,7 @@ export class Activator {
         chunks.push(chunk);
       }
     } catch {
-      this.requests.inc({ outcome: 'cancelled' });
+      this.count(key, 'cancelled');
       return undefined;
     }
     return Buffer.concat(chunks);
@@ -236,7 +268,7 @@ export class Activator {
     const queue = this.held.get(key) ?? [];
     this.held.delete(key);
     this.total -= queue.length;
-    this.heldGauge.set(this.total);
+    if (queue.length > 0) this.heldGauge.set(modelLabels(key), 0);
     for (const h of queue) clearTimeout(h.timer);
     return queue;
   }
@@ -249,13 +281,13 @@ export class Activator {
     if (queue.length === 0) this.held.delete(key);
     clearTimeout(h.timer);
     this.total--;
-    this.heldGauge.set(this.total);
+    this.heldGauge.set(modelLabels(key), queue.length);
     return true;
   }
 
   private expire(key: string, h: Held): void {
     if (!this.remove(key, h)) return;
-    this.answer(h.res, 503, `${key} did not become ready within ${this.limits.holdTimeoutMs / 1000} s; retry`, 'timed_out');
+    this.answer(key, h.res, 503, `${key} did not become ready within ${this.limits.holdTimeoutMs / 1000} s; retry`, 'timed_out');
   }
 
   /**
@@ -264,7 +296,7 @@ export class Activator {
    * timeout: a request that reached the activator is answered by the model or by a 503.
    */
   private async forward(key: string, req: IncomingMessage, res: ServerResponse, body: Buffer, since: number): Promise<void> {
-    this.waitSeconds.observe((Date.now() - since) / 1000);
+    this.waitSeconds.observe(modelLabels(key), (Date.now() - since) / 1000);
     const deadline = since + this.limits.holdTimeoutMs;
     const headers = forwardedHeaders(req.headers, body.length);
     for (;;) {
@@ -277,17 +309,21 @@ export class Activator {
         res.writeHead(upstream.statusCode ?? 502, responseHeaders(upstream.headers));
         upstream.pipe(res);
         await new Promise<void>((resolve) => res.once('close', () => resolve()));
-        this.requests.inc({ outcome: 'forwarded' });
+        this.count(key, 'forwarded');
         return;
       }
-      if (res.destroyed) return void this.requests.inc({ outcome: 'cancelled' });
-      if (Date.now() >= deadline || this.stopped) return this.answer(res, 503, `no pod of ${key} answered within ${this.limits.holdTimeoutMs / 1000} s; retry`, 'failed');
+      if (res.destroyed) return this.count(key, 'cancelled');
+      if (Date.now() >= deadline || this.stopped) return this.answer(key, res, 503, `no pod of ${key} answered within ${this.limits.holdTimeoutMs / 1000} s; retry`, 'failed');
       await new Promise((r) => setTimeout(r, POLL_MS * 4));
     }
   }
 
-  private answer(res: ServerResponse, status: number, message: string, outcome: Outcome): void {
-    this.requests.inc({ outcome });
+  private count(key: string, outcome: Outcome): void {
+    this.requests.inc({ ...modelLabels(key), outcome });
+  }
+
+  private answer(key: string, res: ServerResponse, status: number, message: string, outcome: Outcome): void {
+    this.count(key, outcome);
     if (res.headersSent || res.destroyed) return void res.destroy();
     const body = JSON.stringify({ error: message });
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...(status === 503 ? { 'retry-after': '5' } : {}) });

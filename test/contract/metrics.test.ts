@@ -11,6 +11,7 @@ import { ModelDeploymentMetrics } from '../../operator/controller/metrics.ts';
 import { LOAD_WINDOW_SECONDS } from '../../operator/monitoring/measureHealth.ts';
 import { allQueries } from '../../tooling/observability/queries.ts';
 import { OperatorMetrics } from '../../operator/runtime/metrics.ts';
+import { Activator } from '../../operator/activator/activator.ts';
 import { ServingMetrics } from '../../serving/metrics.ts';
 import { startServing, type TestServer } from '../fixtures/serving.ts';
 
@@ -89,6 +90,8 @@ describe('metrics: operator queries → serving registry', () => {
     serving = await exposedSeries(metrics.registry);
     const op = new OperatorMetrics();
     new ModelDeploymentMetrics(op.registry);
+    // The activator runs in the leading operator and registers on its registry (setup.ts).
+    new Activator({ address: '127.0.0.1', ports: { first: 9400, last: 9400 }, registry: op.registry, readyPod: () => undefined, wake: () => undefined });
     operator = await exposedSeries(op.registry);
   });
 

@@ -52,6 +52,12 @@ export const RECONCILE_ERROR_RATIO_THRESHOLD = 0.1;
 /** How long a canary may stay on one step while Progressing before SiskinCanaryStuck fires. */
 export const CANARY_STUCK_WINDOW = '1h';
 
+/** The activator's outcomes that refused a user's request (503), as opposed to the client's own doing. */
+export const ACTIVATOR_FAILED_OUTCOMES = ['timed_out', 'rejected', 'failed'] as const;
+
+/** The window over which a refused request at zero keeps SiskinScaleToZeroRequestsFailed firing. */
+export const SCALE_TO_ZERO_FAILED_WINDOW = '10m';
+
 /** A regex alternative matching exactly the given strings. */
 function anyOf(values: readonly string[]): string {
   return values.map((v) => v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
@@ -149,6 +155,22 @@ export const ALERT_GROUPS: readonly AlertGroup[] = [
         severity: 'critical',
         summary: `Serving ${served}: {{ $value | humanizePercentage }} of inference requests fail`,
         description: `More than 5% of inference requests to ${served} have been answered with a 5xx status for 10 minutes. Callers see errors.`,
+      },
+      {
+        alert: 'SiskinScaleToZeroRequestsFailed',
+        // increase() over a window, not a ratio: a model at zero takes few requests, and
+        // every one the activator could not hand to a pod is a user's request refused.
+        // too_large (413) and cancelled are the client's doing, so they are left out.
+        expr: [
+          `sum by (namespace, name) (increase(siskin_activator_requests_total{outcome=~"${ACTIVATOR_FAILED_OUTCOMES.join('|')}"}[${SCALE_TO_ZERO_FAILED_WINDOW}]))`,
+          '> 0',
+        ].join('\n'),
+        for: '0m',
+        severity: 'warning',
+        summary: `${md}: {{ $value | humanize }} requests to the model at zero were refused in ${SCALE_TO_ZERO_FAILED_WINDOW}`,
+        description:
+          `The activator answered requests for ${md} with 503 in the last ${SCALE_TO_ZERO_FAILED_WINDOW} instead of handing them to a pod: ` +
+          'no pod became Ready within the hold timeout, more requests waited than the activator holds, or no pod answered. Callers saw errors while the model woke up.',
       },
       {
         alert: 'SiskinServingLatencyHigh',

@@ -192,6 +192,23 @@ export function modelDashboard(): dashboard.Dashboard {
       ]).lineInterpolation(common.LineInterpolation.StepAfter),
     )
 
+    .withPanel(
+      graph(
+        'Scale to zero',
+        'Requests that reached the activator while the model was at zero or waking, by outcome (forwarded once a pod was Ready; timed_out, rejected and failed were answered 503), the requests held now, and the cold start held requests saw (p50, p99). Empty unless autoscaling.minReplicas is 0.',
+        'short',
+        [
+          { expr: `sum by (outcome) (increase(siskin_activator_requests_total{${op}}[$__rate_interval]))`, legend: '{{outcome}}' },
+          { expr: `max(siskin_activator_held_requests{${op}})`, legend: 'held now' },
+          { expr: `histogram_quantile(0.5, sum by (le) (rate(siskin_activator_hold_duration_seconds_bucket{${op}}[$__rate_interval])))`, legend: 'cold start p50' },
+          { expr: `histogram_quantile(0.99, sum by (le) (rate(siskin_activator_hold_duration_seconds_bucket{${op}}[$__rate_interval])))`, legend: 'cold start p99' },
+        ],
+      ).overrideByRegexp('^cold start', [
+        { id: 'unit', value: 's' },
+        { id: 'custom.axisPlacement', value: common.AxisPlacement.Right },
+      ]),
+    )
+
     .withRow(new dashboard.RowBuilder('Drift'))
     .withPanel(
       graph('Feature drift (PSI)', 'Population stability index of each input feature against the reference profile, by revision. Above 0.1: moderate shift; above 0.25: significant.', 'short', [

@@ -5,7 +5,8 @@ import { describe, expect, test } from '@jest/globals';
 import type { Panel } from '@grafana/grafana-foundation-sdk/dashboard';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ALERT_GROUPS, DEFAULT_RUNBOOK_BASE_URL, RUNBOOK_FILE, alertQueries, prometheusRuleGroups, runbookAnchor } from './alerts.ts';
+import { ACTIVATOR_OUTCOMES } from '../../operator/activator/activator.ts';
+import { ACTIVATOR_FAILED_OUTCOMES, ALERT_GROUPS, DEFAULT_RUNBOOK_BASE_URL, RUNBOOK_FILE, alertQueries, prometheusRuleGroups, runbookAnchor } from './alerts.ts';
 import { DASHBOARD_UID, dashboardQueries, modelDashboard, substituteVariables } from './dashboard.ts';
 import { DEFAULT_VARIABLES, allQueries } from './queries.ts';
 
@@ -34,7 +35,7 @@ describe('alerts', () => {
     }
   });
 
-  test.each(['rollout failed or rolled back', 'canary stuck', 'drift detected', 'reconcile errors', 'serving error rate', 'serving latency'])(
+  test.each(['rollout failed or rolled back', 'canary stuck', 'drift detected', 'reconcile errors', 'serving error rate', 'serving latency', 'requests refused at zero'])(
     'one alert covers: %s',
     (what) => {
       const metric: Record<string, RegExp> = {
@@ -44,10 +45,17 @@ describe('alerts', () => {
         'reconcile errors': /siskin_reconcile_errors_total/,
         'serving error rate': /siskin_requests_total\{route=~"[^"]*\/v2\/models\/:name\/infer[^"]*",code=~"5\.\."\}/,
         'serving latency': /histogram_quantile\(0\.99, .*siskin_request_duration_seconds_bucket/,
+        'requests refused at zero': /siskin_activator_requests_total\{outcome=~"timed_out\|rejected\|failed"\}/,
       };
       expect(alerts.filter((a) => metric[what]!.test(a.expr))).toHaveLength(1);
     },
   );
+
+  test('the outcomes counted as refused at zero are outcomes the activator writes, and none is the client\'s doing', () => {
+    expect([...ACTIVATOR_OUTCOMES]).toEqual(expect.arrayContaining([...ACTIVATOR_FAILED_OUTCOMES]));
+    expect(ACTIVATOR_FAILED_OUTCOMES).not.toContain('too_large');
+    expect(ACTIVATOR_FAILED_OUTCOMES).not.toContain('cancelled');
+  });
 
   test('every alert links to its runbook section, which says what it means, what to check and what to do', () => {
     const byHeading = sections(runbooks);
@@ -102,6 +110,7 @@ describe('the dashboard', () => {
     'Analysis measurements',
     'Rollout history',
     'Replicas',
+    'Scale to zero',
   ])('has the panel "%s"', (title) => {
     expect(panels.map((p) => p.title)).toContain(title);
   });

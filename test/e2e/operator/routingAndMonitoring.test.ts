@@ -12,6 +12,7 @@ import { createHostPathClaim, installGatewayApiCrds, startTraefik, TRAEFIK_CONTR
 import { tabularClassifier } from '../../fixtures/onnxModels.ts';
 import { canaryShare, irisRows, startTraffic, type Traffic } from '../../fixtures/traffic.ts';
 import { allQueries } from '../../../tooling/observability/queries.ts';
+import { ACTIVATOR_FAILED_OUTCOMES } from '../../../tooling/observability/alerts.ts';
 import { IMAGE, modelDeployment, startE2E, type E2E } from './harness.ts';
 
 const GW = 'gateway.networking.k8s.io';
@@ -382,6 +383,11 @@ describe('routing and monitoring on the real node', () => {
     if (lost > 0) console.log(`lost answers: ${JSON.stringify(answers)}\noperator log:\n${e2e.operatorLog().slice(-6000)}`);
     expect(answers.map((a) => a.status)).toEqual(rows.map(() => 200));
     expect(lost).toBe(0);
+    // What an SRE sees in Prometheus: every held request forwarded, none refused.
+    const activator = (outcomes: string): Promise<number> =>
+      e2e.prom.query(`sum(siskin_activator_requests_total{namespace="default",name="sleepy",outcome=~"${outcomes}"})`).then((r) => r[0]?.value ?? -1);
+    await waitFor('the forwarded requests scraped', async () => ((await activator('forwarded')) >= rows.length ? true : undefined), { timeoutMs: 60_000 });
+    expect(await activator(ACTIVATOR_FAILED_OUTCOMES.join('|'))).toBe(0);
     const awake = await e2e.waitStatus('sleepy', 'Active again', (s) => s.activation?.state === 'Active' && s.readyReplicas === 1);
     expect(awake.activation?.reason).toBe('woke up: a request arrived');
     // The Services are back on the pods, and the activator's slices gone.
@@ -396,11 +402,11 @@ describe('routing and monitoring on the real node', () => {
     expect(rolling.activation).toMatchObject({ state: 'Active', reason: 'woke up: a rollout started' });
     await e2e.cluster.kubectlOk(['annotate', '--overwrite', 'md/sleepy', `siskin.dev/command=promote-full:${Date.now()}`]);
     await e2e.waitStatus('sleepy', 'promoted', (s) => s.stable?.version === '2' && !s.canary && condition(s, 'Ready')?.status === 'True');
-    await e2e.cluster.kubectlOk(['delete', 'modeldeployment', 'sleepy', '--wait=false']);
+    // sleepy stays: the next test evaluates the scale-to-zero queries on its series.
   }, 600_000);
 
   test('every alert and dashboard query returns series for the models that took traffic here', async () => {
-    const models = ['routed', 'watched', 'labelled', 'elastic'];
+    const models = ['routed', 'watched', 'labelled', 'elastic', 'sleepy'];
     // Alerts fire on thresholds; what must exist is the series under the comparison.
     const unthresholded = (expr: string): string => expr.replace(/\s(==|!=|>=|<=|>|<)\s+-?[\d.]+/g, '');
     const empty: string[] = [];
