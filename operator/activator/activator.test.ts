@@ -106,6 +106,22 @@ describe('the activator', () => {
     expect(await a.outcomes()).toEqual({ timed_out: 1 });
   });
 
+  test('an activator that stops (its operator lost the lease) answers what it holds 503 with Retry-After, so clients retry on the new leader', async () => {
+    const a = await startActivator(await startPod());
+    const held = fetch(`${a.url}/v2/models/iris/infer`, { method: 'POST', body: '{}' });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(a.activator.demand(KEY)).toBe(true);
+    const outcomes = a.outcomes;
+    await a.activator.stop();
+    const r = await held;
+    expect(r.status).toBe(503);
+    expect(r.headers.get('retry-after')).toBe('5');
+    expect(await r.json()).toEqual({ error: 'the activator is shutting down; retry' });
+    expect(await outcomes()).toEqual({ failed: 1 });
+    // And it no longer listens: the port is free for the next leader.
+    await expect(fetch(a.url)).rejects.toThrow();
+  });
+
   test('a body over the limit is a client error (413), not a held request', async () => {
     const a = await startActivator(await startPod(), { maxBodyBytes: 10 });
     const r = await fetch(`${a.url}/v2/models/iris/infer`, { method: 'POST', body: 'x'.repeat(11) });

@@ -30,9 +30,7 @@ describe('scale to zero (API server, kwok)', () => {
   let cluster: LocalCluster;
   let prometheus: LocalPrometheus;
   let exporter: Server;
-  let built: ModelDeploymentReconciler;
-  let controller: Controller;
-  let running: Promise<void> | undefined;
+  let operator: Operator | undefined;
   let custom: CustomObjectsApi;
   let apps: AppsV1Api;
   let core: CoreV1Api;
@@ -59,7 +57,41 @@ describe('scale to zero (API server, kwok)', () => {
   /** Lets the idle period pass for the operator and has it look again. */
   const idlePasses = (): void => {
     skewMs += (IDLE_SECONDS + 20) * 1000;
-    controller.enqueue(KEY);
+    operator!.controller.enqueue(KEY);
+  };
+
+  /** One operator process's reconciler, informers, controller and activator (on ADDRESS), as the leader runs them. */
+  interface Operator {
+    built: ModelDeploymentReconciler;
+    controller: Controller;
+    running: Promise<void>;
+  }
+  let operatorKc: KubeConfig;
+  let firstPort = 0;
+  const startOperator = async (address: string): Promise<Operator> => {
+    const built = buildModelDeploymentReconciler({
+      kubeConfig: operatorKc,
+      defaultImage: IMAGE,
+      logger: createLogger({ level: 'silent' }),
+      defaultPrometheusAddress: prometheus.url,
+      now: () => Date.now() + skewMs,
+      // An EndpointSlice may not name a loopback address: the slices name the node IP, the test
+      // reaches the activator on loopback.
+      activator: { address, host: '127.0.0.1', ports: { first: firstPort, last: firstPort }, holdTimeoutMs: 5_000 },
+    });
+    const informers = Object.values(built.informers) as Informer<KubernetesObject>[];
+    for (const i of informers) i.start();
+    await Promise.all(informers.map((i) => i.waitForSync(30_000)));
+    const controller = modelDeploymentController(built, {});
+    return { built, controller, running: controller.run() };
+  };
+  /** What a leader does when it stops: the controller, then the activator (held requests get 503), then the watches. */
+  const stopOperator = async (o: Operator | undefined): Promise<void> => {
+    if (!o) return;
+    await o.controller.stop();
+    await o.running;
+    await o.built.activator?.stop();
+    await Promise.all((Object.values(o.built.informers) as Informer<KubernetesObject>[]).map((i) => i.stop()));
   };
 
   beforeAll(async () => {
@@ -77,30 +109,13 @@ describe('scale to zero (API server, kwok)', () => {
     await new Promise<void>((r) => exporter.listen(0, '127.0.0.1', () => r()));
     prometheus = await startPrometheus({ scrapeConfigs: [{ job_name: 'serving', static_configs: [{ targets: [`127.0.0.1:${(exporter.address() as AddressInfo).port}`], labels: { namespace: NS } }] }] });
     const saConfig = await serviceAccountWithRules(cluster, { namespace: 'siskin-system', name: 'siskin-operator', rules: OPERATOR_RULES, namespaceRules: LEADER_ELECTION_RULES });
-    const operatorKc = new KubeConfig();
+    operatorKc = new KubeConfig();
     operatorKc.loadFromFile(saConfig);
-    const first = await freePort();
-    built = buildModelDeploymentReconciler({
-      kubeConfig: operatorKc,
-      defaultImage: IMAGE,
-      logger: createLogger({ level: 'silent' }),
-      defaultPrometheusAddress: prometheus.url,
-      now: () => Date.now() + skewMs,
-      // An EndpointSlice may not name a loopback address: the slices name the node IP, the test
-      // reaches the activator on loopback.
-      activator: { address: NODE_IP, host: '127.0.0.1', ports: { first, last: first }, holdTimeoutMs: 5_000 },
-    });
-    const informers = Object.values(built.informers) as Informer<KubernetesObject>[];
-    for (const i of informers) i.start();
-    await Promise.all(informers.map((i) => i.waitForSync(30_000)));
-    controller = modelDeploymentController(built, {});
-    running = controller.run();
+    firstPort = await freePort();
+    operator = await startOperator(NODE_IP);
   });
   afterAll(async () => {
-    await controller?.stop();
-    await running;
-    await built?.activator?.stop();
-    if (built) await Promise.all((Object.values(built.informers) as Informer<KubernetesObject>[]).map((i) => i.stop()));
+    await stopOperator(operator);
     await prometheus?.stop();
     await new Promise<void>((r) => (exporter ? exporter.close(() => r()) : r()));
     await cluster?.stop();
@@ -154,6 +169,24 @@ describe('scale to zero (API server, kwok)', () => {
     const live = JSON.parse(await cluster.kubectlOk(['get', 'md', 'iris', '-o', 'json'])) as unknown;
     expect(await kstatus(live)).toMatchObject({ status: 'Current' });
     for (const lua of LUAS) expect(await argoHealth(live, lua)).toEqual({ status: 'Healthy', message: expect.stringContaining('scaled to zero') });
+  });
+
+  test('a new leader takes over a model at zero: the port its status records, slices naming the new address, requests held there', async () => {
+    // The old leader goes (it lost its lease, or its pod was deleted) and another operator pod leads.
+    await stopOperator(operator);
+    operator = undefined;
+    const next = '198.18.1.2';
+    operator = await startOperator(next);
+    operator.controller.enqueue(KEY);
+    await waitFor('the slices on the new leader', async () => {
+      const slices = await activatorSlices();
+      return slices.length === 2 && slices.every((e) => e.endpoints?.[0]?.addresses?.[0] === next) ? slices : undefined;
+    }, { timeoutMs: 30_000 });
+    expect((await activatorSlices()).map((e) => e.ports?.[0]?.port)).toEqual([port, port]);
+    const s = await status();
+    expect(s.activation).toMatchObject({ state: 'ScaledToZero', port });
+    expect(await sizes()).toEqual([0]);
+    expect(await selectors()).toEqual({ iris: false, 'iris-stable': false, 'iris-canary': true });
   });
 
   test('a request to the activator wakes it; once a pod is Ready the selectors come back and the slices go', async () => {
