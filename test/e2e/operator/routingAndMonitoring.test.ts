@@ -344,7 +344,10 @@ describe('routing and monitoring on the real node', () => {
     expect(down.autoscaling?.desiredReplicas).toBe(1);
     const scaled = await e2e.cluster.kubectlOk(['get', 'events', '--field-selector', 'involvedObject.name=elastic,reason=Scaled', '-o', 'jsonpath={.items[*].message}']);
     expect(scaled).toMatch(/scaled from [12] to 3/);
-    expect(scaled).toMatch(/scaled from 3 to 1/);
+    // Down from 3 to its minimum: in one step, or through 2 when the request rate decays
+    // across the stabilization window (Prometheus' rate() falls gradually after the load stops).
+    expect(scaled).toMatch(/scaled from 3 to [12]/);
+    expect(scaled).toMatch(/scaled from [23] to 1/);
   }, 300_000);
 
   test('scale to zero: an idle model goes to zero; concurrent first requests through its Service and an HTTPRoute are held, none lost, and answered; a rollout at zero proceeds', async () => {
