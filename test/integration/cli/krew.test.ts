@@ -13,6 +13,7 @@ import { GROUP, PLURAL, VERSION, type ModelDeploymentStatus } from '../../../ope
 import { findBinary, makeTempDir, runCli, startCluster, type CliResult, type LocalCluster } from '../../cluster/index.ts';
 import { onPath } from '../../cluster/hostTools.ts';
 import { FIXTURES } from '../../fixtures/onnxModels.ts';
+import { createModelDeployment } from '../../fixtures/modelDeployments.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CRD = join(ROOT, CRD_FILE);
@@ -73,22 +74,11 @@ describe('kubectl siskin installed through Krew', () => {
     const kc = cluster.kubeConfig();
     custom = kc.makeApiClient(CustomObjectsApi);
     await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: 'ml' } } });
-    await custom.createNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      plural: PLURAL,
-      namespace: 'ml',
-      body: {
-        apiVersion: `${GROUP}/${VERSION}`,
-        kind: 'ModelDeployment',
-        metadata: { name: 'iris' },
-        spec: {
-          model: { uri: 'file:///models/iris-2.onnx', version: '2' },
-          modelCard: { owner: 'team-ml', riskTier: 'low' },
-          replicas: 4,
-          rollout: { steps: [{ setWeight: 25 }, { analysis: { durationSeconds: 300 } }, { setWeight: 50 }, { pause: {} }] },
-        },
-      },
+    await createModelDeployment(custom, 'ml', 'iris', {
+      model: { uri: 'file:///models/iris-2.onnx', version: '2' },
+      modelCard: { owner: 'team-ml', riskTier: 'low' },
+      replicas: 4,
+      rollout: { steps: [{ setWeight: 25 }, { analysis: { durationSeconds: 300 } }, { setWeight: 50 }, { pause: {} }] },
     });
     await custom.patchNamespacedCustomObjectStatus({ ...md('ml', 'iris'), body: [{ op: 'add', path: '/status', value: rollingStatus(25) }] });
   }, 600_000);

@@ -14,6 +14,7 @@ import type { onnx as O } from 'onnx-proto';
 import { freePort, startCluster, type CliResult, type LocalCluster } from '../../cluster/index.ts';
 import { runCli } from '../../cluster/tools.ts';
 import { FIXTURES } from '../../fixtures/onnxModels.ts';
+import { createModelDeployment } from '../../fixtures/modelDeployments.ts';
 
 const { onnx } = onnxProto;
 
@@ -75,23 +76,18 @@ describe('kubectl siskin', () => {
   const get = async (name: string, namespace = 'default'): Promise<{ metadata: { generation: number; annotations?: Record<string, string>; managedFields?: { manager: string }[] }; status?: ModelDeploymentStatus }> =>
     (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace, name })) as never;
   const create = (name: string, namespace: string, annotations: Record<string, string> = {}): Promise<unknown> =>
-    custom.createNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      plural: PLURAL,
+    createModelDeployment(
+      custom,
       namespace,
-      body: {
-        apiVersion: `${GROUP}/${VERSION}`,
-        kind: 'ModelDeployment',
-        metadata: { name, annotations },
-        spec: {
-          model: { uri: 'file:///models/iris-2.onnx', version: '2' },
-          modelCard: { owner: 'team-ml', riskTier: 'low' },
-          replicas: 4,
-          rollout: { steps: [{ setWeight: 25 }, { analysis: { durationSeconds: 300 } }, { setWeight: 50 }, { pause: {} }] },
-        },
+      name,
+      {
+        model: { uri: 'file:///models/iris-2.onnx', version: '2' },
+        modelCard: { owner: 'team-ml', riskTier: 'low' },
+        replicas: 4,
+        rollout: { steps: [{ setWeight: 25 }, { analysis: { durationSeconds: 300 } }, { setWeight: 50 }, { pause: {} }] },
       },
-    });
+      annotations,
+    );
   const writeStatus = (name: string, namespace: string, status: ModelDeploymentStatus): Promise<unknown> =>
     custom.patchNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, plural: PLURAL, namespace, name, body: [{ op: 'add', path: '/status', value: status }] });
 
@@ -270,20 +266,7 @@ describe('kubectl siskin', () => {
     const offline = (args: string[], input?: string): Promise<CliResult> =>
       runCli(join(BIN_DIR, 'kubectl-siskin'), args, { env: { KUBECONFIG: join(models, 'no-such-kubeconfig') }, ...(input === undefined ? {} : { input }) });
     const gate = (name: string, schemaCheck: string | undefined, status: ModelDeploymentStatus | undefined): Promise<unknown> =>
-      custom
-        .createNamespacedCustomObject({
-          group: GROUP,
-          version: VERSION,
-          plural: PLURAL,
-          namespace: 'ml',
-          body: {
-            apiVersion: `${GROUP}/${VERSION}`,
-            kind: 'ModelDeployment',
-            metadata: { name },
-            spec: { model: { uri: 'file:///models/iris-2.onnx', version: '2' }, ...(schemaCheck ? { rollout: { schemaCheck } } : {}) },
-          },
-        })
-        .then(() => (status ? writeStatus(name, 'ml', status) : undefined));
+      createModelDeployment(custom, 'ml', name, { model: { uri: 'file:///models/iris-2.onnx', version: '2' }, ...(schemaCheck ? { rollout: { schemaCheck } } : {}) }).then(() => (status ? writeStatus(name, 'ml', status) : undefined));
 
     beforeAll(async () => {
       models = join(cluster.dir, 'models');

@@ -27,6 +27,7 @@ import { OperatorMetrics } from '../../../operator/runtime/metrics.ts';
 import { TerminalError, type ReconcileResult } from '../../../operator/runtime/reconcile.ts';
 import { serviceAccountWithRules, startCluster, waitFor, type LocalCluster } from '../../cluster/index.ts';
 import { waitForCache } from './cacheSync.ts';
+import { createModelDeployment } from '../../fixtures/modelDeployments.ts';
 
 const NS = 'default';
 const IMAGE = 'siskin.local/siskin:test';
@@ -45,8 +46,7 @@ describe('ModelDeployment reconciler', () => {
   const patchSpec = (name: string, ops: unknown[]): Promise<unknown> =>
     custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: PLURAL, name, body: ops });
   /** Creates the ModelDeployment `name` with `spec`. */
-  const create = (name: string, spec: Record<string, unknown>): Promise<unknown> =>
-    custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: PLURAL, body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'ModelDeployment', metadata: { name }, spec } });
+  const create = (name: string, spec: Record<string, unknown>): Promise<unknown> => createModelDeployment(custom, NS, name, spec);
   const deployments = async (name: string): Promise<Record<string, number>> => {
     const list = await apps.listNamespacedDeployment({ namespace: NS, labelSelector: `siskin.dev/model-deployment=${name}` });
     return Object.fromEntries(list.items.map((d) => [d.metadata!.labels!['siskin.dev/revision']!, d.spec!.replicas!]));

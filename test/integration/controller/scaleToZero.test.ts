@@ -19,6 +19,7 @@ import type { Informer } from '../../../operator/runtime/informer.ts';
 import { createLogger } from '../../../operator/runtime/logger.ts';
 import { CRD_FILE } from '../../../tooling/crd.ts';
 import { argoHealth, kstatus, LUAS } from '../gitops/judges.ts';
+import { createModelDeployment } from '../../fixtures/modelDeployments.ts';
 import { freePort, NODE_IP, serviceAccountWithRules, startCluster, startPrometheus, waitFor, type LocalCluster, type LocalPrometheus } from '../../cluster/index.ts';
 
 const NS = 'default';
@@ -123,21 +124,10 @@ describe('scale to zero (API server, kwok)', () => {
 
   let port = 0;
   test('a model with minReplicas 0 starts Active with an activator port, its Services on its pods', async () => {
-    await custom.createNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace: NS,
-      plural: PLURAL,
-      body: {
-        apiVersion: `${GROUP}/${VERSION}`,
-        kind: 'ModelDeployment',
-        metadata: { name: 'iris' },
-        spec: {
-          model: { uri: 'file:///models/iris-1.onnx', version: '1' },
-          autoscaling: { minReplicas: 0, maxReplicas: 2, targetRequestsPerSecond: 5, scaleToZeroAfterSeconds: IDLE_SECONDS },
-          rollout: { steps: [{ setWeight: 50 }, { pause: {} }], schemaCheck: 'Off' },
-        },
-      },
+    await createModelDeployment(custom, NS, 'iris', {
+      model: { uri: 'file:///models/iris-1.onnx', version: '1' },
+      autoscaling: { minReplicas: 0, maxReplicas: 2, targetRequestsPerSecond: 5, scaleToZeroAfterSeconds: IDLE_SECONDS },
+      rollout: { steps: [{ setWeight: 50 }, { pause: {} }], schemaCheck: 'Off' },
     });
     const s = await until('iris Ready with one pod', (st) => st.phase === 'Healthy' && st.readyReplicas === 1);
     expect(s.activation).toMatchObject({ state: 'Active', port: expect.any(Number) });

@@ -13,6 +13,7 @@ import { ANNOTATION_COMMAND, ANNOTATION_PAUSED } from '../../../operator/api/rea
 import { revisionHash } from '../../../operator/resources/revision.ts';
 import { startCluster, type LocalCluster } from '../../cluster/index.ts';
 import { argoHealth, LUAS } from './judges.ts';
+import { createModelDeployment } from '../../fixtures/modelDeployments.ts';
 
 const CRD = fileURLToPath(new URL(`../../../${CRD_FILE}`, import.meta.url));
 const IMAGE = 'siskin.local/siskin:test';
@@ -188,14 +189,11 @@ describe('kubectl wait and the health check against a real API server', () => {
   beforeAll(async () => {
     cluster = await startCluster({ crdFiles: [CRD] });
     custom = cluster.kubeConfig().makeApiClient(CustomObjectsApi);
-    await custom.createNamespacedCustomObject({
-      ...ref,
-      body: {
-        apiVersion: `${GROUP}/${VERSION}`,
-        kind: 'ModelDeployment',
-        metadata: { name: OWNER.name },
-        spec: { model: { uri: 'file:///models/iris-1.onnx', version: '1' }, modelCard: { owner: 'team-ml', riskTier: 'low' }, replicas: 4, rollout: { steps: [{ setWeight: 25 }, { pause: {} }] } },
-      },
+    await createModelDeployment(custom, OWNER.namespace, OWNER.name, {
+      model: { uri: 'file:///models/iris-1.onnx', version: '1' },
+      modelCard: { owner: 'team-ml', riskTier: 'low' },
+      replicas: 4,
+      rollout: { steps: [{ setWeight: 25 }, { pause: {} }] },
     });
   });
   afterAll(async () => {

@@ -27,6 +27,7 @@ import {
   type LocalCluster,
 } from '../../cluster/index.ts';
 import { writeFixture } from '../../fixtures/onnxModels.ts';
+import { createModelDeployment } from '../../fixtures/modelDeployments.ts';
 
 // Set before Testcontainers loads. Ryuk, its reaper, is an image pull away (no registry here):
 // afterAll removes every container instead. With /.dockerenv present Testcontainers looks for
@@ -293,23 +294,12 @@ describe('the repository image under Testcontainers', () => {
 
     test('a ModelDeployment becomes a Deployment of the serving image, and its status is written', async () => {
       const kc = admin();
-      await kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        namespace: NS,
-        plural: PLURAL,
-        body: {
-          apiVersion: `${GROUP}/${VERSION}`,
-          kind: 'ModelDeployment',
-          metadata: { name: 'iris' },
-          spec: {
-            model: { uri: 'file:///models/iris-1.onnx', version: '1' },
-            modelCard: { owner: 'team-ml', riskTier: 'low' },
-            replicas: 1,
-            // No node runs the pods, so there is no server to read a signature from.
-            rollout: { steps: [{ setWeight: 50 }, { pause: {} }], schemaCheck: 'Off' },
-          },
-        },
+      await createModelDeployment(kc.makeApiClient(CustomObjectsApi), NS, 'iris', {
+        model: { uri: 'file:///models/iris-1.onnx', version: '1' },
+        modelCard: { owner: 'team-ml', riskTier: 'low' },
+        replicas: 1,
+        // No node runs the pods, so there is no server to read a signature from.
+        rollout: { steps: [{ setWeight: 50 }, { pause: {} }], schemaCheck: 'Off' },
       });
       const apps = kc.makeApiClient(AppsV1Api);
       const deployment = await explained(

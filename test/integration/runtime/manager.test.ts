@@ -17,6 +17,7 @@ import { Informer, resourcePath } from '../../../operator/runtime/informer.ts';
 import type { LeadershipEnd } from '../../../operator/runtime/leaderElection.ts';
 import { Manager } from '../../../operator/runtime/manager.ts';
 import { splitKey } from '../../../operator/runtime/reconcile.ts';
+import { createModelDeployment } from '../../fixtures/modelDeployments.ts';
 
 const NS = 'mgr';
 const LEASE = { namespace: 'default', leaseDurationMs: 2000, renewDeadlineMs: 1500, retryPeriodMs: 300 };
@@ -157,21 +158,10 @@ describe('Manager', () => {
     addModelDeploymentController(manager, { kubeConfig: kc, config, logger: createLogger({ level: 'silent' }) });
     try {
       await manager.start();
-      await custom.createNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        namespace: NS,
-        plural: PLURAL,
-        body: {
-          apiVersion: `${GROUP}/${VERSION}`,
-          kind: 'ModelDeployment',
-          metadata: { name: 'slow' },
-          spec: {
-            model: { uri: 'file:///models/iris-1.onnx', version: '1' },
-            rollout: { schemaCheck: 'Off' },
-            monitoring: { prometheusURL, drift: { maxErrorRate: 0.5 } },
-          },
-        },
+      await createModelDeployment(custom, NS, 'slow', {
+        model: { uri: 'file:///models/iris-1.onnx', version: '1' },
+        rollout: { schemaCheck: 'Off' },
+        monitoring: { prometheusURL, drift: { maxErrorRate: 0.5 } },
       });
       await waitFor('the health query in flight', () => Promise.resolve([...sockets].some((c) => !c.destroyed) || undefined), { timeoutMs: 15_000, intervalMs: 20 });
       const md = async (): Promise<string> =>
